@@ -1,0 +1,121 @@
+/**
+ * Admin API v1 — login, refresh, logout, verify. Cookie contract: `jmp_access` (path `/`), `jmp_refresh`
+ * (path `<admin prefix>/v1/auth`), both HttpOnly; `csrf_token` (path `/`, readable by scripts, always Lax).
+ * Cookies are Secure when the request came over HTTPS (directly or via a trusted proxy), when
+ * `api.cookie_secure` forces it, or when SameSite=None requires it.
+ */
+import type { CookieSerializeOptions } from "@fastify/cookie";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
+import { verifyPassword } from "../auth/password.js";
+import { RateLimiter } from "../auth/rate-limit.js";
+import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
+import type { ConfigService } from "../config/service.js";
+import { AppError, ErrorCode } from "../errors.js";
+import { ok } from "./envelope.js";
+
+export interface AuthRoutesDeps {
+  config: ConfigService;
+  sessions: SessionTokens;
+}
+
+function limited(limiter: RateLimiter, request: FastifyRequest): void {
+  const decision = limiter.take(request.ip);
+  if (!decision.allowed) {
+    const seconds = decision.retryAfterSeconds;
+    throw new AppError(
+      429,
+      ErrorCode.RateLimitExceeded,
+      "rate_limited",
+      `Too many requests, retry in ${seconds}s`,
+      {
+        "Retry-After": String(seconds),
+      },
+    );
+  }
+}
+
+export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
+  // Shortlinker's budgets: login 1/s with a burst of 5, refresh 1 per 10 s with a burst of 10, per client IP.
+  const loginLimiter = new RateLimiter(1, 5);
+  const refreshLimiter = new RateLimiter(0.1, 10);
+
+  function cookieOptions(
+    request: FastifyRequest,
+    path: string,
+    maxAge: number,
+    httpOnly = true,
+  ): CookieSerializeOptions {
+    const sameSite = config.get("api.cookie_same_site");
+    const domain = config.get("api.cookie_domain");
+    const secure = request.protocol === "https" || config.get("api.cookie_secure") || sameSite === "None";
+    return {
+      path,
+      httpOnly,
+      secure,
+      sameSite: httpOnly ? (sameSite.toLowerCase() as "lax" | "strict" | "none") : "lax",
+      maxAge,
+      ...(domain ? { domain } : {}),
+    };
+  }
+
+  const refreshPath = () => `${config.get("routes.admin_prefix")}/v1/auth`;
+
+  function setSession(request: FastifyRequest, reply: FastifyReply, session: IssuedSession): void {
+    reply
+      .setCookie(ACCESS_COOKIE, session.access, cookieOptions(request, "/", session.accessSeconds))
+      .setCookie(
+        REFRESH_COOKIE,
+        session.refresh,
+        cookieOptions(request, refreshPath(), session.refreshSeconds),
+      )
+      .setCookie(CSRF_COOKIE, session.csrf, cookieOptions(request, "/", session.accessSeconds, false));
+  }
+
+  return async (app) => {
+    app.post(
+      "/auth/login",
+      {
+        schema: {
+          body: Type.Object({ password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request, reply) => {
+        limited(loginLimiter, request);
+        // Re-read the stored hash first: `jmp reset-password` may have changed it a moment ago.
+        await config.reload();
+        const stored = config.get("api.admin_token");
+        if (stored === "" || !(await verifyPassword(stored, request.body.password))) {
+          throw new AppError(401, ErrorCode.AuthFailed, "invalid_credentials", "Invalid admin token");
+        }
+        const session = await sessions.issue();
+        setSession(request, reply, session);
+        return ok({ message: "Login successful", expires_in: session.accessSeconds }, "Login successful");
+      },
+    );
+
+    app.post("/auth/refresh", async (request, reply) => {
+      limited(refreshLimiter, request);
+      const token = request.cookies[REFRESH_COOKIE];
+      if (!token) throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Refresh token not found");
+      if (!(await sessions.verify(token, "refresh"))) {
+        throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Invalid refresh token");
+      }
+      const session = await sessions.issue();
+      setSession(request, reply, session);
+      return ok({ message: "Token refreshed", expires_in: session.accessSeconds }, "Token refreshed");
+    });
+
+    app.post("/auth/logout", async (request, reply) => {
+      reply
+        .setCookie(ACCESS_COOKIE, "", cookieOptions(request, "/", 0))
+        .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))
+        .setCookie(CSRF_COOKIE, "", cookieOptions(request, "/", 0, false));
+      return ok({ message: "Logout successful" }, "Logout successful");
+    });
+
+    app.get("/auth/verify", async () => ok({ message: "Token is valid" }));
+  };
+}

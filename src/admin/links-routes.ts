@@ -1,0 +1,261 @@
+/**
+ * Admin API v1 — links, batches, CSV import/export and stats. Thin: parse (schemas), call the link service,
+ * wrap in the envelope.
+ */
+import { Readable } from "node:stream";
+import type {} from "@fastify/multipart";
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { AppError, badRequest, ErrorCode } from "../errors.js";
+import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
+import { parseRfc3339 } from "../links/expiry.js";
+import type { Link } from "../links/model.js";
+import type { ImportMode, LinkService } from "../links/service.js";
+import type { LinkFilter } from "../store/links-store.js";
+import { ok, paginated } from "./envelope.js";
+
+const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
+/** Batches of 5000 links with long targets need more than the default body limit. */
+const BATCH_BODY_LIMIT = 8 * 1024 * 1024;
+
+const NullableString = (maxLength: number) =>
+  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
+
+const CreateBody = Type.Object(
+  {
+    code: NullableString(1024),
+    target: Type.String({ maxLength: 65536 }),
+    expires_at: NullableString(256),
+    password: NullableString(1024),
+    force: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+/** `code` and `force` are accepted (Shortlinker clients send the create shape) and ignored. */
+const UpdateBody = Type.Object(
+  {
+    target: Type.String({ maxLength: 65536 }),
+    expires_at: NullableString(256),
+    password: NullableString(1024),
+    code: NullableString(1024),
+    force: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+
+const FilterQuery = {
+  search: Type.Optional(Type.String({ maxLength: 512 })),
+  created_after: Type.Optional(Type.String({ maxLength: 64 })),
+  created_before: Type.Optional(Type.String({ maxLength: 64 })),
+  only_expired: Type.Optional(Type.Boolean()),
+  only_active: Type.Optional(Type.Boolean()),
+};
+
+const ListQuery = Type.Object({
+  page: Type.Optional(Type.Integer()),
+  page_size: Type.Optional(Type.Integer()),
+  ...FilterQuery,
+});
+
+const CodeParams = Type.Object({ "*": Type.String() });
+
+export function linkResponse(link: Link) {
+  return {
+    code: link.code,
+    target: link.target,
+    created_at: new Date(link.createdAt).toISOString(),
+    updated_at: new Date(link.updatedAt).toISOString(),
+    expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
+    password: link.passwordHash === null ? null : "[REDACTED]",
+    click_count: link.clickCount,
+  };
+}
+
+/** The create/update `data`: Shortlinker's PostNewLink keys (with `force: null`) plus the stored fields. */
+function writeResponse(link: Link) {
+  return { ...linkResponse(link), force: null };
+}
+
+function toFilter(query: {
+  search?: string | undefined;
+  created_after?: string | undefined;
+  created_before?: string | undefined;
+  only_expired?: boolean | undefined;
+  only_active?: boolean | undefined;
+}): LinkFilter {
+  return {
+    search: query.search || undefined,
+    createdAfter: dateParam("created_after", query.created_after),
+    createdBefore: dateParam("created_before", query.created_before),
+    state: query.only_expired ? "expired" : query.only_active ? "active" : undefined,
+  };
+}
+
+function dateParam(name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const time = parseRfc3339(value);
+  if (time === null) {
+    throw new AppError(
+      400,
+      ErrorCode.InvalidDateFormat,
+      "invalid_date",
+      `Invalid ${name}: '${value}'. Use RFC3339 (e.g., 2024-01-01T00:00:00Z)`,
+    );
+  }
+  return time;
+}
+
+function clamp(value: number | undefined, min: number, max: number, fallback: number): number {
+  return value === undefined ? fallback : Math.min(max, Math.max(min, value));
+}
+
+export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get("/links", { schema: { querystring: ListQuery } }, async (request) => {
+      const q = request.query;
+      if (q.only_expired && q.only_active)
+        throw badRequest("only_expired and only_active are mutually exclusive");
+      const page = clamp(q.page, 1, Number.MAX_SAFE_INTEGER, 1);
+      const pageSize = clamp(q.page_size, 1, 100, 20);
+      const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize });
+      return paginated(rows.map(linkResponse), page, pageSize, total);
+    });
+
+    app.post("/links", { schema: { body: CreateBody } }, async (request, reply) => {
+      const link = await links.create(request.body);
+      reply.code(201);
+      return ok(writeResponse(link), "Link created");
+    });
+
+    app.get("/stats", async () => {
+      const stats = await links.stats();
+      return ok({
+        total_links: stats.totalLinks,
+        total_clicks: stats.totalClicks,
+        active_links: stats.activeLinks,
+      });
+    });
+
+    app.get(
+      "/links/export",
+      { schema: { querystring: Type.Object(FilterQuery) } },
+      async (request, reply) => {
+        const filter = toFilter(request.query);
+        const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
+        reply
+          .header("Content-Type", "text/csv; charset=utf-8")
+          .header("Content-Disposition", `attachment; filename="shortlinks_export_${stamp}.csv"`);
+        async function* csv() {
+          yield csvHeader();
+          for await (const batch of links.scan(filter)) yield csvRows(batch);
+        }
+        return reply.send(Readable.from(csv()));
+      },
+    );
+
+    app.post("/links/import", async (request) => {
+      if (!request.isMultipart()) {
+        throw new AppError(
+          400,
+          ErrorCode.InvalidMultipartData,
+          "invalid_multipart",
+          "Expected multipart/form-data with a file field",
+        );
+      }
+      let mode: ImportMode = "skip";
+      let file: Buffer | null = null;
+      try {
+        for await (const part of request.parts({
+          limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 10 },
+        })) {
+          if (part.type === "file") {
+            const content = await part.toBuffer();
+            if (part.fieldname === "file") file = content;
+          } else if (part.fieldname === "mode") {
+            const value = String(part.value).toLowerCase();
+            mode = value === "overwrite" || value === "error" ? value : "skip";
+          }
+        }
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "FST_REQ_FILE_TOO_LARGE") {
+          throw new AppError(
+            400,
+            ErrorCode.FileTooLarge,
+            "file_too_large",
+            "File size exceeds maximum 10 MB",
+          );
+        }
+        throw new AppError(
+          400,
+          ErrorCode.InvalidMultipartData,
+          "invalid_multipart",
+          "Invalid multipart data",
+        );
+      }
+      if (!file || file.length === 0) {
+        throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
+      }
+      const parsed = parseImportCsv(file);
+      return ok(await links.import(parsed.rows, mode, parsed.failures));
+    });
+
+    app.post(
+      "/links/batch",
+      {
+        bodyLimit: BATCH_BODY_LIMIT,
+        schema: { body: Type.Object({ links: Type.Array(CreateBody) }, { additionalProperties: false }) },
+      },
+      async (request) => ok(await links.batchCreate(request.body.links)),
+    );
+
+    app.put(
+      "/links/batch",
+      {
+        bodyLimit: BATCH_BODY_LIMIT,
+        schema: {
+          body: Type.Object(
+            {
+              updates: Type.Array(
+                Type.Object(
+                  { code: Type.String({ maxLength: 1024 }), payload: UpdateBody },
+                  { additionalProperties: false },
+                ),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => ok(await links.batchUpdate(request.body.updates)),
+    );
+
+    app.delete(
+      "/links/batch",
+      {
+        bodyLimit: BATCH_BODY_LIMIT,
+        schema: {
+          body: Type.Object(
+            { codes: Type.Array(Type.String({ maxLength: 1024 })) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => ok(await links.batchDelete(request.body.codes)),
+    );
+
+    app.get("/links/*", { schema: { params: CodeParams } }, async (request) =>
+      ok(linkResponse(await links.get(request.params["*"]))),
+    );
+
+    app.put("/links/*", { schema: { params: CodeParams, body: UpdateBody } }, async (request) =>
+      ok(writeResponse(await links.update(request.params["*"], request.body))),
+    );
+
+    app.delete("/links/*", { schema: { params: CodeParams } }, async (request) => {
+      await links.remove(request.params["*"]);
+      return ok({ message: "Link deleted successfully" });
+    });
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Wires the parts together and owns the process lifecycle: open the store, migrate, load config, ensure an
+ * admin credential, start serving; on shutdown stop accepting, finish requests, write buffered clicks, close.
+ */
+import type { Logger } from "pino";
+import { ensureAdminCredential } from "./auth/first-start.js";
+import { SessionTokens } from "./auth/sessions.js";
+import { ConfigService } from "./config/service.js";
+import { ChangeFeed } from "./events/feed.js";
+import { LinkService } from "./links/service.js";
+import { LinkCache } from "./redirect/cache.js";
+import { ClickBuffer } from "./redirect/clicks.js";
+import { createRedirectHandler } from "./redirect/handler.js";
+import { buildServer, type HttpServer } from "./server.js";
+import type { Settings } from "./settings.js";
+import { ConfigStore } from "./store/config-store.js";
+import { openStore, type Store } from "./store/db.js";
+import { LinksStore } from "./store/links-store.js";
+import { migrateToLatest } from "./store/migrate.js";
+
+/** How often each instance re-reads runtime config written by other processes. */
+const CONFIG_POLL_MS = 2000;
+
+export class App {
+  private ready = false;
+
+  private constructor(
+    readonly settings: Settings,
+    readonly log: Logger,
+    readonly store: Store,
+    readonly config: ConfigService,
+    readonly clicks: ClickBuffer,
+    readonly http: HttpServer,
+  ) {}
+
+  /** Everything up to (not including) listening. */
+  static async open(settings: Settings, log: Logger): Promise<App> {
+    const startedAt = Date.now();
+    const store = openStore(settings.database);
+    try {
+      const { applied } = await migrateToLatest(store.db, store.engine);
+      if (applied.length > 0) log.info({ applied }, "database migrated");
+
+      const feed = new ChangeFeed();
+      const configStore = new ConfigStore(store.db);
+      const config = new ConfigService(configStore, feed, log);
+      await ensureAdminCredential(settings, configStore, config, log, Date.now());
+      await config.seed(Date.now());
+      config.startPolling(CONFIG_POLL_MS);
+
+      const linksStore = new LinksStore(store.db, store.engine);
+      const links = new LinkService(linksStore, config, feed);
+      const cache = new LinkCache();
+      cache.follow(feed);
+      const clicks = new ClickBuffer(
+        linksStore,
+        {
+          intervalMs: () => config.get("click.flush_interval") * 1000,
+          threshold: () => config.get("click.max_clicks_before_flush"),
+        },
+        log,
+      );
+      feed.subscribe((event) => {
+        if (event.kind === "config" && event.keys.includes("click.flush_interval")) clicks.schedule();
+      });
+
+      const sessions = new SessionTokens(config);
+      let app: App | undefined;
+      const http = await buildServer({
+        log,
+        feed,
+        config,
+        sessions,
+        links,
+        bootstrapKeys: settings.bootstrapKeys,
+        engine: store.engine,
+        startedAt,
+        isReady: () => app?.ready ?? false,
+        countLinks: () => linksStore.count(),
+        trustedProxies: settings.trustedProxies,
+        unixSocket: settings.unixSocket !== null,
+        redirect: createRedirectHandler({
+          cache,
+          clicks,
+          lookup: (code) => links.lookupForRedirect(code),
+          defaultUrl: () => config.get("features.default_url"),
+          trackClicks: () => config.get("click.enable_tracking"),
+          log,
+        }),
+      });
+      app = new App(settings, log, store, config, clicks, http);
+      return app;
+    } catch (err) {
+      await store.close().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Starts listening; returns the address (URL or socket path). */
+  async listen(): Promise<string> {
+    const { host, port, unixSocket } = this.settings;
+    if (unixSocket) {
+      await import("node:fs").then((fs) => fs.rmSync(unixSocket, { force: true }));
+      await this.http.listen({ path: unixSocket });
+    } else {
+      await this.http.listen({ host, port });
+    }
+    this.clicks.start();
+    this.ready = true;
+    const address = this.http.server.address();
+    const where =
+      typeof address === "string" || address === null
+        ? String(address ?? unixSocket)
+        : `http://${address.family === "IPv6" ? `[${address.address}]` : address.address}:${address.port}`;
+    this.log.info({ address: where, engine: this.store.engine }, "jmp is listening");
+    return where;
+  }
+
+  /** Graceful stop: no new requests, in-flight ones finish, buffered clicks are written, connections close. */
+  async close(): Promise<void> {
+    this.ready = false;
+    this.config.stopPolling();
+    await this.http.close();
+    await this.clicks.stop();
+    await this.store.close();
+    this.log.info("jmp stopped");
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Token-bucket rate limiting per key (a client IP). Buckets live in a bounded LRU so that a flood of distinct
+ * addresses cannot grow memory without limit.
+ */
+import { LRUCache } from "lru-cache";
+
+interface Bucket {
+  tokens: number;
+  updatedAt: number;
+}
+
+export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
+export class RateLimiter {
+  private readonly buckets = new LRUCache<string, Bucket>({ max: 50_000 });
+
+  /**
+   * @param refillPerSecond tokens added per second
+   * @param burst bucket capacity
+   */
+  constructor(
+    private readonly refillPerSecond: number,
+    private readonly burst: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  take(key: string): RateDecision {
+    const now = this.clock();
+    const bucket = this.buckets.get(key) ?? { tokens: this.burst, updatedAt: now };
+    const refilled = Math.min(
+      this.burst,
+      bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.refillPerSecond,
+    );
+    if (refilled < 1) {
+      this.buckets.set(key, { tokens: refilled, updatedAt: now });
+      return {
+        allowed: false,
+        retryAfterSeconds: Math.max(1, Math.ceil((1 - refilled) / this.refillPerSecond)),
+      };
+    }
+    this.buckets.set(key, { tokens: refilled - 1, updatedAt: now });
+    return { allowed: true };
+  }
+}

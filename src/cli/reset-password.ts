@@ -1,0 +1,65 @@
+/**
+ * `jmp reset-password`: sets the admin password directly in the database (running servers pick it up within
+ * seconds, no restart). The password comes from stdin or a file, never from the command line, where it would
+ * land in shell history and `ps` output.
+ */
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { pino } from "pino";
+import { MIN_PASSWORD_LENGTH } from "../auth/password.js";
+import { ConfigService } from "../config/service.js";
+import { ChangeFeed } from "../events/feed.js";
+import { readSettings } from "../settings.js";
+import { ConfigStore } from "../store/config-store.js";
+import { openStore } from "../store/db.js";
+import { migrateToLatest } from "../store/migrate.js";
+
+export class CliError extends Error {}
+
+export async function readSecret(file: string | undefined, prompt: string): Promise<string> {
+  if (file !== undefined) return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  if (process.stdin.isTTY) {
+    const first = await promptHidden(prompt);
+    const second = await promptHidden("Repeat: ");
+    if (first !== second) throw new CliError("the two entries differ");
+    return first;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
+}
+
+async function promptHidden(prompt: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  const output = rl as unknown as { _writeToOutput: (s: string) => void };
+  process.stderr.write(prompt);
+  output._writeToOutput = () => {};
+  try {
+    return await new Promise<string>((resolve) => rl.question("", resolve));
+  } finally {
+    rl.close();
+    process.stderr.write("\n");
+  }
+}
+
+export async function resetPassword(options: { passwordFile?: string }): Promise<void> {
+  const settings = readSettings();
+  if (settings.adminPassword !== null) {
+    throw new CliError("the admin password is pinned by JMP_ADMIN_PASSWORD; change that variable instead");
+  }
+  const password = await readSecret(options.passwordFile, "New admin password: ");
+  if ([...password].length < MIN_PASSWORD_LENGTH) {
+    throw new CliError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  }
+  const store = openStore(settings.database);
+  try {
+    await migrateToLatest(store.db, store.engine);
+    const config = new ConfigService(new ConfigStore(store.db), new ChangeFeed(), pino({ level: "silent" }));
+    await config.seed(Date.now());
+    await config.set("api.admin_token", password, "cli", Date.now());
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * The registry of runtime keys: each key is defined here once — name (Shortlinker's), category, wire type,
+ * default, validation/normalisation, sensitivity, storage of secrets and actions. The config service, the API,
+ * the CLI and the docs all read this list; nothing else may describe a key.
+ *
+ * Values travel and are stored as strings (the Shortlinker wire form: `"8"`, `"true"`, `"[\"a\"]"`).
+ * `normalize` turns user input into the canonical stored string or throws a `ConfigValueError` with a reason;
+ * `decode` turns a stored string into the typed value the rest of the code reads.
+ *
+ * Every key here applies live (the service re-reads values on every use), so none needs a restart.
+ */
+import { randomBytes } from "node:crypto";
+import { isHttpUrl } from "../links/target.js";
+
+export type ValueType = "string" | "int" | "float" | "bool" | "json" | "enum" | "stringarray" | "enumarray";
+export type Category =
+  | "auth"
+  | "cookie"
+  | "features"
+  | "routes"
+  | "cors"
+  | "tracking"
+  | "analytics"
+  | "cache";
+
+export class ConfigValueError extends Error {}
+
+export interface EnumOption {
+  value: string;
+  label: string;
+  description?: string;
+}
+
+export interface KeyDefinition<T = unknown> {
+  key: string;
+  category: Category;
+  type: ValueType;
+  description: string;
+  /** Wire-form default; a function when each installation needs its own (random secrets). */
+  defaultValue: string | (() => string);
+  sensitive: boolean;
+  /**
+   * How a secret is kept: `argon2` (a human password, verified with Argon2id) or `sha256` (a high-entropy
+   * bearer token, compared by digest). Input is hashed before it is stored.
+   */
+  storedAs?: "argon2" | "sha256";
+  enumOptions?: readonly EnumOption[];
+  action?: "generate_token";
+  normalize(input: string): string;
+  decode(stored: string): T;
+}
+
+function integer(min: number, max: number) {
+  return (input: string): string => {
+    const text = input.trim();
+    if (!/^[+-]?\d+$/.test(text)) throw new ConfigValueError("must be an integer");
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new ConfigValueError(`must be an integer from ${min} to ${max}`);
+    }
+    return String(value);
+  };
+}
+
+/** What a builder is given: the definition minus the parts the builder supplies; `key` keeps its literal type. */
+type Spec<T, K extends string, Supplied extends keyof KeyDefinition> = Omit<
+  KeyDefinition<T>,
+  Supplied | "key"
+> & {
+  key: K;
+};
+type Defined<T, K extends string> = KeyDefinition<T> & { key: K };
+
+function intKey<const K extends string>(
+  def: Spec<number, K, "type" | "normalize" | "decode" | "sensitive">,
+  min: number,
+  max: number,
+): Defined<number, K> {
+  return { ...def, type: "int", sensitive: false, normalize: integer(min, max), decode: Number };
+}
+
+function boolKey<const K extends string>(
+  def: Spec<boolean, K, "type" | "normalize" | "decode" | "sensitive" | "enumOptions">,
+): Defined<boolean, K> {
+  return {
+    ...def,
+    type: "bool",
+    sensitive: false,
+    enumOptions: [
+      { value: "true", label: "Enabled" },
+      { value: "false", label: "Disabled" },
+    ],
+    normalize(input) {
+      if (input !== "true" && input !== "false") throw new ConfigValueError('must be "true" or "false"');
+      return input;
+    },
+    decode: (stored) => stored === "true",
+  };
+}
+
+function enumKey<T extends string, const K extends string>(
+  def: Spec<T, K, "type" | "normalize" | "decode" | "sensitive" | "enumOptions">,
+  options: readonly (EnumOption & { value: T })[],
+): Defined<T, K> {
+  return {
+    ...def,
+    type: "enum",
+    sensitive: false,
+    enumOptions: options,
+    normalize(input) {
+      const match = options.find((o) => o.value.toLowerCase() === input.trim().toLowerCase());
+      if (!match) throw new ConfigValueError(`must be one of ${options.map((o) => o.value).join(", ")}`);
+      return match.value;
+    },
+    decode: (stored) => stored as T,
+  };
+}
+
+function stringKey<const K extends string>(
+  def: Spec<string, K, "type" | "normalize" | "decode">,
+  validate: (value: string) => string = (value) => value,
+): Defined<string, K> {
+  return { ...def, type: "string", normalize: validate, decode: (stored) => stored };
+}
+
+const randomHex = (bytes: number) => () => randomBytes(bytes).toString("hex");
+
+/** A route prefix: one path segment with a leading slash, e.g. `/admin`. */
+function routePrefix(input: string): string {
+  const value = input.trim();
+  if (!/^\/[A-Za-z0-9_.~-]{1,64}$/.test(value) || value === "/." || value === "/..") {
+    throw new ConfigValueError('must be one path segment with a leading slash, like "/admin"');
+  }
+  return value;
+}
+
+export const REGISTRY = [
+  stringKey(
+    {
+      key: "api.admin_token",
+      category: "auth",
+      description:
+        "Admin password (stored as an Argon2id hash; set it with `jmp reset-password` or JMP_ADMIN_PASSWORD). Empty, with no bootstrap API key configured, disables the Admin API.",
+      defaultValue: "",
+      sensitive: true,
+      storedAs: "argon2",
+    },
+    (value) => {
+      if (value !== "" && [...value].length < 8) throw new ConfigValueError("must be at least 8 characters");
+      return value;
+    },
+  ),
+  stringKey(
+    {
+      key: "api.health_token",
+      category: "auth",
+      description:
+        "Bearer token for GET /health (stored as a SHA-256 digest). Empty: only admin credentials may read it.",
+      defaultValue: "",
+      sensitive: true,
+      storedAs: "sha256",
+      action: "generate_token",
+    },
+    (value) => {
+      if (value !== "" && value.length < 16) throw new ConfigValueError("must be at least 16 characters");
+      return value;
+    },
+  ),
+  stringKey(
+    {
+      key: "api.jwt_secret",
+      category: "auth",
+      description: "HMAC secret for session JWTs. Changing it ends every admin session.",
+      defaultValue: randomHex(32),
+      sensitive: true,
+      action: "generate_token",
+    },
+    (value) => {
+      if (value.length < 32) throw new ConfigValueError("must be at least 32 characters");
+      return value;
+    },
+  ),
+  intKey(
+    {
+      key: "api.access_token_minutes",
+      category: "auth",
+      description: "Lifetime of an access token (and its cookie), in minutes.",
+      defaultValue: "15",
+    },
+    1,
+    1440,
+  ),
+  intKey(
+    {
+      key: "api.refresh_token_days",
+      category: "auth",
+      description: "Lifetime of a refresh token (and its cookie), in days.",
+      defaultValue: "7",
+    },
+    1,
+    365,
+  ),
+  boolKey({
+    key: "api.cookie_secure",
+    category: "cookie",
+    description:
+      "Mark session cookies Secure even on plain-HTTP requests. Cookies are Secure automatically whenever the request came over HTTPS (directly or via a trusted proxy's X-Forwarded-Proto).",
+    defaultValue: "false",
+  }),
+  enumKey(
+    {
+      key: "api.cookie_same_site",
+      category: "cookie",
+      description:
+        "SameSite attribute of the access and refresh cookies (the CSRF cookie is always Lax). None implies Secure.",
+      defaultValue: "Lax",
+    },
+    [
+      { value: "Strict", label: "Strict", description: "Never sent on cross-site requests" },
+      { value: "Lax", label: "Lax", description: "Sent on top-level cross-site navigations" },
+      { value: "None", label: "None", description: "Always sent (requires Secure)" },
+    ],
+  ),
+  stringKey(
+    {
+      key: "api.cookie_domain",
+      category: "cookie",
+      description: "Domain attribute of session cookies; empty = host-only cookies.",
+      defaultValue: "",
+      sensitive: false,
+    },
+    (value) => {
+      const domain = value.trim();
+      if (domain !== "" && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(domain)) {
+        throw new ConfigValueError("must be a domain name like example.com");
+      }
+      return domain;
+    },
+  ),
+  intKey(
+    {
+      key: "features.random_code_length",
+      category: "features",
+      description: "Length of generated link codes (characters from A-Z, a-z, 0-9).",
+      defaultValue: "6",
+    },
+    4,
+    64,
+  ),
+  stringKey(
+    {
+      key: "features.default_url",
+      category: "features",
+      description: "Where `/` redirects to (set it to your home page).",
+      defaultValue: "https://example.com/",
+      sensitive: false,
+    },
+    (value) => {
+      const url = value.trim();
+      if (!isHttpUrl(url)) throw new ConfigValueError("must be an absolute http or https URL");
+      return url;
+    },
+  ),
+  boolKey({
+    key: "click.enable_tracking",
+    category: "tracking",
+    description: "Count clicks on redirects.",
+    defaultValue: "true",
+  }),
+  intKey(
+    {
+      key: "click.flush_interval",
+      category: "tracking",
+      description: "Seconds between writes of buffered click counts to the database.",
+      defaultValue: "30",
+    },
+    1,
+    3600,
+  ),
+  intKey(
+    {
+      key: "click.max_clicks_before_flush",
+      category: "tracking",
+      description: "Buffered clicks that trigger a write before the interval ends.",
+      defaultValue: "100",
+    },
+    1,
+    1_000_000,
+  ),
+  stringKey(
+    {
+      key: "routes.admin_prefix",
+      category: "routes",
+      description: "Path prefix of the Admin API (`<prefix>/v1/...`).",
+      defaultValue: "/admin",
+      sensitive: false,
+    },
+    routePrefix,
+  ),
+  stringKey(
+    {
+      key: "routes.health_prefix",
+      category: "routes",
+      description: "Path prefix of the health endpoints.",
+      defaultValue: "/health",
+      sensitive: false,
+    },
+    routePrefix,
+  ),
+  stringKey(
+    {
+      key: "routes.frontend_prefix",
+      category: "routes",
+      description: "Path prefix of the web admin panel.",
+      defaultValue: "/panel",
+      sensitive: false,
+    },
+    routePrefix,
+  ),
+] as const satisfies readonly KeyDefinition[];
+
+type Registry = typeof REGISTRY;
+export type ConfigKey = Registry[number]["key"];
+/** The typed value of each key, derived from the registry. */
+export type ConfigValues = {
+  [D in Registry[number] as D["key"]]: ReturnType<D["decode"]>;
+};
+export type SameSite = ConfigValues["api.cookie_same_site"];
+
+const BY_KEY = new Map<string, KeyDefinition>(REGISTRY.map((d) => [d.key, d as KeyDefinition]));
+
+export function definitionOf(key: string): KeyDefinition | undefined {
+  return BY_KEY.get(key);
+}
+
+export function defaultOf(definition: KeyDefinition): string {
+  return typeof definition.defaultValue === "function" ? definition.defaultValue() : definition.defaultValue;
+}
+
+/** The route prefixes, which must stay distinct from each other. */
+export const ROUTE_PREFIX_KEYS = [
+  "routes.admin_prefix",
+  "routes.health_prefix",
+  "routes.frontend_prefix",
+] as const;

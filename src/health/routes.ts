@@ -1,0 +1,107 @@
+/**
+ * Health endpoints at `<routes.health_prefix>`: `/live` and `/ready` are open (for probes); `/health` itself
+ * shows details and needs an admin credential or the `api.health_token` bearer.
+ */
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyPluginAsync } from "fastify";
+import { unauthorized } from "../admin/index.js";
+import { sha256Hex } from "../auth/api-key-format.js";
+import type { BootstrapKey } from "../auth/bootstrap.js";
+import { bearerToken, resolvePrincipal } from "../auth/credentials.js";
+import type { SessionTokens } from "../auth/sessions.js";
+import type { ConfigService } from "../config/service.js";
+import { ErrorCode } from "../errors.js";
+import type { Engine } from "../settings.js";
+
+export const HEALTH_MOUNT = "/health";
+const STORAGE_TIMEOUT_MS = 5000;
+
+export interface HealthDeps {
+  config: ConfigService;
+  sessions: SessionTokens;
+  bootstrapKeys: readonly BootstrapKey[];
+  engine: Engine;
+  startedAt: number;
+  /** False until start-up (migrations, seeding) has finished, and again while shutting down. */
+  isReady(): boolean;
+  countLinks(): Promise<number>;
+}
+
+function healthTokenMatches(stored: string, bearer: string | null): boolean {
+  if (bearer === null || !stored.startsWith("sha256:")) return false;
+  const expected = Buffer.from(stored.slice("sha256:".length), "hex");
+  return timingSafeEqual(expected, Buffer.from(sha256Hex(bearer), "hex"));
+}
+
+async function checkStorage(countLinks: () => Promise<number>) {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("storage check timed out")), STORAGE_TIMEOUT_MS);
+  });
+  try {
+    return { healthy: true as const, count: await Promise.race([countLinks(), timeout]) };
+  } catch (err) {
+    return { healthy: false as const, error: (err as Error).message };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.addHook("onRequest", async (_request, reply) => {
+      reply.header("Cache-Control", "no-store");
+    });
+
+    app.get("/live", async (_request, reply) => reply.code(204).send());
+
+    app.get("/ready", async (_request, reply) => {
+      const ready = deps.isReady() && (await checkStorage(deps.countLinks)).healthy;
+      return reply
+        .code(ready ? 200 : 503)
+        .type("text/plain; charset=utf-8")
+        .send(ready ? "OK" : "Service Unavailable");
+    });
+
+    app.get("/", async (request, reply) => {
+      const bearer = bearerToken(request.headers.authorization);
+      const allowed =
+        healthTokenMatches(deps.config.get("api.health_token"), bearer) ||
+        (await resolvePrincipal(
+          { authorization: request.headers.authorization, cookies: request.cookies },
+          deps.bootstrapKeys,
+          deps.sessions,
+        )) !== null;
+      if (!allowed) throw unauthorized();
+
+      const started = performance.now();
+      const storage = await checkStorage(deps.countLinks);
+      const data = {
+        status: storage.healthy ? "healthy" : "unhealthy",
+        timestamp: new Date().toISOString(),
+        uptime: Math.floor((Date.now() - deps.startedAt) / 1000),
+        checks: {
+          storage: {
+            status: storage.healthy ? "healthy" : "unhealthy",
+            links_count: storage.healthy ? storage.count : null,
+            backend: { storage_type: deps.engine, support_click: true },
+            ...(storage.healthy ? {} : { error: storage.error }),
+          },
+          cache: {
+            status: "healthy",
+            cache_type: "memory",
+            bloom_filter_enabled: false,
+            negative_cache_enabled: true,
+          },
+        },
+        response_time_ms: Math.round(performance.now() - started),
+      };
+      if (!storage.healthy) {
+        return reply
+          .code(503)
+          .send({ code: ErrorCode.ServiceUnavailable, message: "Service Unavailable", data });
+      }
+      return { code: 0, message: "OK", data };
+    });
+  };
+}

@@ -1,0 +1,421 @@
+/**
+ * The link service: the rules for creating, changing and removing links, in one place for single writes,
+ * batches and imports (the same validation everywhere). Every committed write is published on the change feed.
+ * Batches and imports write all their valid items in one transaction: on a database error nothing is applied.
+ */
+
+import { hashPassword, isArgon2idHash } from "../auth/password.js";
+import type { ConfigService } from "../config/service.js";
+import { AppError, ErrorCode, notFound } from "../errors.js";
+import type { ChangeFeed } from "../events/feed.js";
+import { isUniqueViolation } from "../store/db.js";
+import type { LinkFilter, LinksStore } from "../store/links-store.js";
+import { checkCode, generateCode } from "./codes.js";
+import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
+import type { Link, LinkWrite } from "./model.js";
+import { checkTarget } from "./target.js";
+
+export const MAX_BATCH_SIZE = 5000;
+const GENERATE_ATTEMPTS = 8;
+
+export interface CreateLinkInput {
+  code?: string | null | undefined;
+  target: string;
+  expires_at?: string | null | undefined;
+  password?: string | null | undefined;
+  force?: boolean | null | undefined;
+}
+
+export interface UpdateLinkInput {
+  target: string;
+  expires_at?: string | null | undefined;
+  password?: string | null | undefined;
+}
+
+export interface ListQuery extends LinkFilter {
+  page: number;
+  pageSize: number;
+}
+
+export interface BatchFailure {
+  code: string;
+  error: string;
+  error_code?: number;
+}
+
+export interface BatchResult {
+  success: string[];
+  failed: BatchFailure[];
+}
+
+export type ImportMode = "skip" | "overwrite" | "error";
+
+export interface ImportRow {
+  /** 1-based line number in the file (the header is line 1). */
+  line: number | null;
+  code: string;
+  target: string;
+  created_at: string;
+  expires_at: string;
+  password: string;
+  click_count: string;
+}
+
+export interface ImportResult {
+  total_rows: number;
+  success_count: number;
+  skipped_count: number;
+  failed_count: number;
+  failed_items: { row: number | null; code: string; error: string; error_code?: number }[];
+}
+
+export class LinkService {
+  constructor(
+    private readonly store: LinksStore,
+    private readonly config: ConfigService,
+    private readonly feed: ChangeFeed,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async get(code: string): Promise<Link> {
+    const link = await this.store.get(code);
+    if (!link) throw notFound();
+    return link;
+  }
+
+  list(query: ListQuery): Promise<{ links: Link[]; total: number }> {
+    return this.store.page(query, this.clock(), (query.page - 1) * query.pageSize, query.pageSize);
+  }
+
+  stats() {
+    return this.store.stats(this.clock());
+  }
+
+  scan(filter: LinkFilter) {
+    return this.store.scan(filter, this.clock());
+  }
+
+  async create(input: CreateLinkInput): Promise<Link> {
+    const now = this.clock();
+    const write = await this.prepareCreate(input, now);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.store.insert(write, now);
+        break;
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        if (input.code) {
+          if (!input.force) throw alreadyExists(write.code);
+          await this.store.update(write, now);
+          break;
+        }
+        if (attempt + 1 >= GENERATE_ATTEMPTS) throw err;
+        write.code = this.randomCode();
+      }
+    }
+    this.published([write.code]);
+    return this.get(write.code);
+  }
+
+  async update(code: string, input: UpdateLinkInput): Promise<Link> {
+    const now = this.clock();
+    const target = validTarget(input.target);
+    const current = await this.store.get(code);
+    if (!current) throw notFound(`Link '${code}' not found`);
+    const write = await this.applyUpdate(current, { ...input, target }, now);
+    if (!(await this.store.update(write, now))) throw notFound(`Link '${code}' not found`);
+    this.published([code]);
+    return this.get(code);
+  }
+
+  async remove(code: string): Promise<void> {
+    if (!(await this.store.delete(code))) throw notFound(`Link '${code}' not found`);
+    this.published([code]);
+  }
+
+  async batchCreate(items: readonly CreateLinkInput[]): Promise<BatchResult> {
+    assertBatchSize(items.length);
+    const now = this.clock();
+    const failed: BatchFailure[] = [];
+    const valid: { write: LinkWrite; force: boolean; generated: boolean }[] = [];
+    const seen = new Set<string>();
+    for (const item of items) {
+      try {
+        const write = await this.prepareCreate(item, now);
+        if (seen.has(write.code) && !item.force) throw alreadyExists(write.code);
+        seen.add(write.code);
+        valid.push({ write, force: Boolean(item.force), generated: !item.code });
+      } catch (err) {
+        failed.push(itemFailure(item.code || "<generated>", err));
+      }
+    }
+    const success: string[] = [];
+    await this.store.db.transaction().execute(async (trx) => {
+      const existing = await this.store.existing(
+        valid.map((v) => v.write.code),
+        trx,
+      );
+      const writes = new Map<string, LinkWrite>();
+      for (const item of valid) {
+        if (item.generated) {
+          while (existing.has(item.write.code) || writes.has(item.write.code))
+            item.write.code = this.randomCode();
+        } else if (existing.has(item.write.code) && !item.force) {
+          failed.push(itemFailure(item.write.code, alreadyExists(item.write.code)));
+          continue;
+        }
+        writes.set(item.write.code, item.write);
+      }
+      await this.store.upsertMany([...writes.values()], now, true, trx);
+      success.push(...writes.keys());
+    });
+    this.published(success);
+    return { success, failed };
+  }
+
+  async batchUpdate(updates: readonly { code: string; payload: UpdateLinkInput }[]): Promise<BatchResult> {
+    assertBatchSize(updates.length);
+    const now = this.clock();
+    const failed: BatchFailure[] = [];
+    const success: string[] = [];
+    await this.store.db.transaction().execute(async (trx) => {
+      const writes = new Map<string, LinkWrite>();
+      for (const { code, payload } of updates) {
+        try {
+          const target = validTarget(payload.target);
+          const current = writes.get(code) ?? (await this.store.get(code, trx));
+          if (!current) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
+          writes.set(code, await this.applyUpdate(current, { ...payload, target }, now));
+        } catch (err) {
+          failed.push(itemFailure(code, err));
+        }
+      }
+      await this.store.upsertMany([...writes.values()], now, true, trx);
+      success.push(...writes.keys());
+    });
+    this.published(success);
+    return { success, failed };
+  }
+
+  async batchDelete(codes: readonly string[]): Promise<BatchResult> {
+    assertBatchSize(codes.length);
+    const unique = [...new Set(codes)];
+    const deleted = await this.store.db.transaction().execute((trx) => this.store.deleteMany(unique, trx));
+    const success = unique.filter((code) => deleted.has(code));
+    const failed = unique
+      .filter((code) => !deleted.has(code))
+      .map((code) => ({ code, error: "Link not found", error_code: ErrorCode.LinkNotFound }));
+    this.published(success);
+    return { success, failed };
+  }
+
+  /** Validates every row, then writes the valid ones in one transaction according to `mode`. */
+  async import(
+    rows: readonly ImportRow[],
+    mode: ImportMode,
+    parseFailures: ImportResult["failed_items"],
+  ): Promise<ImportResult> {
+    const now = this.clock();
+    const failed = [...parseFailures];
+    let skipped = 0;
+    const candidates = new Map<string, { write: LinkWrite; line: number | null }>();
+    for (const row of rows) {
+      try {
+        const write = await this.prepareImport(row, now);
+        if (candidates.has(write.code) && mode !== "overwrite") {
+          if (mode === "skip") skipped++;
+          else
+            failed.push({
+              row: row.line,
+              code: write.code,
+              error: "Link already exists",
+              error_code: ErrorCode.LinkAlreadyExists,
+            });
+          continue;
+        }
+        candidates.set(write.code, { write, line: row.line });
+      } catch (err) {
+        const failure = itemFailure(row.code, err);
+        failed.push({ row: row.line, ...failure });
+      }
+    }
+    let written: string[] = [];
+    await this.store.db.transaction().execute(async (trx) => {
+      if (mode !== "overwrite") {
+        const existing = await this.store.existing([...candidates.keys()], trx);
+        for (const code of existing) {
+          const { line } = candidates.get(code)!;
+          candidates.delete(code);
+          if (mode === "skip") skipped++;
+          else
+            failed.push({
+              row: line,
+              code,
+              error: "Link already exists",
+              error_code: ErrorCode.LinkAlreadyExists,
+            });
+        }
+      }
+      const writes = [...candidates.values()].map((c) => c.write);
+      await this.store.upsertMany(writes, now, false, trx);
+      written = writes.map((w) => w.code);
+    });
+    this.published(written);
+    failed.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
+    return {
+      total_rows: rows.length + parseFailures.length,
+      success_count: written.length,
+      skipped_count: skipped,
+      failed_count: failed.length,
+      failed_items: failed,
+    };
+  }
+
+  /** Used by the redirect path on a cache miss. */
+  lookupForRedirect(code: string) {
+    return this.store.get(code);
+  }
+
+  private async prepareCreate(input: CreateLinkInput, now: number): Promise<LinkWrite> {
+    const code = input.code ? this.validCode(input.code) : this.randomCode();
+    return {
+      code,
+      target: validTarget(input.target),
+      expiresAt: validExpiry(input.expires_at ?? "", now),
+      passwordHash: input.password ? await passwordHash(input.password) : null,
+      createdAt: now,
+      clickCount: 0,
+    };
+  }
+
+  private async applyUpdate(current: LinkWrite, input: UpdateLinkInput, now: number): Promise<LinkWrite> {
+    // Absent or null keeps the current value; "" removes it.
+    const expiresAt =
+      input.expires_at === undefined || input.expires_at === null
+        ? current.expiresAt
+        : validExpiry(input.expires_at, now);
+    let passwordHashValue = current.passwordHash;
+    if (input.password === "") passwordHashValue = null;
+    else if (typeof input.password === "string") passwordHashValue = await passwordHash(input.password);
+    return {
+      code: current.code,
+      target: input.target,
+      expiresAt,
+      passwordHash: passwordHashValue,
+      createdAt: current.createdAt,
+      clickCount: current.clickCount,
+    };
+  }
+
+  private async prepareImport(row: ImportRow, now: number): Promise<LinkWrite> {
+    if (row.code === "") throw new AppError(400, ErrorCode.LinkInvalidCode, "invalid_code", "Empty code");
+    const code = this.validCode(row.code);
+    const createdAt = row.created_at === "" ? now : parseRfc3339(row.created_at);
+    if (createdAt === null) {
+      throw new AppError(
+        400,
+        ErrorCode.InvalidDateFormat,
+        "invalid_date",
+        `Invalid created_at '${row.created_at}'`,
+      );
+    }
+    const clickCount = row.click_count === "" ? 0 : Number(row.click_count);
+    if (!/^\d{1,15}$/.test(row.click_count || "0")) {
+      throw new AppError(
+        400,
+        ErrorCode.BadRequest,
+        "invalid_click_count",
+        "click_count must be a non-negative integer",
+      );
+    }
+    let hash: string | null = null;
+    if (row.password.startsWith("$argon2")) {
+      if (!isArgon2idHash(row.password)) {
+        throw new AppError(
+          400,
+          ErrorCode.BadRequest,
+          "invalid_password",
+          "password looks like a hash but is not a valid $argon2id$ string",
+        );
+      }
+      hash = row.password;
+    } else if (row.password !== "") {
+      hash = await hashPassword(row.password);
+    }
+    return {
+      code,
+      target: validTarget(row.target),
+      expiresAt: validExpiry(row.expires_at, now),
+      passwordHash: hash,
+      createdAt,
+      clickCount,
+    };
+  }
+
+  private validCode(code: string): string {
+    const check = checkCode(code, this.config.reservedPrefixes());
+    if (check.ok) return code;
+    throw check.reserved
+      ? new AppError(400, ErrorCode.LinkReservedCode, "reserved_code", check.reason)
+      : new AppError(400, ErrorCode.LinkInvalidCode, "invalid_code", check.reason);
+  }
+
+  private randomCode(): string {
+    const length = this.config.get("features.random_code_length");
+    const reserved = this.config.reservedPrefixes();
+    for (;;) {
+      const code = generateCode(length);
+      if (checkCode(code, reserved).ok) return code;
+    }
+  }
+
+  private published(codes: readonly string[]): void {
+    if (codes.length > 0) this.feed.publish({ kind: "links", codes });
+  }
+}
+
+function validTarget(input: string): string {
+  const check = checkTarget(input);
+  if (!check.ok) throw new AppError(400, ErrorCode.LinkInvalidUrl, "invalid_url", check.reason);
+  return check.target;
+}
+
+function validExpiry(input: string, now: number): number | null {
+  try {
+    return resolveExpiry(input, now);
+  } catch (err) {
+    if (err instanceof ExpiryError)
+      throw new AppError(400, ErrorCode.LinkInvalidExpireTime, "invalid_expires_at", err.message);
+    throw err;
+  }
+}
+
+/** A valid `$argon2id$` hash is kept (moving links between instances); anything else is hashed. */
+async function passwordHash(input: string): Promise<string> {
+  return isArgon2idHash(input) ? input : hashPassword(input);
+}
+
+function alreadyExists(code: string): AppError {
+  return new AppError(
+    409,
+    ErrorCode.LinkAlreadyExists,
+    "already_exists",
+    `Code '${code}' already exists. Use force=true to overwrite.`,
+  );
+}
+
+function assertBatchSize(size: number): void {
+  if (size > MAX_BATCH_SIZE) {
+    throw new AppError(
+      400,
+      ErrorCode.BatchSizeTooLarge,
+      "batch_too_large",
+      `Batch size ${size} exceeds maximum ${MAX_BATCH_SIZE}`,
+    );
+  }
+}
+
+function itemFailure(code: string, err: unknown): BatchFailure {
+  if (err instanceof AppError) return { code, error: err.message, error_code: err.code };
+  throw err;
+}

@@ -1,0 +1,74 @@
+/**
+ * The redirect cache: a bounded LRU of known links and a separate bounded LRU of codes known not to exist
+ * (so a random-code scan cannot evict warm links). Entries hold only what a redirect needs. Expiry is kept in
+ * the entry and checked on every hit by the handler: a cached link is never served after it expires.
+ * Writes reach the cache through the change feed: a changed code is simply dropped and re-read on next use.
+ */
+import { LRUCache } from "lru-cache";
+import type { ChangeFeed } from "../events/feed.js";
+
+export interface CachedLink {
+  /** `Location` header value, already made header-safe. */
+  location: string;
+  /** Epoch ms; `Infinity` when the link never expires. */
+  expiresAt: number;
+}
+
+export interface LinkCacheOptions {
+  maxLinks: number;
+  maxMisses: number;
+  /** How long a "does not exist" answer is trusted (covers writes made by other processes). */
+  missTtlMs: number;
+}
+
+export const DEFAULT_CACHE_OPTIONS: LinkCacheOptions = {
+  maxLinks: 100_000,
+  maxMisses: 50_000,
+  missTtlMs: 60_000,
+};
+
+export class LinkCache {
+  private readonly links: LRUCache<string, CachedLink>;
+  private readonly misses: LRUCache<string, true>;
+
+  constructor(options: LinkCacheOptions = DEFAULT_CACHE_OPTIONS) {
+    this.links = new LRUCache({ max: options.maxLinks });
+    this.misses = new LRUCache({ max: options.maxMisses, ttl: options.missTtlMs, ttlAutopurge: false });
+  }
+
+  get(code: string): CachedLink | undefined {
+    return this.links.get(code);
+  }
+
+  isKnownMissing(code: string): boolean {
+    return this.misses.get(code) === true;
+  }
+
+  set(code: string, link: CachedLink): void {
+    this.misses.delete(code);
+    this.links.set(code, link);
+  }
+
+  setMissing(code: string): void {
+    this.links.delete(code);
+    this.misses.set(code, true);
+  }
+
+  invalidate(code: string): void {
+    this.links.delete(code);
+    this.misses.delete(code);
+  }
+
+  clear(): void {
+    this.links.clear();
+    this.misses.clear();
+  }
+
+  /** Keeps this cache coherent with every link write published on the feed. */
+  follow(feed: ChangeFeed): () => void {
+    return feed.subscribe((event) => {
+      if (event.kind === "links") for (const code of event.codes) this.invalidate(code);
+      else if (event.kind === "links.all") this.clear();
+    });
+  }
+}

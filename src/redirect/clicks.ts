@@ -1,0 +1,88 @@
+/**
+ * Click counting off the hot path: a redirect only increments an in-memory counter. The buffer is written to
+ * the database by additive updates — on an interval, when it holds enough clicks, and on shutdown. A failed
+ * write puts the counts back so they are retried with the next flush.
+ */
+import type { Logger } from "pino";
+
+export interface ClickSink {
+  addClicks(deltas: ReadonlyMap<string, number>): Promise<void>;
+}
+
+export interface FlushPolicy {
+  intervalMs(): number;
+  threshold(): number;
+}
+
+export class ClickBuffer {
+  private pending = new Map<string, number>();
+  private total = 0;
+  private flushing: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private thresholdScheduled = false;
+
+  constructor(
+    private readonly sink: ClickSink,
+    private readonly policy: FlushPolicy,
+    private readonly log: Logger,
+  ) {}
+
+  /** Hot path: O(1), no I/O. */
+  count(code: string): void {
+    this.pending.set(code, (this.pending.get(code) ?? 0) + 1);
+    this.total++;
+    if (this.total >= this.policy.threshold() && !this.thresholdScheduled) {
+      this.thresholdScheduled = true;
+      setImmediate(() => {
+        this.thresholdScheduled = false;
+        void this.flush();
+      });
+    }
+  }
+
+  get size(): number {
+    return this.total;
+  }
+
+  start(): void {
+    this.schedule();
+  }
+
+  /** Re-arms the interval timer (the interval is a live setting). */
+  schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.flush().finally(() => this.schedule());
+    }, this.policy.intervalMs());
+    this.timer.unref();
+  }
+
+  /** Writes everything buffered so far. Concurrent calls share one write, then the next one runs. */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.total === 0) return;
+    const batch = this.pending;
+    const clicks = this.total;
+    this.pending = new Map();
+    this.total = 0;
+    this.flushing = this.sink
+      .addClicks(batch)
+      .then(() => this.log.debug({ codes: batch.size, clicks }, "click counts written"))
+      .catch((err) => {
+        this.log.warn({ err, clicks }, "writing click counts failed; will retry");
+        for (const [code, n] of batch) this.pending.set(code, (this.pending.get(code) ?? 0) + n);
+        this.total += clicks;
+      })
+      .finally(() => {
+        this.flushing = null;
+      });
+    await this.flushing;
+  }
+
+  /** Stops the timer and writes what is left (graceful shutdown). */
+  async stop(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}

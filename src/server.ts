@@ -1,0 +1,207 @@
+/**
+ * Builds the HTTP server. One Node `http.Server` whose request listener is a small dispatcher:
+ * - `GET`/`HEAD` on a path outside the route prefixes goes straight to the redirect handler (no framework work
+ *   on the hot path);
+ * - everything else goes to Fastify (Admin API, health), which sees the configured prefixes rewritten to fixed
+ *   internal mounts, so a prefix changed at runtime needs no re-registration of routes.
+ */
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { BlockList, isIPv4 } from "node:net";
+import fastifyCookie from "@fastify/cookie";
+import fastifyMultipart from "@fastify/multipart";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Ajv } from "ajv";
+import addFormats from "ajv-formats";
+import Fastify, { LogController } from "fastify";
+import type { Logger } from "pino";
+import { mapError } from "./admin/envelope.js";
+import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
+import type { Principal } from "./auth/credentials.js";
+import type { ConfigService } from "./config/service.js";
+import type { ChangeFeed } from "./events/feed.js";
+import { HEALTH_MOUNT, type HealthDeps, healthRoutes } from "./health/routes.js";
+import type { RedirectHandler } from "./redirect/handler.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const PANEL_MOUNT = "/panel";
+const UNROUTED = "/-unrouted";
+const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Maps the configured route prefixes (first path segment) to the internal mounts. Follows config changes. */
+export class RouteTable {
+  private mounts = new Map<string, string>();
+
+  constructor(private readonly config: ConfigService) {
+    this.refresh();
+  }
+
+  follow(feed: ChangeFeed): void {
+    feed.subscribe((event) => {
+      if (event.kind === "config" && event.keys.some((key) => key.startsWith("routes."))) this.refresh();
+    });
+  }
+
+  /** True when the path belongs to the Admin API, health or panel rather than to a link. */
+  isMounted(path: string): boolean {
+    return this.mounts.has(firstSegment(path));
+  }
+
+  /** The internal URL for Fastify; paths outside every prefix go to a mount that has no routes. */
+  rewrite(url: string): string {
+    const segment = firstSegment(url);
+    const mount = this.mounts.get(segment);
+    return mount === undefined ? UNROUTED + url : mount + url.slice(segment.length);
+  }
+
+  private refresh(): void {
+    this.mounts = new Map([
+      [this.config.get("routes.admin_prefix"), ADMIN_MOUNT],
+      [this.config.get("routes.health_prefix"), HEALTH_MOUNT],
+      [this.config.get("routes.frontend_prefix"), PANEL_MOUNT],
+    ]);
+  }
+}
+
+/** `/admin/v1/x?y` → `/admin`; `/admin?x` → `/admin`; `/` → `/`. */
+function firstSegment(url: string): string {
+  let end = 1;
+  while (end < url.length) {
+    const c = url.charCodeAt(end);
+    if (c === 47 /* / */ || c === 63 /* ? */) break;
+    end++;
+  }
+  return url.slice(0, end);
+}
+
+export interface ServerDeps extends AdminDeps, Omit<HealthDeps, "config" | "sessions" | "bootstrapKeys"> {
+  log: Logger;
+  feed: ChangeFeed;
+  redirect: RedirectHandler;
+  trustedProxies: readonly string[];
+  unixSocket: boolean;
+}
+
+/**
+ * Which peers may set X-Forwarded-For/-Proto. Behind a Unix socket the first hop is the local proxy by
+ * definition and is always trusted.
+ */
+function trustFunction(
+  trusted: readonly string[],
+  unixSocket: boolean,
+): (address: string, hop: number) => boolean {
+  const list = new BlockList();
+  for (const entry of trusted) {
+    const [address, prefix] = entry.split("/") as [string, string | undefined];
+    const family = isIPv4(address) ? "ipv4" : "ipv6";
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return (address, hop) => {
+    if (unixSocket && hop === 0) return true;
+    if (!address) return false;
+    const plain = address.startsWith("::ffff:") && isIPv4(address.slice(7)) ? address.slice(7) : address;
+    return list.check(plain, isIPv4(plain) ? "ipv4" : "ipv6");
+  };
+}
+
+/** Query strings and path parameters arrive as text and are coerced; JSON bodies must have the right types. */
+function validators() {
+  const strict = new Ajv({
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: false,
+    allErrors: false,
+  });
+  const coercing = new Ajv({
+    removeAdditional: false,
+    useDefaults: true,
+    coerceTypes: "array",
+    allErrors: false,
+  });
+  addFormats.default(strict);
+  addFormats.default(coercing);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
+    (httpPart === "body" ? strict : coercing).compile(schema);
+}
+
+export type HttpServer = Awaited<ReturnType<typeof buildServer>>;
+
+export async function buildServer(deps: ServerDeps) {
+  const routes = new RouteTable(deps.config);
+  routes.follow(deps.feed);
+
+  const app = Fastify({
+    loggerInstance: deps.log,
+    // One access line per request is written by the onResponse hook below, without query strings.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    trustProxy: trustFunction(deps.trustedProxies, deps.unixSocket),
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers["x-request-id"];
+      return typeof incoming === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(incoming)
+        ? incoming
+        : randomUUID();
+    },
+    rewriteUrl: (req) => routes.rewrite(req.url ?? "/"),
+    routerOptions: { ignoreDuplicateSlashes: false },
+    serverFactory: (fastifyHandler) =>
+      createServer((req: IncomingMessage, res: ServerResponse) => {
+        const url = req.url ?? "/";
+        const query = url.indexOf("?");
+        const path = query === -1 ? url : url.slice(0, query);
+        if ((req.method === "GET" || req.method === "HEAD") && !routes.isMounted(path)) {
+          deps.redirect(req, res, path);
+          return;
+        }
+        fastifyHandler(req, res);
+      }),
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validators());
+  app.decorateRequest("principal", null);
+  await app.register(fastifyCookie);
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: 10 * 1024 * 1024, files: 1, fields: 10, parts: 12 },
+  });
+
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("X-Request-Id", request.id);
+  });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    reply.header("X-Content-Type-Options", "nosniff");
+    reply.header("X-Frame-Options", "DENY");
+    reply.header("Referrer-Policy", "no-referrer");
+    return payload;
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.info(
+      {
+        method: request.method,
+        path: (request.originalUrl ?? request.url).split("?")[0],
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
+      "request",
+    );
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = mapError(err);
+    if (mapped.unexpected) request.log.error({ err }, "unhandled error");
+    return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).type("text/plain; charset=utf-8").send("Not Found"),
+  );
+
+  await app.register(adminApi(deps), { prefix: ADMIN_MOUNT });
+  await app.register(healthRoutes(deps), { prefix: HEALTH_MOUNT });
+  return app;
+}

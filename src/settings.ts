@@ -1,0 +1,250 @@
+/**
+ * Startup settings: everything that is fixed for the life of a process (listen address, database, logging,
+ * bootstrap credentials). Read once from `JMP_*` environment variables; every variable `X` may instead be given
+ * as `X_FILE` (a path whose content is the value — Docker and Kubernetes secrets). Setting both is an error.
+ *
+ * Invalid input never falls back to a default: `readSettings` throws a `SettingsError` naming the variable, and
+ * the process stops. Secret values are never part of an error message.
+ *
+ * Runtime behaviour that can change while running lives in the runtime config registry (`src/config/`), not here.
+ */
+import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import path from "node:path";
+import { type BootstrapKey, parseBootstrapKeys } from "./auth/bootstrap.js";
+import { isArgon2idHash, MIN_PASSWORD_LENGTH } from "./auth/password.js";
+
+export type Engine = "sqlite" | "postgres" | "mysql";
+export type LogFormat = "json" | "text";
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+export interface DatabaseSettings {
+  engine: Engine;
+  /** A file path for SQLite (or `:memory:`), a connection URL for the others. */
+  location: string;
+}
+
+export interface Settings {
+  host: string;
+  port: number;
+  unixSocket: string | null;
+  dataDir: string;
+  database: DatabaseSettings;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** Proxies whose `X-Forwarded-For`/`X-Forwarded-Proto` are believed: IPs or CIDR ranges. */
+  trustedProxies: string[];
+  /** `JMP_ADMIN_PASSWORD`: plain text (≥ 8 chars) or an `$argon2id$` hash; pins `api.admin_token`. */
+  adminPassword: string | null;
+  bootstrapKeys: BootstrapKey[];
+  /** Where a generated first-start admin password is written instead of stdout. */
+  initialSecretsFile: string | null;
+}
+
+export class SettingsError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "SettingsError";
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Every variable jmp reads. Anything else starting with `JMP_` gets a warning (typos should not pass silently). */
+export const KNOWN_VARIABLES = [
+  "JMP_HOST",
+  "JMP_PORT",
+  "JMP_UNIX_SOCKET",
+  "JMP_DATA_DIR",
+  "JMP_DATABASE_URL",
+  "JMP_LOG_LEVEL",
+  "JMP_LOG_FORMAT",
+  "JMP_TRUSTED_PROXIES",
+  "JMP_ADMIN_PASSWORD",
+  "JMP_BOOTSTRAP_API_KEY",
+  "JMP_INITIAL_SECRETS_FILE",
+  // Read by the CLI's online commands and by the test suite, not by the server.
+  "JMP_URL",
+  "JMP_TOKEN",
+] as const;
+
+const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * Reads one variable, honouring its `_FILE` twin. A file's single trailing newline is dropped (editors and
+ * `echo` add one); the rest of the content is the value as written.
+ */
+export function readVariable(env: Env, name: string): string | undefined {
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && file !== undefined) {
+    throw new SettingsError(name, `both ${name} and ${name}_FILE are set; set only one`);
+  }
+  if (file !== undefined) {
+    if (file === "") throw new SettingsError(`${name}_FILE`, "is empty; give the path of a readable file");
+    let content: string;
+    try {
+      content = readFileSync(file, "utf8");
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? "unreadable";
+      throw new SettingsError(`${name}_FILE`, `cannot read ${file} (${reason})`);
+    }
+    return content.replace(/\r?\n$/, "");
+  }
+  return direct;
+}
+
+export function readSettings(env: Env = process.env): Settings {
+  const dataDir = path.resolve(readVariable(env, "JMP_DATA_DIR") || "data");
+  return {
+    host: parseHost(readVariable(env, "JMP_HOST")),
+    port: parsePort(readVariable(env, "JMP_PORT")),
+    unixSocket: readVariable(env, "JMP_UNIX_SOCKET") || null,
+    dataDir,
+    database: parseDatabaseUrl(readVariable(env, "JMP_DATABASE_URL"), dataDir),
+    logLevel: parseEnum("JMP_LOG_LEVEL", readVariable(env, "JMP_LOG_LEVEL"), LOG_LEVELS, "info"),
+    logFormat: parseEnum("JMP_LOG_FORMAT", readVariable(env, "JMP_LOG_FORMAT"), ["json", "text"], "json"),
+    trustedProxies: parseTrustedProxies(readVariable(env, "JMP_TRUSTED_PROXIES")),
+    adminPassword: parseAdminPassword(readVariable(env, "JMP_ADMIN_PASSWORD")),
+    bootstrapKeys: parseBootstrapKeysSetting(readVariable(env, "JMP_BOOTSTRAP_API_KEY")),
+    initialSecretsFile: readVariable(env, "JMP_INITIAL_SECRETS_FILE") || null,
+  };
+}
+
+/** Names of `JMP_*` variables that jmp does not know: probably typos. */
+export function unknownVariables(env: Env): string[] {
+  const known = new Set<string>();
+  for (const name of KNOWN_VARIABLES) known.add(name).add(`${name}_FILE`);
+  return Object.keys(env)
+    .filter((name) => name.startsWith("JMP_") && !known.has(name) && !name.startsWith("JMP_TEST_"))
+    .sort();
+}
+
+function parseHost(value: string | undefined): string {
+  if (value === undefined || value === "") return "127.0.0.1";
+  if (/\s/.test(value))
+    throw new SettingsError("JMP_HOST", "must be a host name or IP address without spaces");
+  return value;
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined || value === "") return 8080;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new SettingsError("JMP_PORT", `must be an integer from 0 to 65535, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function parseEnum<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined || value === "") return fallback;
+  const lower = value.toLowerCase() as T;
+  if (!allowed.includes(lower)) {
+    throw new SettingsError(name, `must be one of ${allowed.join(", ")}, got "${value}"`);
+  }
+  return lower;
+}
+
+/**
+ * Accepted forms: unset (SQLite at `<data dir>/jmp.db`), `sqlite:<path>` / `sqlite://<path>` / `sqlite:///<abs>`
+ * (a Shortlinker-style `?mode=rwc` suffix is ignored), a bare path ending in .db/.sqlite/.sqlite3, `:memory:`,
+ * `postgres://` / `postgresql://`, and `mysql://` / `mariadb://`.
+ */
+export function parseDatabaseUrl(value: string | undefined, dataDir: string): DatabaseSettings {
+  const name = "JMP_DATABASE_URL";
+  if (value === undefined || value === "") {
+    return { engine: "sqlite", location: path.join(dataDir, "jmp.db") };
+  }
+  if (value === ":memory:" || value === "sqlite::memory:") return { engine: "sqlite", location: ":memory:" };
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(value)?.[1]?.toLowerCase();
+  if (scheme === "sqlite") {
+    const rest = value.slice("sqlite:".length).replace(/\?.*$/, "");
+    // sqlite:///abs → /abs, sqlite://rel → rel, sqlite:rel → rel
+    const file = rest.startsWith("///") ? rest.slice(2) : rest.startsWith("//") ? rest.slice(2) : rest;
+    if (file === "")
+      throw new SettingsError(name, "the sqlite: form needs a file path, e.g. sqlite:data/jmp.db");
+    return { engine: "sqlite", location: path.resolve(file) };
+  }
+  if (scheme === "postgres" || scheme === "postgresql") {
+    assertParsableUrl(name, value);
+    return { engine: "postgres", location: value };
+  }
+  if (scheme === "mysql" || scheme === "mariadb") {
+    assertParsableUrl(name, value);
+    return { engine: "mysql", location: `mysql:${value.slice(scheme.length + 1)}` };
+  }
+  if (scheme === undefined && /\.(db|sqlite3?)$/i.test(value)) {
+    return { engine: "sqlite", location: path.resolve(value) };
+  }
+  throw new SettingsError(
+    name,
+    "unsupported database URL; use sqlite:<path>, postgres://…, mysql://… or mariadb://…",
+  );
+}
+
+function assertParsableUrl(name: string, value: string): void {
+  try {
+    const url = new URL(value);
+    if (!url.hostname && !url.searchParams.get("host")) throw new Error("no host");
+  } catch {
+    // The URL may hold a password: describe the problem without echoing it.
+    throw new SettingsError(
+      name,
+      "is not a valid connection URL (expected scheme://user@host:port/database)",
+    );
+  }
+}
+
+export function parseTrustedProxies(value: string | undefined): string[] {
+  if (value === undefined || value.trim() === "") return [];
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "")
+    .map((item) => {
+      const [address, prefix, extra] = item.split("/");
+      const family = isIP(address ?? "");
+      const maxPrefix = family === 4 ? 32 : 128;
+      const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
+      if (family === 0 || !prefixOk || extra !== undefined) {
+        throw new SettingsError("JMP_TRUSTED_PROXIES", `"${item}" is not an IP address or CIDR range`);
+      }
+      return item;
+    });
+}
+
+function parseAdminPassword(value: string | undefined): string | null {
+  if (value === undefined || value === "") return null;
+  if (value.startsWith("$argon2")) {
+    if (!isArgon2idHash(value)) {
+      throw new SettingsError(
+        "JMP_ADMIN_PASSWORD",
+        "looks like a hash but is not a valid $argon2id$ PHC string",
+      );
+    }
+    return value;
+  }
+  if ([...value].length < MIN_PASSWORD_LENGTH) {
+    throw new SettingsError(
+      "JMP_ADMIN_PASSWORD",
+      `must be at least ${MIN_PASSWORD_LENGTH} characters (or an $argon2id$ hash)`,
+    );
+  }
+  return value;
+}
+
+function parseBootstrapKeysSetting(value: string | undefined): BootstrapKey[] {
+  if (value === undefined || value === "") return [];
+  try {
+    return parseBootstrapKeys(value);
+  } catch (err) {
+    throw new SettingsError("JMP_BOOTSTRAP_API_KEY", (err as Error).message);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Opens the database for the configured engine: Kysely over better-sqlite3, pg or mysql2. Everything above the
+ * store speaks Kysely only; engine differences stay in this folder.
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from "kysely";
+import { createPool as createMysqlPool } from "mysql2";
+import pg from "pg";
+import type { DatabaseSettings, Engine } from "../settings.js";
+import type { Database } from "./schema.js";
+
+export interface Store {
+  db: Kysely<Database>;
+  engine: Engine;
+  close(): Promise<void>;
+}
+
+export function openStore(settings: DatabaseSettings): Store {
+  const db = new Kysely<Database>({ dialect: createDialect(settings) });
+  return { db, engine: settings.engine, close: () => db.destroy() };
+}
+
+function createDialect({ engine, location }: DatabaseSettings) {
+  switch (engine) {
+    case "sqlite": {
+      if (location !== ":memory:") mkdirSync(path.dirname(location), { recursive: true });
+      const database = new SQLite(location);
+      // WAL lets readers (other processes, the CLI) work while the server writes; busy_timeout makes
+      // concurrent writers wait instead of failing at once.
+      database.pragma("journal_mode = WAL");
+      database.pragma("busy_timeout = 5000");
+      database.pragma("synchronous = NORMAL");
+      database.pragma("foreign_keys = ON");
+      return new SqliteDialect({ database });
+    }
+    case "postgres": {
+      // BIGINT (20) and NUMERIC (1700, e.g. SUM) arrive as strings by default; our values fit in a double.
+      const types = {
+        getTypeParser: (oid: number, format?: "text" | "binary") =>
+          oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
+      };
+      return new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 10, types }) });
+    }
+    case "mysql":
+      return new MysqlDialect({
+        pool: createMysqlPool({
+          uri: location,
+          connectionLimit: 10,
+          timezone: "Z",
+          charset: "utf8mb4",
+          supportBigNumbers: true,
+          decimalNumbers: true,
+        }),
+      });
+  }
+}
+
+/** True when the error is a primary-key/unique violation, on any engine. */
+export function isUniqueViolation(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number };
+  return (
+    e?.code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
+    e?.code === "SQLITE_CONSTRAINT_UNIQUE" ||
+    e?.code === "23505" ||
+    e?.errno === 1062
+  );
+}

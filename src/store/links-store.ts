@@ -1,0 +1,284 @@
+/**
+ * SQL for links. The only place that knows column names and the per-engine details of upserts and searches.
+ */
+
+import type { Selectable } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { Link, LinkWrite } from "../links/model.js";
+import type { Engine } from "../settings.js";
+import type { Database, LinksTable } from "./schema.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface LinkFilter {
+  search?: string | undefined;
+  createdAfter?: number | undefined;
+  createdBefore?: number | undefined;
+  state?: "active" | "expired" | undefined;
+}
+
+/** Keeps statements well under every engine's bound-parameter limit. */
+const CHUNK = 400;
+
+const LINK_COLUMNS = [
+  "code",
+  "target",
+  "created_at",
+  "updated_at",
+  "expires_at",
+  "password_hash",
+  "click_count",
+  "revision",
+] as const;
+
+function toLink(row: Pick<Selectable<LinksTable>, (typeof LINK_COLUMNS)[number]>): Link {
+  return {
+    code: row.code,
+    target: row.target,
+    createdAt: Number(row.created_at),
+    updatedAt: Number(row.updated_at),
+    expiresAt: row.expires_at === null ? null : Number(row.expires_at),
+    passwordHash: row.password_hash,
+    clickCount: Number(row.click_count),
+    revision: Number(row.revision),
+  };
+}
+
+/** `%` and `_` in user input match literally; `!` is the escape character on every engine. */
+function likePattern(term: string): string {
+  return `%${term.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+export class LinksStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    private readonly engine: Engine,
+  ) {}
+
+  async get(code: string, db: Db = this.db): Promise<Link | undefined> {
+    const row = await db.selectFrom("links").select(LINK_COLUMNS).where("code", "=", code).executeTakeFirst();
+    return row && toLink(row);
+  }
+
+  /** The codes among `codes` that exist. */
+  async existing(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < codes.length; i += CHUNK) {
+      const chunk = codes.slice(i, i + CHUNK);
+      const rows = await db.selectFrom("links").select("code").where("code", "in", chunk).execute();
+      for (const row of rows) found.add(row.code);
+    }
+    return found;
+  }
+
+  private filtered(filter: LinkFilter, now: number, db: Db = this.db) {
+    let query = db.selectFrom("links");
+    if (filter.search) {
+      const pattern = likePattern(filter.search);
+      query = query.where((eb) =>
+        eb.or([
+          eb(eb.fn("lower", ["code"]), "like", sql<string>`${pattern} escape '!'`),
+          eb(eb.fn("lower", ["target"]), "like", sql<string>`${pattern} escape '!'`),
+        ]),
+      );
+    }
+    if (filter.createdAfter !== undefined) query = query.where("created_at", ">=", filter.createdAfter);
+    if (filter.createdBefore !== undefined) query = query.where("created_at", "<=", filter.createdBefore);
+    if (filter.state === "expired") {
+      query = query.where("expires_at", "is not", null).where("expires_at", "<=", now);
+    } else if (filter.state === "active") {
+      query = query.where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]));
+    }
+    return query;
+  }
+
+  /** One page, newest first; ties broken by code so the order is stable. */
+  async page(
+    filter: LinkFilter,
+    now: number,
+    offset: number,
+    limit: number,
+  ): Promise<{ links: Link[]; total: number }> {
+    const [rows, count] = await Promise.all([
+      this.filtered(filter, now)
+        .select(LINK_COLUMNS)
+        .orderBy("created_at", "desc")
+        .orderBy("code", "asc")
+        .offset(offset)
+        .limit(limit)
+        .execute(),
+      this.filtered(filter, now)
+        .select((eb) => eb.fn.countAll<number>().as("total"))
+        .executeTakeFirstOrThrow(),
+    ]);
+    return { links: rows.map(toLink), total: Number(count.total) };
+  }
+
+  /** Every matching link in code order, fetched in batches by keyset (flat memory for any table size). */
+  async *scan(filter: LinkFilter, now: number, batchSize = 1000): AsyncGenerator<Link[]> {
+    let after: string | null = null;
+    for (;;) {
+      let query = this.filtered(filter, now).select(LINK_COLUMNS);
+      if (after !== null) query = query.where("code", ">", after);
+      const rows = await query.orderBy("code", "asc").limit(batchSize).execute();
+      if (rows.length === 0) return;
+      yield rows.map(toLink);
+      if (rows.length < batchSize) return;
+      after = rows[rows.length - 1]!.code;
+    }
+  }
+
+  async insert(link: LinkWrite, now: number, db: Db = this.db): Promise<void> {
+    await db.insertInto("links").values(this.row(link, now)).execute();
+  }
+
+  /** Replaces target, expiry and password; keeps created_at and click_count. False when the code is absent. */
+  async update(link: LinkWrite, now: number, db: Db = this.db): Promise<boolean> {
+    const result = await db
+      .updateTable("links")
+      .set({
+        target: link.target,
+        expires_at: link.expiresAt,
+        password_hash: link.passwordHash,
+        updated_at: now,
+        revision: sql`revision + 1`,
+      })
+      .where("code", "=", link.code)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Inserts or replaces many links. With `keepHistory`, an existing row keeps its created_at and click_count
+   * (an overwrite by the API); without it they come from the input (an import restoring a backup).
+   */
+  async upsertMany(links: readonly LinkWrite[], now: number, keepHistory: boolean, db: Db): Promise<void> {
+    for (let i = 0; i < links.length; i += CHUNK) {
+      const rows = links.slice(i, i + CHUNK).map((link) => this.row(link, now));
+      const insert = db.insertInto("links").values(rows);
+      if (this.engine === "mysql") {
+        // MariaDB has no row alias for the inserted values; VALUES(col) is the form both engines accept.
+        const fromInput = <T>(column: keyof LinksTable) => sql<T>`values(${sql.ref(column)})`;
+        await insert
+          .onDuplicateKeyUpdate({
+            target: fromInput<string>("target"),
+            expires_at: fromInput<number | null>("expires_at"),
+            password_hash: fromInput<string | null>("password_hash"),
+            updated_at: now,
+            revision: sql<number>`revision + 1`,
+            ...(keepHistory
+              ? {}
+              : {
+                  created_at: fromInput<number>("created_at"),
+                  click_count: fromInput<number>("click_count"),
+                }),
+          })
+          .execute();
+      } else {
+        await insert
+          .onConflict((oc) =>
+            oc.column("code").doUpdateSet((eb) => ({
+              target: eb.ref("excluded.target"),
+              expires_at: eb.ref("excluded.expires_at"),
+              password_hash: eb.ref("excluded.password_hash"),
+              updated_at: now,
+              revision: sql`links.revision + 1`,
+              ...(keepHistory
+                ? {}
+                : { created_at: eb.ref("excluded.created_at"), click_count: eb.ref("excluded.click_count") }),
+            })),
+          )
+          .execute();
+      }
+    }
+  }
+
+  async delete(code: string, db: Db = this.db): Promise<boolean> {
+    const result = await db.deleteFrom("links").where("code", "=", code).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Deletes the given codes; returns the ones that existed. */
+  async deleteMany(codes: readonly string[], db: Db): Promise<Set<string>> {
+    const found = await this.existing(codes, db);
+    const present = [...found];
+    for (let i = 0; i < present.length; i += CHUNK) {
+      await db
+        .deleteFrom("links")
+        .where("code", "in", present.slice(i, i + CHUNK))
+        .execute();
+    }
+    return found;
+  }
+
+  /**
+   * Adds buffered click counts. Additive (`click_count + n`), so instances flushing concurrently never lose
+   * each other's clicks; codes are sorted so concurrent flushes lock rows in the same order (no deadlocks).
+   */
+  async addClicks(deltas: ReadonlyMap<string, number>): Promise<void> {
+    const entries = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < entries.length; i += CHUNK) {
+        const chunk = entries.slice(i, i + CHUNK);
+        const increment = sql.join(
+          chunk.map(([code, n]) => sql`when ${code} then ${n}`),
+          sql` `,
+        );
+        await trx
+          .updateTable("links")
+          .set({ click_count: sql`click_count + case code ${increment} else 0 end` })
+          .where(
+            "code",
+            "in",
+            chunk.map(([code]) => code),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async stats(now: number): Promise<{ totalLinks: number; totalClicks: number; activeLinks: number }> {
+    const row = await this.db
+      .selectFrom("links")
+      .select((eb) => [
+        eb.fn.countAll<number>().as("total_links"),
+        eb.fn.coalesce(eb.fn.sum<number>("click_count"), sql<number>`0`).as("total_clicks"),
+        eb.fn
+          .sum<number>(
+            eb
+              .case()
+              .when(eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+              .then(1)
+              .else(0)
+              .end(),
+          )
+          .as("active_links"),
+      ])
+      .executeTakeFirstOrThrow();
+    return {
+      totalLinks: Number(row.total_links),
+      totalClicks: Number(row.total_clicks),
+      activeLinks: Number(row.active_links ?? 0),
+    };
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db
+      .selectFrom("links")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  private row(link: LinkWrite, now: number) {
+    return {
+      code: link.code,
+      target: link.target,
+      created_at: link.createdAt,
+      updated_at: now,
+      expires_at: link.expiresAt,
+      password_hash: link.passwordHash,
+      click_count: link.clickCount,
+    };
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Versioned migrations, run at every start (before the server listens) and by `jmp migrate`. Kysely's migrator
+ * takes a lock table, so several instances starting at once run each migration exactly once.
+ */
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
+import type { Engine } from "../settings.js";
+import * as initial from "./migrations/0001_initial.js";
+import type { Database } from "./schema.js";
+
+interface EngineMigration {
+  up(db: Kysely<unknown>, engine: Engine): Promise<void>;
+  down?(db: Kysely<unknown>, engine: Engine): Promise<void>;
+}
+
+/** In order. Never edit a released migration: add a new one. */
+const MIGRATIONS: Record<string, EngineMigration> = {
+  "0001_initial": initial,
+};
+
+class StaticProvider implements MigrationProvider {
+  constructor(private readonly engine: Engine) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const result: Record<string, Migration> = {};
+    for (const [name, migration] of Object.entries(MIGRATIONS)) {
+      const { up, down } = migration;
+      result[name] = {
+        up: (db) => up(db, this.engine),
+        ...(down ? { down: (db: Kysely<unknown>) => down(db, this.engine) } : {}),
+      };
+    }
+    return result;
+  }
+}
+
+export interface MigrationOutcome {
+  applied: string[];
+}
+
+export async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<MigrationOutcome> {
+  const migrator = new Migrator({
+    // Migrations describe the schema as it was when they were written, not today's typed schema.
+    db: db as unknown as Kysely<unknown>,
+    provider: new StaticProvider(engine),
+    migrationTableName: "jmp_migrations",
+    migrationLockTableName: "jmp_migrations_lock",
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName;
+    throw new Error(`database migration ${failed ?? ""} failed: ${(error as Error).message ?? error}`);
+  }
+  return { applied: (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName) };
+}

@@ -1,0 +1,62 @@
+/**
+ * Table shapes as Kysely sees them. Conventions that hold on all three engines:
+ * - times are epoch milliseconds (BIGINT, UTC by definition): no engine time-zone or precision surprises;
+ * - booleans are SMALLINT 0/1 (SQLite has no boolean type, and better-sqlite3 cannot bind JS booleans);
+ * - link codes compare case-sensitively (binary collation on MySQL/MariaDB).
+ */
+import type { ColumnType, Generated } from "kysely";
+
+export interface LinksTable {
+  code: string;
+  target: string;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  /** Not yet enforced: reserved for "valid from" scheduling. */
+  valid_from: number | null;
+  password_hash: string | null;
+  /** null = the runtime default redirect status. */
+  redirect_status: number | null;
+  enabled: ColumnType<number, number | undefined, number>;
+  max_clicks: number | null;
+  click_count: ColumnType<number, number | undefined, number>;
+  title: string | null;
+  notes: string | null;
+  fallback_url: string | null;
+  forward_query: ColumnType<number, number | undefined, number>;
+  crawlable: ColumnType<number, number | undefined, number>;
+  /** JSON array of redirect rules. */
+  rules: string | null;
+  /** Who owns the object: null = the API; "file" = a provisioning file. */
+  managed_by: string | null;
+  /** Incremented on every write; the basis of ETags. */
+  revision: ColumnType<number, number | undefined, number>;
+}
+
+export interface LinkTagsTable {
+  code: string;
+  tag: string;
+}
+
+export interface RuntimeConfigTable {
+  key: string;
+  value: string;
+  updated_at: number;
+  updated_by: string | null;
+}
+
+export interface ConfigHistoryTable {
+  id: Generated<number>;
+  config_key: string;
+  old_value: string | null;
+  new_value: string;
+  changed_at: number;
+  changed_by: string | null;
+}
+
+export interface Database {
+  links: LinksTable;
+  link_tags: LinkTagsTable;
+  runtime_config: RuntimeConfigTable;
+  config_history: ConfigHistoryTable;
+}
