@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
 import { verifyPassword } from "../auth/password.js";
-import { RateLimiter } from "../auth/rate-limit.js";
+import { type RateDecision, RateLimiter } from "../auth/rate-limit.js";
 import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
@@ -21,8 +21,7 @@ export interface AuthRoutesDeps {
   sessions: SessionTokens;
 }
 
-function limited(limiter: RateLimiter, request: FastifyRequest): void {
-  const decision = limiter.take(request.ip);
+function rateLimited(decision: RateDecision): void {
   if (!decision.allowed) {
     const seconds = decision.retryAfterSeconds;
     throw new AppError(
@@ -38,8 +37,10 @@ function limited(limiter: RateLimiter, request: FastifyRequest): void {
 }
 
 export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
-  // Shortlinker's budgets: login 1/s with a burst of 5, refresh 1 per 10 s with a burst of 10, per client IP.
-  const loginLimiter = new RateLimiter(1, 5);
+  // Per client IP. Login counts only failed attempts (5 in a burst, then one per 5 s): people who know the
+  // password are never slowed down, guessing is. While an IP is limited every attempt is refused unchecked, so
+  // a correct guess cannot be told apart from a wrong one. Refresh keeps Shortlinker's budget: 10, then 1/10 s.
+  const failedLogins = new RateLimiter(0.2, 5);
   const refreshLimiter = new RateLimiter(0.1, 10);
 
   function cookieOptions(
@@ -83,11 +84,12 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
         },
       },
       async (request, reply) => {
-        limited(loginLimiter, request);
+        rateLimited(failedLogins.check(request.ip));
         // Re-read the stored hash first: `jmp reset-password` may have changed it a moment ago.
         await config.reload();
         const stored = config.get("api.admin_token");
         if (stored === "" || !(await verifyPassword(stored, request.body.password))) {
+          failedLogins.take(request.ip);
           throw new AppError(401, ErrorCode.AuthFailed, "invalid_credentials", "Invalid admin token");
         }
         const session = await sessions.issue();
@@ -97,7 +99,7 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
     );
 
     app.post("/auth/refresh", async (request, reply) => {
-      limited(refreshLimiter, request);
+      rateLimited(refreshLimiter.take(request.ip));
       const token = request.cookies[REFRESH_COOKIE];
       if (!token) throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Refresh token not found");
       if (!(await sessions.verify(token, "refresh"))) {

@@ -24,21 +24,21 @@ export class RateLimiter {
     private readonly clock: () => number = Date.now,
   ) {}
 
+  /** Consumes a token if one is left. */
   take(key: string): RateDecision {
+    const decision = this.check(key);
+    if (decision.allowed) this.buckets.get(key)!.tokens -= 1;
+    return decision;
+  }
+
+  /** Whether a token is left, without consuming it. */
+  check(key: string): RateDecision {
     const now = this.clock();
     const bucket = this.buckets.get(key) ?? { tokens: this.burst, updatedAt: now };
-    const refilled = Math.min(
-      this.burst,
-      bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.refillPerSecond,
-    );
-    if (refilled < 1) {
-      this.buckets.set(key, { tokens: refilled, updatedAt: now });
-      return {
-        allowed: false,
-        retryAfterSeconds: Math.max(1, Math.ceil((1 - refilled) / this.refillPerSecond)),
-      };
-    }
-    this.buckets.set(key, { tokens: refilled - 1, updatedAt: now });
-    return { allowed: true };
+    bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedAt) / 1000) * this.refillPerSecond);
+    bucket.updatedAt = now;
+    this.buckets.set(key, bucket);
+    if (bucket.tokens >= 1) return { allowed: true };
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((1 - bucket.tokens) / this.refillPerSecond)) };
   }
 }

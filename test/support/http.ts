@@ -1,5 +1,5 @@
 /** A small HTTP client for contract tests: real requests with fetch, a cookie jar, no automatic redirects. */
-export interface Reply<T = unknown> {
+export interface Reply<T = any> {
   status: number;
   headers: Headers;
   text: string;
