@@ -84,6 +84,9 @@ function toFilter(query: {
   only_expired?: boolean | undefined;
   only_active?: boolean | undefined;
 }): LinkFilter {
+  if (query.search && /[\u0000-\u001f\u007f]/.test(query.search)) {
+    throw badRequest("search must not contain control characters");
+  }
   return {
     search: query.search || undefined,
     createdAfter: dateParam("created_after", query.created_after),

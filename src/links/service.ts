@@ -10,7 +10,7 @@ import { AppError, ErrorCode, notFound } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import { isUniqueViolation } from "../store/db.js";
 import type { LinkFilter, LinksStore } from "../store/links-store.js";
-import { checkCode, generateCode } from "./codes.js";
+import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
 import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
 import type { Link, LinkWrite } from "./model.js";
 import { checkTarget } from "./target.js";
@@ -78,7 +78,7 @@ export class LinkService {
   ) {}
 
   async get(code: string): Promise<Link> {
-    const link = await this.store.get(code);
+    const link = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
     if (!link) throw notFound();
     return link;
   }
@@ -120,7 +120,7 @@ export class LinkService {
   async update(code: string, input: UpdateLinkInput): Promise<Link> {
     const now = this.clock();
     const target = validTarget(input.target);
-    const current = await this.store.get(code);
+    const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
     if (!current) throw notFound(`Link '${code}' not found`);
     const write = await this.applyUpdate(current, { ...input, target }, now);
     if (!(await this.store.update(write, now))) throw notFound(`Link '${code}' not found`);
@@ -129,7 +129,7 @@ export class LinkService {
   }
 
   async remove(code: string): Promise<void> {
-    if (!(await this.store.delete(code))) throw notFound(`Link '${code}' not found`);
+    if (!isValidCodeSyntax(code) || !(await this.store.delete(code))) throw notFound(`Link '${code}' not found`);
     this.published([code]);
   }
 
@@ -183,7 +183,7 @@ export class LinkService {
       for (const { code, payload } of updates) {
         try {
           const target = validTarget(payload.target);
-          const current = writes.get(code) ?? (await this.store.get(code, trx));
+          const current = writes.get(code) ?? (isValidCodeSyntax(code) ? await this.store.get(code, trx) : undefined);
           if (!current) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
           writes.set(code, await this.applyUpdate(current, { ...payload, target }, now));
         } catch (err) {
@@ -200,7 +200,9 @@ export class LinkService {
   async batchDelete(codes: readonly string[]): Promise<BatchResult> {
     assertBatchSize(codes.length);
     const unique = [...new Set(codes)];
-    const deleted = await this.store.db.transaction().execute((trx) => this.store.deleteMany(unique, trx));
+    // A code that fails the syntax check cannot exist; it never reaches the database (PostgreSQL rejects NULs).
+    const candidates = unique.filter(isValidCodeSyntax);
+    const deleted = await this.store.db.transaction().execute((trx) => this.store.deleteMany(candidates, trx));
     const success = unique.filter((code) => deleted.has(code));
     const failed = unique
       .filter((code) => !deleted.has(code))

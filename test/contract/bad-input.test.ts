@@ -1,0 +1,193 @@
+/**
+ * Bad input gets a clear 4xx in the envelope and loses nothing: malformed JSON, wrong types, unknown keys,
+ * oversized bodies and hostile strings on every endpoint that takes input. Never a 500, never a crash.
+ */
+import assert from "node:assert/strict";
+import { sql } from "kysely";
+import { after, before, describe, it } from "node:test";
+import type { Reply } from "../support/http.js";
+import { forEachEngine, type TestServer, startServer } from "../support/server.js";
+
+const ENDPOINTS: { method: string; path: string; valid: unknown }[] = [
+  { method: "POST", path: "/admin/v1/links", valid: { code: "valid-one", target: "https://v.example" } },
+  { method: "PUT", path: "/admin/v1/links/seed", valid: { target: "https://v.example" } },
+  { method: "POST", path: "/admin/v1/links/batch", valid: { links: [] } },
+  { method: "PUT", path: "/admin/v1/links/batch", valid: { updates: [] } },
+  { method: "DELETE", path: "/admin/v1/links/batch", valid: { codes: [] } },
+  { method: "POST", path: "/admin/v1/auth/login", valid: { password: "x" } },
+];
+
+function assertClientError(r: Reply, context: string) {
+  assert.ok(r.status >= 400 && r.status < 500, `${context}: status ${r.status} ${r.text}`);
+  assert.equal(typeof r.json?.code, "number", `${context}: envelope ${r.text}`);
+  assert.notEqual(r.json.code, 0, context);
+  assert.equal(typeof r.json.message, "string", context);
+  assert.equal("data" in r.json, false, context);
+}
+
+forEachEngine("bad input", (engine) => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer(engine);
+    await s.api.post("/admin/v1/links", { code: "seed", target: "https://seed.example" });
+  });
+  after(() => s.close());
+
+  async function send(method: string, path: string, body: string, headers: Record<string, string> = {}) {
+    return s.api.request(method, path, { body, headers: { "content-type": "application/json", ...headers } });
+  }
+
+  for (const endpoint of ENDPOINTS) {
+    describe(`${endpoint.method} ${endpoint.path}`, () => {
+      it("answers malformed JSON with 400", async () => {
+        for (const body of ["{", "{'a':1}", "nul", '{"a":1}}', "\u0000"]) {
+          const r = await send(endpoint.method, endpoint.path, body);
+          assertClientError(r, `${endpoint.path} ${JSON.stringify(body)}`);
+          assert.equal(r.status, 400);
+        }
+      });
+
+      it("answers an empty body, wrong top-level types and unknown keys with 400", async () => {
+        for (const body of ["", "[]", '"text"', "42", "null", JSON.stringify({ ...(endpoint.valid as object), surprise: 1 })]) {
+          const r = await send(endpoint.method, endpoint.path, body);
+          assertClientError(r, `${endpoint.path} ${body}`);
+        }
+      });
+
+      it("answers a wrong Content-Type with 415 and an oversized body with 413", async () => {
+        const form = await send(endpoint.method, endpoint.path, "a=b", { "content-type": "application/x-www-form-urlencoded" });
+        assertClientError(form, "form body");
+        assert.equal(form.status, 415);
+        const huge = JSON.stringify({ ...(endpoint.valid as object), pad: "x".repeat(9 * 1024 * 1024) });
+        const big = await send(endpoint.method, endpoint.path, huge);
+        assertClientError(big, "huge body");
+        assert.equal(big.status, 413);
+      });
+    });
+  }
+
+  it("answers wrong field types with 400/1000 naming the field", async () => {
+    const cases: [string, string, unknown][] = [
+      ["POST", "/admin/v1/links", { code: 5, target: "https://x.example" }],
+      ["POST", "/admin/v1/links", { target: ["https://x.example"] }],
+      ["POST", "/admin/v1/links", { target: "https://x.example", force: "true" }],
+      ["POST", "/admin/v1/links", { target: "https://x.example", expires_at: 7 }],
+      ["POST", "/admin/v1/links", { code: "no-target" }],
+      ["PUT", "/admin/v1/links/seed", { expires_at: "1d" }],
+      ["POST", "/admin/v1/links/batch", { links: "all" }],
+      ["POST", "/admin/v1/links/batch", { links: [{ code: "x" }] }],
+      ["PUT", "/admin/v1/links/batch", { updates: [{ code: "seed" }] }],
+      ["DELETE", "/admin/v1/links/batch", { codes: [1, 2] }],
+      ["POST", "/admin/v1/auth/login", { password: 12345678 }],
+    ];
+    for (const [method, path, body] of cases) {
+      const r = await s.api.request(method, path, { json: body });
+      assertClientError(r, `${method} ${path} ${JSON.stringify(body)}`);
+      assert.equal(r.status, 400);
+      assert.equal(r.json.code, 1000);
+      assert.equal(r.json.error, "validation_failed");
+      assert.ok(Array.isArray(r.json.fields) && r.json.fields.length > 0);
+    }
+  });
+
+  it("rejects hostile codes and targets without storing anything", async () => {
+    const hostile = [
+      { code: "a\r\nb", target: "https://x.example" },
+      { code: "x".repeat(10_000), target: "https://x.example" },
+      { code: "../../etc/passwd", target: "https://x.example" },
+      { code: "<img src=x onerror=alert(1)>", target: "https://x.example" },
+      { code: "h1", target: "javascript:alert(document.cookie)" },
+      { code: "h2", target: "JaVaScRiPt:alert(1)" },
+      { code: "h3", target: "data:text/html;base64,PHNjcmlwdD4=" },
+      { code: "h4", target: "https://x.example/\r\nLocation: https://evil.example" },
+      { code: "h5", target: `https://x.example/${"a".repeat(10_000)}` },
+      { code: "h6", target: "https://x.example/\u0000" },
+      { code: "h7", target: "vbscript:msgbox" },
+      { code: "h8", target: "file:///etc/passwd" },
+    ];
+    const before = (await s.api.get("/admin/v1/stats")).json.data.total_links;
+    for (const body of hostile) {
+      const r = await s.api.post("/admin/v1/links", body);
+      assertClientError(r, JSON.stringify(body).slice(0, 80));
+      assert.equal(r.status, 400);
+      assert.ok(r.text.length < 2000, "error messages do not echo huge input");
+    }
+    // In a batch, each invalid item is reported on its own; absurdly long strings fail the whole request early.
+    const reasonable = hostile.filter((item) => item.code.length <= 1024);
+    const batch = await s.api.post("/admin/v1/links/batch", { links: reasonable });
+    assert.equal(batch.status, 200);
+    assert.equal(batch.json.data.success.length, 0);
+    assert.equal(batch.json.data.failed.length, reasonable.length);
+    const oversized = await s.api.post("/admin/v1/links/batch", { links: hostile });
+    assertClientError(oversized, "batch with a 10 kB code");
+    assert.equal(oversized.status, 400);
+    assert.equal((await s.api.get("/admin/v1/stats")).json.data.total_links, before);
+  });
+
+  it("answers bad query parameters with 400, never 500", async () => {
+    for (const query of ["search=%00", "page=abc", "page_size=1.5", "only_active=maybe", `search=${"x".repeat(600)}`, "created_before=2024-13-45T00:00:00Z"]) {
+      const r = await s.api.get(`/admin/v1/links?${query}`);
+      assertClientError(r, query);
+      assert.equal(r.status, 400);
+    }
+  });
+
+  it("answers hostile codes in the path with 404, never 500", async () => {
+    for (const path of ["/admin/v1/links/%00", "/admin/v1/links/a%0Db", "/admin/v1/links/%E0%A4%A", "/admin/v1/links/..%2F..%2Fetc", `/admin/v1/links/${"z".repeat(5000)}`]) {
+      const r = await s.api.get(path);
+      assert.ok(r.status === 404 || r.status === 400, `${path}: ${r.status}`);
+    }
+  });
+
+  it("keeps batches and imports all-or-nothing when the database fails mid-write", async () => {
+    // A real database failure: a trigger that aborts any insert of the code "boom".
+    await installFailingTrigger(s);
+    try {
+      const batch = await s.api.post("/admin/v1/links/batch", {
+        links: [
+          { code: "atomic-1", target: "https://a1.example" },
+          { code: "boom", target: "https://boom.example" },
+          { code: "atomic-2", target: "https://a2.example" },
+        ],
+      });
+      assert.equal(batch.status, 500);
+      assert.equal(batch.json.code, 1005);
+      assert.ok(!batch.text.includes("boom-trigger"), "database messages are not echoed");
+      const form = new FormData();
+      form.set("file", new Blob(["code,target\natomic-3,https://a3.example\nboom,https://b.example\n"]), "x.csv");
+      const imported = await s.api.request("POST", "/admin/v1/links/import", { body: form });
+      assert.equal(imported.status, 500);
+      for (const code of ["atomic-1", "atomic-2", "atomic-3"]) {
+        assert.equal((await s.api.get(`/admin/v1/links/${code}`)).status, 404, `${code} must not be written`);
+        assert.equal((await s.anon.get(`/${code}`)).status, 404);
+      }
+    } finally {
+      await removeFailingTrigger(s);
+    }
+  });
+});
+
+async function installFailingTrigger(s: TestServer): Promise<void> {
+  const db = s.app.store.db;
+  if (s.engine === "sqlite") {
+    await sql`CREATE TRIGGER boom_trigger BEFORE INSERT ON links WHEN NEW.code = 'boom'
+      BEGIN SELECT RAISE(ABORT, 'boom-trigger'); END`.execute(db);
+  } else if (s.engine === "postgres") {
+    await sql`CREATE FUNCTION boom_trigger() RETURNS trigger AS $$
+      BEGIN IF NEW.code = 'boom' THEN RAISE EXCEPTION 'boom-trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`.execute(db);
+    await sql`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW EXECUTE FUNCTION boom_trigger()`.execute(db);
+  } else {
+    await sql.raw(`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW
+      BEGIN IF NEW.code = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom-trigger'; END IF; END`).execute(db);
+  }
+}
+
+async function removeFailingTrigger(s: TestServer): Promise<void> {
+  const db = s.app.store.db;
+  if (s.engine === "postgres") {
+    await sql`DROP TRIGGER IF EXISTS boom_trigger ON links`.execute(db);
+    await sql`DROP FUNCTION IF EXISTS boom_trigger()`.execute(db);
+  } else {
+    await sql`DROP TRIGGER IF EXISTS boom_trigger`.execute(db);
+  }
+}
