@@ -20,12 +20,24 @@ describe("link codes", () => {
   });
 
   it("rejects dot segments that browsers would resolve away", () => {
-    for (const code of [".", "..", "a/../b", "a/./b"]) assert.equal(checkCode(code, RESERVED).ok, false, code);
+    for (const code of [".", "..", "a/../b", "a/./b"])
+      assert.equal(checkCode(code, RESERVED).ok, false, code);
     assert.equal(checkCode("a..b", RESERVED).ok, true);
   });
 
   it("rejects codes equal to or under a route prefix, and Admin API sub-route names", () => {
-    for (const code of ["admin", "admin/x", "health", "panel/a/b", "robots.txt", "batch", "export", "import", "x/analytics", "x/qr"]) {
+    for (const code of [
+      "admin",
+      "admin/x",
+      "health",
+      "panel/a/b",
+      "robots.txt",
+      "batch",
+      "export",
+      "import",
+      "x/analytics",
+      "x/qr",
+    ]) {
       const check = checkCode(code, RESERVED);
       assert.equal(check.ok, false, code);
       assert.equal(!check.ok && check.reserved, true, code);

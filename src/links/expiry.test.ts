@@ -25,7 +25,8 @@ describe("expiry parsing", () => {
   });
 
   it("rejects unknown units and malformed durations", () => {
-    for (const bad of ["1x", "d", "1", "1d 2h", "-1d", "1.5h", "1dd2"]) assert.equal(parseDuration(bad), null, bad);
+    for (const bad of ["1x", "d", "1", "1d 2h", "-1d", "1.5h", "1dd2"])
+      assert.equal(parseDuration(bad), null, bad);
   });
 
   it("reads strict RFC 3339 with offsets and fractions", () => {
@@ -36,7 +37,13 @@ describe("expiry parsing", () => {
   });
 
   it("rejects impossible calendar dates instead of rolling them over", () => {
-    for (const bad of ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01", "2026-01-01T00:00:00"]) {
+    for (const bad of [
+      "2026-02-30T00:00:00Z",
+      "2026-13-01T00:00:00Z",
+      "2026-01-01T24:00:00Z",
+      "2026-01-01",
+      "2026-01-01T00:00:00",
+    ]) {
       assert.equal(parseRfc3339(bad), null, bad);
     }
     assert.notEqual(parseRfc3339("2024-02-29T00:00:00Z"), null);

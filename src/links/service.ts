@@ -129,7 +129,8 @@ export class LinkService {
   }
 
   async remove(code: string): Promise<void> {
-    if (!isValidCodeSyntax(code) || !(await this.store.delete(code))) throw notFound(`Link '${code}' not found`);
+    if (!isValidCodeSyntax(code) || !(await this.store.delete(code)))
+      throw notFound(`Link '${code}' not found`);
     this.published([code]);
   }
 
@@ -183,7 +184,8 @@ export class LinkService {
       for (const { code, payload } of updates) {
         try {
           const target = validTarget(payload.target);
-          const current = writes.get(code) ?? (isValidCodeSyntax(code) ? await this.store.get(code, trx) : undefined);
+          const current =
+            writes.get(code) ?? (isValidCodeSyntax(code) ? await this.store.get(code, trx) : undefined);
           if (!current) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
           writes.set(code, await this.applyUpdate(current, { ...payload, target }, now));
         } catch (err) {
@@ -202,7 +204,9 @@ export class LinkService {
     const unique = [...new Set(codes)];
     // A code that fails the syntax check cannot exist; it never reaches the database (PostgreSQL rejects NULs).
     const candidates = unique.filter(isValidCodeSyntax);
-    const deleted = await this.store.db.transaction().execute((trx) => this.store.deleteMany(candidates, trx));
+    const deleted = await this.store.db
+      .transaction()
+      .execute((trx) => this.store.deleteMany(candidates, trx));
     const success = unique.filter((code) => deleted.has(code));
     const failed = unique
       .filter((code) => !deleted.has(code))

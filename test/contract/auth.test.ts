@@ -7,7 +7,13 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { Client, type Reply } from "../support/http.js";
-import { ADMIN_PASSWORD, BOOTSTRAP_KEY, forEachEngine, type TestServer, startServer } from "../support/server.js";
+import {
+  ADMIN_PASSWORD,
+  BOOTSTRAP_KEY,
+  forEachEngine,
+  startServer,
+  type TestServer,
+} from "../support/server.js";
 
 const exec = promisify(execFile);
 
@@ -76,7 +82,9 @@ forEachEngine("auth", (engine) => {
       assert.equal(missing.json.code, 2003);
       const wrong = await client.post("/admin/v1/links", body, { "x-csrf-token": "x".repeat(43) });
       assert.equal(wrong.status, 403);
-      const right = await client.post("/admin/v1/links", body, { "x-csrf-token": client.cookies.get("csrf_token")! });
+      const right = await client.post("/admin/v1/links", body, {
+        "x-csrf-token": client.cookies.get("csrf_token")!,
+      });
       assert.equal(right.status, 201);
       assert.equal((await s.api.get("/admin/v1/links/csrf-ok")).status, 200);
       assert.equal((await s.api.get("/admin/v1/links/csrf-ok")).json.data.target, "https://csrf.example");
@@ -87,12 +95,18 @@ forEachEngine("auth", (engine) => {
       const refreshed = await client.post("/admin/v1/auth/refresh");
       assert.equal(refreshed.status, 200);
       assert.equal(refreshed.json.message, "Token refreshed");
-      assert.deepEqual(client.lastSetCookies.map((c) => c.name).sort(), ["csrf_token", "jmp_access", "jmp_refresh"]);
+      assert.deepEqual(client.lastSetCookies.map((c) => c.name).sort(), [
+        "csrf_token",
+        "jmp_access",
+        "jmp_refresh",
+      ]);
       const none = await new Client(s.url).post("/admin/v1/auth/refresh");
       assert.equal(none.status, 401);
       assert.equal(none.json.code, 2002);
       const access = client.cookies.get("jmp_access")!;
-      const wrongType = await new Client(s.url, { cookie: `jmp_refresh=${access}` }).post("/admin/v1/auth/refresh");
+      const wrongType = await new Client(s.url, { cookie: `jmp_refresh=${access}` }).post(
+        "/admin/v1/auth/refresh",
+      );
       assert.equal(wrongType.status, 401, "an access token is not a refresh token");
     });
 
@@ -137,7 +151,11 @@ forEachEngine("auth", (engine) => {
       for (const headers of attempts) {
         const r = await new Client(s.url, headers).get("/admin/v1/links");
         assert.equal(r.status, 401, JSON.stringify(headers));
-        assert.deepEqual(r.json, { code: 1001, message: "Unauthorized: Invalid or missing token", error: "unauthorized" });
+        assert.deepEqual(r.json, {
+          code: 1001,
+          message: "Unauthorized: Invalid or missing token",
+          error: "unauthorized",
+        });
         assert.equal(r.headers.get("www-authenticate"), "Bearer");
       }
     });
@@ -185,7 +203,10 @@ CSRF_TOKEN=$(awk '$6=="csrf_token"{print $7}' cookies.txt | tail -n 1)
 curl -sS -X DELETE -b cookies.txt -H "X-CSRF-Token: \${CSRF_TOKEN}" ${base}/admin/v1/links/curl-flow
 `;
       const { stdout } = await exec("bash", ["-c", script]);
-      const lines = stdout.trim().split("\n").map((line) => JSON.parse(line));
+      const lines = stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
       assert.deepEqual(
         lines.map((l) => l.code),
         [0, 0, 0, 0, 0],
@@ -230,7 +251,11 @@ print(json.dumps({"list": listed.json()["code"], "create": created.json()["data"
     const client = new Client(s.url);
     let limited: Reply | undefined;
     for (let i = 0; i < 8; i++) {
-      assert.equal((await client.post("/admin/v1/auth/login", { password: ADMIN_PASSWORD })).status, 200, "successes are never limited");
+      assert.equal(
+        (await client.post("/admin/v1/auth/login", { password: ADMIN_PASSWORD })).status,
+        200,
+        "successes are never limited",
+      );
     }
     for (let i = 0; i < 12 && !limited; i++) {
       const r = await client.post("/admin/v1/auth/login", { password: "wrong password" });
@@ -281,7 +306,8 @@ describe("auth without a trusted proxy", () => {
   it("ignores X-Forwarded-Proto from an untrusted peer", async () => {
     const client = new Client(s.url, { "x-forwarded-proto": "https" });
     await login(s, client);
-    for (const cookie of client.lastSetCookies) assert.equal(cookie.attributes.secure, undefined, cookie.name);
+    for (const cookie of client.lastSetCookies)
+      assert.equal(cookie.attributes.secure, undefined, cookie.name);
   });
 
   it("marks cookies Secure when api.cookie_secure forces it", async () => {

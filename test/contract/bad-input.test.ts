@@ -3,10 +3,10 @@
  * oversized bodies and hostile strings on every endpoint that takes input. Never a 500, never a crash.
  */
 import assert from "node:assert/strict";
-import { sql } from "kysely";
 import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
 import type { Reply } from "../support/http.js";
-import { forEachEngine, type TestServer, startServer } from "../support/server.js";
+import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 const ENDPOINTS: { method: string; path: string; valid: unknown }[] = [
   { method: "POST", path: "/admin/v1/links", valid: { code: "valid-one", target: "https://v.example" } },
@@ -48,14 +48,23 @@ forEachEngine("bad input", (engine) => {
       });
 
       it("answers an empty body, wrong top-level types and unknown keys with 400", async () => {
-        for (const body of ["", "[]", '"text"', "42", "null", JSON.stringify({ ...(endpoint.valid as object), surprise: 1 })]) {
+        for (const body of [
+          "",
+          "[]",
+          '"text"',
+          "42",
+          "null",
+          JSON.stringify({ ...(endpoint.valid as object), surprise: 1 }),
+        ]) {
           const r = await send(endpoint.method, endpoint.path, body);
           assertClientError(r, `${endpoint.path} ${body}`);
         }
       });
 
       it("answers a wrong Content-Type with 415 and an oversized body with 413", async () => {
-        const form = await send(endpoint.method, endpoint.path, "a=b", { "content-type": "application/x-www-form-urlencoded" });
+        const form = await send(endpoint.method, endpoint.path, "a=b", {
+          "content-type": "application/x-www-form-urlencoded",
+        });
         assertClientError(form, "form body");
         assert.equal(form.status, 415);
         const huge = JSON.stringify({ ...(endpoint.valid as object), pad: "x".repeat(9 * 1024 * 1024) });
@@ -125,7 +134,14 @@ forEachEngine("bad input", (engine) => {
   });
 
   it("answers bad query parameters with 400, never 500", async () => {
-    for (const query of ["search=%00", "page=abc", "page_size=1.5", "only_active=maybe", `search=${"x".repeat(600)}`, "created_before=2024-13-45T00:00:00Z"]) {
+    for (const query of [
+      "search=%00",
+      "page=abc",
+      "page_size=1.5",
+      "only_active=maybe",
+      `search=${"x".repeat(600)}`,
+      "created_before=2024-13-45T00:00:00Z",
+    ]) {
       const r = await s.api.get(`/admin/v1/links?${query}`);
       assertClientError(r, query);
       assert.equal(r.status, 400);
@@ -133,7 +149,13 @@ forEachEngine("bad input", (engine) => {
   });
 
   it("answers hostile codes in the path with 404, never 500", async () => {
-    for (const path of ["/admin/v1/links/%00", "/admin/v1/links/a%0Db", "/admin/v1/links/%E0%A4%A", "/admin/v1/links/..%2F..%2Fetc", `/admin/v1/links/${"z".repeat(5000)}`]) {
+    for (const path of [
+      "/admin/v1/links/%00",
+      "/admin/v1/links/a%0Db",
+      "/admin/v1/links/%E0%A4%A",
+      "/admin/v1/links/..%2F..%2Fetc",
+      `/admin/v1/links/${"z".repeat(5000)}`,
+    ]) {
       const r = await s.api.get(path);
       assert.ok(r.status === 404 || r.status === 400, `${path}: ${r.status}`);
     }
@@ -154,7 +176,11 @@ forEachEngine("bad input", (engine) => {
       assert.equal(batch.json.code, 1005);
       assert.ok(!batch.text.includes("boom-trigger"), "database messages are not echoed");
       const form = new FormData();
-      form.set("file", new Blob(["code,target\natomic-3,https://a3.example\nboom,https://b.example\n"]), "x.csv");
+      form.set(
+        "file",
+        new Blob(["code,target\natomic-3,https://a3.example\nboom,https://b.example\n"]),
+        "x.csv",
+      );
       const imported = await s.api.request("POST", "/admin/v1/links/import", { body: form });
       assert.equal(imported.status, 500);
       for (const code of ["atomic-1", "atomic-2", "atomic-3"]) {
@@ -174,11 +200,17 @@ async function installFailingTrigger(s: TestServer): Promise<void> {
       BEGIN SELECT RAISE(ABORT, 'boom-trigger'); END`.execute(db);
   } else if (s.engine === "postgres") {
     await sql`CREATE FUNCTION boom_trigger() RETURNS trigger AS $$
-      BEGIN IF NEW.code = 'boom' THEN RAISE EXCEPTION 'boom-trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`.execute(db);
-    await sql`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW EXECUTE FUNCTION boom_trigger()`.execute(db);
+      BEGIN IF NEW.code = 'boom' THEN RAISE EXCEPTION 'boom-trigger'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql`.execute(
+      db,
+    );
+    await sql`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW EXECUTE FUNCTION boom_trigger()`.execute(
+      db,
+    );
   } else {
-    await sql.raw(`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW
-      BEGIN IF NEW.code = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom-trigger'; END IF; END`).execute(db);
+    await sql
+      .raw(`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW
+      BEGIN IF NEW.code = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom-trigger'; END IF; END`)
+      .execute(db);
   }
 }
 

@@ -1,7 +1,7 @@
 /** CSV export and import, on every engine. */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
-import { forEachEngine, type TestServer, startServer } from "../support/server.js";
+import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 function upload(s: TestServer, csv: string | Buffer, mode?: string) {
   const form = new FormData();
@@ -27,7 +27,10 @@ forEachEngine("CSV import/export", (engine) => {
     const r = await s.api.get("/admin/v1/links/export");
     assert.equal(r.status, 200);
     assert.equal(r.headers.get("content-type"), "text/csv; charset=utf-8");
-    assert.match(r.headers.get("content-disposition") ?? "", /^attachment; filename="shortlinks_export_\d{8}_\d{6}\.csv"$/);
+    assert.match(
+      r.headers.get("content-disposition") ?? "",
+      /^attachment; filename="shortlinks_export_\d{8}_\d{6}\.csv"$/,
+    );
     const lines = r.text.trim().split("\n");
     assert.equal(lines[0], "code,target,created_at,expires_at,password,click_count");
     assert.match(lines[1]!, /^e1,"https:\/\/e1\.example\/a,b",\S+,2030-01-01T00:00:00\.000Z,,0$/);
@@ -36,7 +39,14 @@ forEachEngine("CSV import/export", (engine) => {
 
   it("filters the export like the list", async () => {
     const r = await s.api.get("/admin/v1/links/export?search=e2");
-    assert.deepEqual(r.text.trim().split("\n").slice(1).map((l) => l.split(",")[0]), ["e2"]);
+    assert.deepEqual(
+      r.text
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(",")[0]),
+      ["e2"],
+    );
   });
 
   it("round-trips: an export imports back into an empty instance unchanged", async () => {
@@ -86,19 +96,37 @@ forEachEngine("CSV import/export", (engine) => {
     const i1 = (await s.api.get("/admin/v1/links/i1")).json.data;
     assert.equal(i1.click_count, 5);
     assert.equal(i1.created_at, "2024-01-01T00:00:00.000Z");
-    assert.equal((await s.api.get("/admin/v1/links/e1")).json.data.target, "https://e1.example/a,b", "skip keeps the existing link");
+    assert.equal(
+      (await s.api.get("/admin/v1/links/e1")).json.data.target,
+      "https://e1.example/a,b",
+      "skip keeps the existing link",
+    );
     assert.equal((await s.api.get("/admin/v1/links/i4")).json.data.password, "[REDACTED]");
   });
 
   it("imports in error mode (existing codes fail with 3001) and overwrite mode (last row wins)", async () => {
     const header = "code,target";
-    const errorMode = await upload(s, `${header}\ne1,https://changed.example\nnew-in-error,https://n.example\n`, "ERROR");
+    const errorMode = await upload(
+      s,
+      `${header}\ne1,https://changed.example\nnew-in-error,https://n.example\n`,
+      "ERROR",
+    );
     assert.equal(errorMode.json.data.success_count, 1);
-    assert.deepEqual(errorMode.json.data.failed_items, [{ row: 2, code: "e1", error: "Link already exists", error_code: 3001 }]);
-    const overwrite = await upload(s, `${header}\ne1,https://first.example\ne1,https://last.example\n`, "overwrite");
+    assert.deepEqual(errorMode.json.data.failed_items, [
+      { row: 2, code: "e1", error: "Link already exists", error_code: 3001 },
+    ]);
+    const overwrite = await upload(
+      s,
+      `${header}\ne1,https://first.example\ne1,https://last.example\n`,
+      "overwrite",
+    );
     assert.equal(overwrite.json.data.success_count, 1);
     assert.equal((await s.api.get("/admin/v1/links/e1")).json.data.target, "https://last.example");
-    assert.equal((await s.anon.get("/e1")).headers.get("location"), "https://last.example", "import invalidates the cache");
+    assert.equal(
+      (await s.anon.get("/e1")).headers.get("location"),
+      "https://last.example",
+      "import invalidates the cache",
+    );
   });
 
   it("accepts reordered and extra columns and a UTF-8 BOM; needs code and target", async () => {

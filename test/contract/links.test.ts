@@ -1,7 +1,7 @@
 /** Admin API v1 links: CRUD, list, batch, stats — through HTTP on every engine. */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { forEachEngine, type TestServer, startServer } from "../support/server.js";
+import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -28,7 +28,11 @@ forEachEngine("links API", (engine) => {
 
     it("returns the resolved RFC 3339 expiry for relative input, not the raw text", async () => {
       const before = Date.now();
-      const r = await s.api.post("/admin/v1/links", { code: "exp7", target: "https://example.com", expires_at: "7d" });
+      const r = await s.api.post("/admin/v1/links", {
+        code: "exp7",
+        target: "https://example.com",
+        expires_at: "7d",
+      });
       assert.equal(r.status, 201);
       assert.match(r.json.data.expires_at, RFC3339);
       const expires = Date.parse(r.json.data.expires_at);
@@ -49,22 +53,36 @@ forEachEngine("links API", (engine) => {
       assert.equal(again.status, 409);
       assert.equal(again.json.code, 3001);
       assert.equal("data" in again.json, false, "error envelopes carry no data key");
-      const forced = await s.api.post("/admin/v1/links", { code: "dup", target: "https://b.example", force: true });
+      const forced = await s.api.post("/admin/v1/links", {
+        code: "dup",
+        target: "https://b.example",
+        force: true,
+      });
       assert.equal(forced.status, 201);
       assert.equal(forced.json.data.target, "https://b.example");
       assert.equal(forced.json.data.created_at, first.json.data.created_at);
     });
 
     it("treats codes as case-sensitive", async () => {
-      assert.equal((await s.api.post("/admin/v1/links", { code: "CaSe", target: "https://upper.example" })).status, 201);
-      assert.equal((await s.api.post("/admin/v1/links", { code: "case", target: "https://lower.example" })).status, 201);
+      assert.equal(
+        (await s.api.post("/admin/v1/links", { code: "CaSe", target: "https://upper.example" })).status,
+        201,
+      );
+      assert.equal(
+        (await s.api.post("/admin/v1/links", { code: "case", target: "https://lower.example" })).status,
+        201,
+      );
       assert.equal((await s.api.get("/admin/v1/links/CaSe")).json.data.target, "https://upper.example");
       assert.equal((await s.api.get("/admin/v1/links/case")).json.data.target, "https://lower.example");
       assert.equal((await s.api.get("/admin/v1/links/CASE")).status, 404);
     });
 
     it("hashes passwords and never returns them", async () => {
-      const r = await s.api.post("/admin/v1/links", { code: "secret", target: "https://example.com", password: "hunter22" });
+      const r = await s.api.post("/admin/v1/links", {
+        code: "secret",
+        target: "https://example.com",
+        password: "hunter22",
+      });
       assert.equal(r.json.data.password, "[REDACTED]");
       const got = await s.api.get("/admin/v1/links/secret");
       assert.equal(got.json.data.password, "[REDACTED]");
@@ -91,7 +109,11 @@ forEachEngine("links API", (engine) => {
     });
 
     it("allows codes with slashes and addresses them in the path", async () => {
-      assert.equal((await s.api.post("/admin/v1/links", { code: "docs/v2/intro", target: "https://docs.example" })).status, 201);
+      assert.equal(
+        (await s.api.post("/admin/v1/links", { code: "docs/v2/intro", target: "https://docs.example" }))
+          .status,
+        201,
+      );
       const r = await s.api.get("/admin/v1/links/docs/v2/intro");
       assert.equal(r.status, 200);
       assert.equal(r.json.data.code, "docs/v2/intro");
@@ -118,16 +140,28 @@ forEachEngine("links API", (engine) => {
     });
 
     it("updates target, keeps expiry when absent, removes it with an empty string", async () => {
-      await s.api.post("/admin/v1/links", { code: "u1", target: "https://u1.example", expires_at: "1d", password: "pw123456" });
+      await s.api.post("/admin/v1/links", {
+        code: "u1",
+        target: "https://u1.example",
+        expires_at: "1d",
+        password: "pw123456",
+      });
       const kept = await s.api.put("/admin/v1/links/u1", { target: "https://u1b.example" });
       assert.equal(kept.status, 200);
       assert.equal(kept.json.data.target, "https://u1b.example");
       assert.match(kept.json.data.expires_at, RFC3339);
       assert.equal(kept.json.data.password, "[REDACTED]");
-      const cleared = await s.api.put("/admin/v1/links/u1", { target: "https://u1b.example", expires_at: "", password: "" });
+      const cleared = await s.api.put("/admin/v1/links/u1", {
+        target: "https://u1b.example",
+        expires_at: "",
+        password: "",
+      });
       assert.equal(cleared.json.data.expires_at, null);
       assert.equal(cleared.json.data.password, null);
-      const absolute = await s.api.put("/admin/v1/links/u1", { target: "https://u1b.example", expires_at: "2030-01-02T03:04:05Z" });
+      const absolute = await s.api.put("/admin/v1/links/u1", {
+        target: "https://u1b.example",
+        expires_at: "2030-01-02T03:04:05Z",
+      });
       assert.equal(absolute.json.data.expires_at, "2030-01-02T03:04:05.000Z");
     });
 
@@ -154,11 +188,18 @@ forEachEngine("links API", (engine) => {
 
   describe("list", () => {
     before(async () => {
-      const links = Array.from({ length: 25 }, (_, i) => ({ code: `list-${String(i).padStart(2, "0")}`, target: `https://list.example/${i}` }));
+      const links = Array.from({ length: 25 }, (_, i) => ({
+        code: `list-${String(i).padStart(2, "0")}`,
+        target: `https://list.example/${i}`,
+      }));
       links.push({ code: "pct", target: "https://list.example/100%25_off" });
       links.push({ code: "under_score", target: "https://list.example/u" });
       await s.api.post("/admin/v1/links/batch", { links });
-      await s.api.post("/admin/v1/links", { code: "old-one", target: "https://list.example/old", expires_at: "2001-01-01T00:00:00Z" });
+      await s.api.post("/admin/v1/links", {
+        code: "old-one",
+        target: "https://list.example/old",
+        expires_at: "2001-01-01T00:00:00Z",
+      });
     });
 
     it("paginates with the Shortlinker pagination object and clamps page_size to 1..100", async () => {
@@ -187,13 +228,26 @@ forEachEngine("links API", (engine) => {
 
     it("searches code and target case-insensitively, with % and _ matched literally", async () => {
       const pct = await s.api.get(`/admin/v1/links?search=${encodeURIComponent("100%")}`);
-      assert.deepEqual(pct.json.data.map((l: { code: string }) => l.code), ["pct"]);
+      assert.deepEqual(
+        pct.json.data.map((l: { code: string }) => l.code),
+        ["pct"],
+      );
       const underscore = await s.api.get("/admin/v1/links?search=under_");
-      assert.deepEqual(underscore.json.data.map((l: { code: string }) => l.code), ["under_score"]);
+      assert.deepEqual(
+        underscore.json.data.map((l: { code: string }) => l.code),
+        ["under_score"],
+      );
       const wildcard = await s.api.get("/admin/v1/links?search=_");
-      assert.ok(wildcard.json.data.every((l: { code: string; target: string }) => `${l.code}${l.target}`.includes("_")));
+      assert.ok(
+        wildcard.json.data.every((l: { code: string; target: string }) =>
+          `${l.code}${l.target}`.includes("_"),
+        ),
+      );
       const upper = await s.api.get("/admin/v1/links?search=LIST.EXAMPLE/OLD");
-      assert.deepEqual(upper.json.data.map((l: { code: string }) => l.code), ["old-one"]);
+      assert.deepEqual(
+        upper.json.data.map((l: { code: string }) => l.code),
+        ["old-one"],
+      );
     });
 
     it("filters by expiry state and creation time, and rejects bad input", async () => {
@@ -228,13 +282,18 @@ forEachEngine("links API", (engine) => {
       assert.equal(r.status, 200);
       assert.equal(r.json.data.success.length, 2);
       assert.ok(r.json.data.success.includes("b1"));
-      const failed = Object.fromEntries(r.json.data.failed.map((f: { code: string; error_code: number }) => [f.code, f.error_code]));
+      const failed = Object.fromEntries(
+        r.json.data.failed.map((f: { code: string; error_code: number }) => [f.code, f.error_code]),
+      );
       assert.deepEqual(failed, { b2: 3002, "admin/b": 3008, "b 3": 3007, b1: 3001 });
       assert.equal((await s.api.get("/admin/v1/links/b1")).json.data.target, "https://b1.example");
     });
 
     it("refuses more than 5000 items with 400/1010 and writes nothing", async () => {
-      const links = Array.from({ length: 5001 }, (_, i) => ({ code: `big${i}`, target: "https://x.example" }));
+      const links = Array.from({ length: 5001 }, (_, i) => ({
+        code: `big${i}`,
+        target: "https://x.example",
+      }));
       const r = await s.api.post("/admin/v1/links/batch", { links });
       assert.equal(r.status, 400);
       assert.equal(r.json.code, 1010);
@@ -242,7 +301,12 @@ forEachEngine("links API", (engine) => {
     });
 
     it("updates in batch, reporting unknown codes", async () => {
-      await s.api.post("/admin/v1/links/batch", { links: [{ code: "bu1", target: "https://1.example" }, { code: "bu2", target: "https://2.example" }] });
+      await s.api.post("/admin/v1/links/batch", {
+        links: [
+          { code: "bu1", target: "https://1.example" },
+          { code: "bu2", target: "https://2.example" },
+        ],
+      });
       const r = await s.api.put("/admin/v1/links/batch", {
         updates: [
           { code: "bu1", payload: { target: "https://1b.example" } },
@@ -260,7 +324,9 @@ forEachEngine("links API", (engine) => {
       await s.api.post("/admin/v1/links/batch", { links: [{ code: "bd1", target: "https://1.example" }] });
       const r = await s.api.delete("/admin/v1/links/batch", { codes: ["bd1", "bd-missing"] });
       assert.deepEqual(r.json.data.success, ["bd1"]);
-      assert.deepEqual(r.json.data.failed, [{ code: "bd-missing", error: "Link not found", error_code: 3000 }]);
+      assert.deepEqual(r.json.data.failed, [
+        { code: "bd-missing", error: "Link not found", error_code: 3000 },
+      ]);
     });
   });
 

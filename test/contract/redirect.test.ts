@@ -3,10 +3,14 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { forEachEngine, type TestServer, startServer } from "../support/server.js";
+import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 /** A raw request (fetch would normalise the path). */
-function rawGet(url: string, path: string, method = "GET"): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  url: string,
+  path: string,
+  method = "GET",
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const req = httpRequest({ hostname, port, path, method }, (res) => {
@@ -57,7 +61,11 @@ forEachEngine("redirects", (engine) => {
   });
 
   it("answers unknown, invalid and expired codes with a small cacheable HTML 404", async () => {
-    await s.api.post("/admin/v1/links", { code: "gone", target: "https://example.com", expires_at: "2000-01-01T00:00:00Z" });
+    await s.api.post("/admin/v1/links", {
+      code: "gone",
+      target: "https://example.com",
+      expires_at: "2000-01-01T00:00:00Z",
+    });
     for (const path of ["/missing", "/gone", "/a%20b", "/%E0%A4%A", `/${"x".repeat(200)}`, "/<script>"]) {
       const r = await rawGet(s.url, path);
       assert.equal(r.status, 404, path);
@@ -85,7 +93,11 @@ forEachEngine("redirects", (engine) => {
   });
 
   it("never serves a link past its expiry, even from the warm cache", async () => {
-    await s.api.post("/admin/v1/links", { code: "short-lived", target: "https://soon.example", expires_at: "2s" });
+    await s.api.post("/admin/v1/links", {
+      code: "short-lived",
+      target: "https://soon.example",
+      expires_at: "2s",
+    });
     assert.equal((await s.anon.get("/short-lived")).status, 307, "warms the cache");
     assert.equal((await s.anon.get("/short-lived")).status, 307);
     await sleep(2100);
@@ -93,7 +105,11 @@ forEachEngine("redirects", (engine) => {
   });
 
   it("never serves a link created already expired (Shortlinker cached those for an hour)", async () => {
-    await s.api.post("/admin/v1/links", { code: "born-dead", target: "https://x.example", expires_at: "2001-01-01T00:00:00Z" });
+    await s.api.post("/admin/v1/links", {
+      code: "born-dead",
+      target: "https://x.example",
+      expires_at: "2001-01-01T00:00:00Z",
+    });
     assert.equal((await s.anon.get("/born-dead")).status, 404);
     assert.equal((await s.anon.get("/born-dead")).status, 404);
   });
@@ -107,7 +123,12 @@ forEachEngine("redirects", (engine) => {
     });
 
     it("delete and batch delete: the code 404s at once", async () => {
-      await s.api.post("/admin/v1/links/batch", { links: [{ code: "inv-d1", target: "https://1.example" }, { code: "inv-d2", target: "https://2.example" }] });
+      await s.api.post("/admin/v1/links/batch", {
+        links: [
+          { code: "inv-d1", target: "https://1.example" },
+          { code: "inv-d2", target: "https://2.example" },
+        ],
+      });
       assert.equal((await s.anon.get("/inv-d1")).status, 307);
       assert.equal((await s.anon.get("/inv-d2")).status, 307);
       await s.api.delete("/admin/v1/links/inv-d1");
@@ -121,7 +142,9 @@ forEachEngine("redirects", (engine) => {
       await s.api.post("/admin/v1/links", { code: "inv-c", target: "https://created.example" });
       assert.equal((await s.anon.get("/inv-c")).status, 307);
       assert.equal((await s.anon.get("/inv-b")).status, 404);
-      await s.api.post("/admin/v1/links/batch", { links: [{ code: "inv-b", target: "https://batch.example" }] });
+      await s.api.post("/admin/v1/links/batch", {
+        links: [{ code: "inv-b", target: "https://batch.example" }],
+      });
       assert.equal((await s.anon.get("/inv-b")).status, 307);
     });
 
@@ -130,14 +153,19 @@ forEachEngine("redirects", (engine) => {
       assert.equal((await s.anon.get("/inv-f")).headers.get("location"), "https://f1.example");
       await s.api.post("/admin/v1/links", { code: "inv-f", target: "https://f2.example", force: true });
       assert.equal((await s.anon.get("/inv-f")).headers.get("location"), "https://f2.example");
-      await s.api.put("/admin/v1/links/batch", { updates: [{ code: "inv-f", payload: { target: "https://f3.example" } }] });
+      await s.api.put("/admin/v1/links/batch", {
+        updates: [{ code: "inv-f", payload: { target: "https://f3.example" } }],
+      });
       assert.equal((await s.anon.get("/inv-f")).headers.get("location"), "https://f3.example");
     });
 
     it("expiry set on a cached link applies at once", async () => {
       await s.api.post("/admin/v1/links", { code: "inv-e", target: "https://e.example" });
       assert.equal((await s.anon.get("/inv-e")).status, 307);
-      await s.api.put("/admin/v1/links/inv-e", { target: "https://e.example", expires_at: "2001-01-01T00:00:00Z" });
+      await s.api.put("/admin/v1/links/inv-e", {
+        target: "https://e.example",
+        expires_at: "2001-01-01T00:00:00Z",
+      });
       assert.equal((await s.anon.get("/inv-e")).status, 404);
     });
   });
@@ -151,7 +179,10 @@ forEachEngine("redirects", (engine) => {
     });
 
     it("cannot be split: CR/LF in a target is refused at write time", async () => {
-      const r = await s.api.post("/admin/v1/links", { code: "split", target: "https://x.example/\r\nSet-Cookie: a=b" });
+      const r = await s.api.post("/admin/v1/links", {
+        code: "split",
+        target: "https://x.example/\r\nSet-Cookie: a=b",
+      });
       assert.equal(r.status, 400);
       assert.equal(r.json.code, 3002);
     });

@@ -60,7 +60,10 @@ export async function createDatabase(engine: Engine): Promise<TestDatabase> {
   const name = `jmp_t_${randomBytes(6).toString("hex")}`;
   if (engine === "sqlite") {
     const dir = mkdtempSync(path.join(tmpdir(), "jmp-test-"));
-    return { url: `sqlite:${path.join(dir, "jmp.db")}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${path.join(dir, "jmp.db")}`,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   if (engine === "postgres") {
     await withPg((c) => c.query(`CREATE DATABASE ${name}`));
@@ -74,7 +77,10 @@ export async function createDatabase(engine: Engine): Promise<TestDatabase> {
   await withMysql((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(MYSQL_URL);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => withMysql((c) => c.query(`DROP DATABASE IF EXISTS ${name}`)).then(() => {}) };
+  return {
+    url: url.toString(),
+    drop: () => withMysql((c) => c.query(`DROP DATABASE IF EXISTS ${name}`)).then(() => {}),
+  };
 }
 
 async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
