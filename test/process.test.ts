@@ -187,7 +187,8 @@ describe("fresh instance", () => {
 
 describe("operations", () => {
   for (const engine of ENGINES) {
-    it(`writes buffered clicks to the database on SIGTERM [${engine}]`, async (t) => {
+    const signal = engine === "sqlite" ? "SIGINT" : "SIGTERM";
+    it(`writes buffered clicks to the database on ${signal} [${engine}]`, async (t) => {
       const reason = await unreachable(engine);
       if (reason) return t.skip(reason);
       const db = await createDatabase(engine);
@@ -199,7 +200,7 @@ describe("operations", () => {
         await api.post("/admin/v1/links", { code: "flushme", target: "https://f.example" });
         for (let i = 0; i < 7; i++) assert.equal((await new Client(first.url).get("/flushme")).status, 307);
         assert.equal((await api.get("/admin/v1/links/flushme")).json.data.click_count, 0, "still buffered");
-        assert.equal(await first.stop("SIGTERM"), 0);
+        assert.equal(await first.stop(signal), 0);
         const second = await spawnJmp(env);
         try {
           const r = await new Client(second.url, { authorization: `Bearer ${key}` }).get(

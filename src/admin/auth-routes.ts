@@ -36,6 +36,11 @@ function rateLimited(decision: RateDecision): void {
   }
 }
 
+/** The client IP (after trusted proxies); a Unix-socket peer without X-Forwarded-For has none. */
+function clientKey(request: FastifyRequest): string {
+  return request.ip || "local";
+}
+
 export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
   // Per client IP. Login counts only failed attempts (5 in a burst, then one per 5 s): people who know the
   // password are never slowed down, guessing is. While an IP is limited every attempt is refused unchecked, so
@@ -84,12 +89,12 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
         },
       },
       async (request, reply) => {
-        rateLimited(failedLogins.check(request.ip));
+        rateLimited(failedLogins.check(clientKey(request)));
         // Re-read the stored hash first: `jmp reset-password` may have changed it a moment ago.
         await config.reload();
         const stored = config.get("api.admin_token");
         if (stored === "" || !(await verifyPassword(stored, request.body.password))) {
-          failedLogins.take(request.ip);
+          failedLogins.take(clientKey(request));
           throw new AppError(401, ErrorCode.AuthFailed, "invalid_credentials", "Invalid admin token");
         }
         const session = await sessions.issue();
@@ -99,7 +104,7 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
     );
 
     app.post("/auth/refresh", async (request, reply) => {
-      rateLimited(refreshLimiter.take(request.ip));
+      rateLimited(refreshLimiter.take(clientKey(request)));
       const token = request.cookies[REFRESH_COOKIE];
       if (!token) throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Refresh token not found");
       if (!(await sessions.verify(token, "refresh"))) {

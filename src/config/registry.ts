@@ -140,7 +140,7 @@ export const REGISTRY = [
       key: "api.admin_token",
       category: "auth",
       description:
-        "Admin password (stored as an Argon2id hash; set it with `jmp reset-password` or JMP_ADMIN_PASSWORD). Empty, with no bootstrap API key configured, disables the Admin API.",
+        "Admin password (set it with `jmp reset-password` or JMP_ADMIN_PASSWORD). Empty, with no bootstrap API key configured, disables the Admin API.",
       defaultValue: "",
       sensitive: true,
       storedAs: "argon2",
@@ -154,8 +154,7 @@ export const REGISTRY = [
     {
       key: "api.health_token",
       category: "auth",
-      description:
-        "Bearer token for GET /health (stored as a SHA-256 digest). Empty: only admin credentials may read it.",
+      description: "Bearer token for GET /health. Empty: only admin credentials may read it.",
       defaultValue: "",
       sensitive: true,
       storedAs: "sha256",

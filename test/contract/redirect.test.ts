@@ -219,6 +219,22 @@ forEachEngine("redirects", (engine) => {
       }
     });
 
+    it("flushes on the click.flush_interval timer, which applies live", async () => {
+      await s.api.post("/admin/v1/links", { code: "interval", target: "https://i.example" });
+      await s.anon.get("/interval");
+      await s.app.config.set("click.flush_interval", "1", "test", Date.now());
+      try {
+        let count = 0;
+        for (let i = 0; i < 40 && count === 0; i++) {
+          await sleep(100);
+          count = await clickCount(s, "interval");
+        }
+        assert.equal(count, 1);
+      } finally {
+        await s.app.config.set("click.flush_interval", "3600", "test", Date.now());
+      }
+    });
+
     it("does not count when click.enable_tracking is false", async () => {
       await s.api.post("/admin/v1/links", { code: "untracked", target: "https://u.example" });
       await s.app.config.set("click.enable_tracking", "false", "test", Date.now());
