@@ -22,9 +22,9 @@ import { migrateToLatest } from "./store/migrate.js";
 const CONFIG_POLL_MS = 2000;
 
 export class App {
-  private ready = false;
-
   private constructor(
+    /** Read by /health/ready: true between listening and the start of shutdown. */
+    private readonly readiness: { ready: boolean },
     readonly settings: Settings,
     readonly log: Logger,
     readonly store: Store,
@@ -65,7 +65,7 @@ export class App {
       });
 
       const sessions = new SessionTokens(config);
-      let app: App | undefined;
+      const readiness = { ready: false };
       const http = await buildServer({
         log,
         feed,
@@ -75,7 +75,7 @@ export class App {
         bootstrapKeys: settings.bootstrapKeys,
         engine: store.engine,
         startedAt,
-        isReady: () => app?.ready ?? false,
+        isReady: () => readiness.ready,
         countLinks: () => linksStore.count(),
         trustedProxies: settings.trustedProxies,
         unixSocket: settings.unixSocket !== null,
@@ -88,8 +88,7 @@ export class App {
           log,
         }),
       });
-      app = new App(settings, log, store, config, clicks, http);
-      return app;
+      return new App(readiness, settings, log, store, config, clicks, http);
     } catch (err) {
       await store.close().catch(() => {});
       throw err;
@@ -106,7 +105,7 @@ export class App {
       await this.http.listen({ host, port });
     }
     this.clicks.start();
-    this.ready = true;
+    this.readiness.ready = true;
     const address = this.http.server.address();
     const where =
       typeof address === "string" || address === null
@@ -118,7 +117,7 @@ export class App {
 
   /** Graceful stop: no new requests, in-flight ones finish, buffered clicks are written, connections close. */
   async close(): Promise<void> {
-    this.ready = false;
+    this.readiness.ready = false;
     this.config.stopPolling();
     await this.http.close();
     await this.clicks.stop();

@@ -15,8 +15,7 @@ export const CSRF_COOKIE = "csrf_token";
 export const CSRF_HEADER = "x-csrf-token";
 
 export type Principal =
-  | { kind: "session"; via: "bearer" | "cookie" }
-  | { kind: "bootstrap"; fingerprint: string };
+  { kind: "session"; via: "bearer" | "cookie" } | { kind: "bootstrap"; fingerprint: string };
 
 export interface CredentialSource {
   authorization: string | undefined;

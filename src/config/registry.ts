@@ -14,14 +14,7 @@ import { isHttpUrl } from "../links/target.js";
 
 export type ValueType = "string" | "int" | "float" | "bool" | "json" | "enum" | "stringarray" | "enumarray";
 export type Category =
-  | "auth"
-  | "cookie"
-  | "features"
-  | "routes"
-  | "cors"
-  | "tracking"
-  | "analytics"
-  | "cache";
+  "auth" | "cookie" | "features" | "routes" | "cors" | "tracking" | "analytics" | "cache";
 
 export class ConfigValueError extends Error {}
 

@@ -159,8 +159,11 @@ export class LinkService {
       const writes = new Map<string, LinkWrite>();
       for (const item of valid) {
         if (item.generated) {
-          while (existing.has(item.write.code) || writes.has(item.write.code))
+          // A generated code must never overwrite anything: regenerate until it is free.
+          while (existing.has(item.write.code) || writes.has(item.write.code)) {
             item.write.code = this.randomCode();
+            if ((await this.store.existing([item.write.code], trx)).size > 0) existing.add(item.write.code);
+          }
         } else if (existing.has(item.write.code) && !item.force) {
           failed.push(itemFailure(item.write.code, alreadyExists(item.write.code)));
           continue;

@@ -208,8 +208,10 @@ async function installFailingTrigger(s: TestServer): Promise<void> {
     );
   } else {
     await sql
-      .raw(`CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW
-      BEGIN IF NEW.code = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom-trigger'; END IF; END`)
+      .raw(
+        `CREATE TRIGGER boom_trigger BEFORE INSERT ON links FOR EACH ROW
+      BEGIN IF NEW.code = 'boom' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom-trigger'; END IF; END`,
+      )
       .execute(db);
   }
 }

@@ -1,0 +1,29 @@
+// Lint rules: ESLint's and typescript-eslint's recommended sets; formatting is Prettier's job.
+import js from "@eslint/js";
+import prettier from "eslint-config-prettier";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["dist/", "data/", "node_modules/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  prettier,
+  {
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      // Input validation matches control characters on purpose (to refuse them).
+      "no-control-regex": "off",
+    },
+  },
+  {
+    files: ["test/**/*.ts"],
+    rules: {
+      // The test HTTP client parses arbitrary JSON.
+      "@typescript-eslint/no-explicit-any": "off",
+    },
+  },
+  {
+    files: ["scripts/**/*.mjs", "eslint.config.js"],
+    languageOptions: { globals: { console: "readonly", process: "readonly" } },
+  },
+);
