@@ -7,6 +7,7 @@ import { ensureAdminCredential } from "./auth/first-start.js";
 import { SessionTokens } from "./auth/sessions.js";
 import { ConfigService } from "./config/service.js";
 import { ChangeFeed } from "./events/feed.js";
+import { ChangeLog } from "./events/transport.js";
 import { LinkService } from "./links/service.js";
 import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
@@ -18,9 +19,6 @@ import { openStore, type Store } from "./store/db.js";
 import { LinksStore } from "./store/links-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 
-/** How often each instance re-reads runtime config written by other processes. */
-const CONFIG_POLL_MS = 2000;
-
 export class App {
   private constructor(
     /** Read by /health/ready: true between listening and the start of shutdown. */
@@ -29,6 +27,7 @@ export class App {
     readonly log: Logger,
     readonly store: Store,
     readonly config: ConfigService,
+    private readonly changeLog: ChangeLog,
     readonly clicks: ClickBuffer,
     readonly http: HttpServer,
   ) {}
@@ -41,12 +40,20 @@ export class App {
       const { applied } = await migrateToLatest(store.db, store.engine);
       if (applied.length > 0) log.info({ applied }, "database migrated");
 
-      const feed = new ChangeFeed();
+      const feed = new ChangeFeed(log);
+      const changeLog = new ChangeLog(store.db, feed, log);
+      feed.attach(changeLog);
       const configStore = new ConfigStore(store.db);
       const config = new ConfigService(configStore, feed, log);
       await ensureAdminCredential(settings, configStore, config, log, Date.now());
       await config.seed(Date.now());
-      config.startPolling(CONFIG_POLL_MS);
+      // Another instance (or the CLI) changed config: re-read it.
+      feed.subscribe((event, from) => {
+        if (event.kind === "config" && from === "remote") {
+          config.reload().catch((err) => log.error({ err }, "config reload after a remote change failed"));
+        }
+      });
+      await changeLog.start(settings.redisUrl);
 
       const linksStore = new LinksStore(store.db, store.engine);
       const links = new LinkService(linksStore, config, feed);
@@ -77,6 +84,7 @@ export class App {
         startedAt,
         isReady: () => readiness.ready,
         countLinks: () => linksStore.count(),
+        feedStatus: () => changeLog.status(),
         trustedProxies: settings.trustedProxies,
         unixSocket: settings.unixSocket !== null,
         redirect: createRedirectHandler({
@@ -88,7 +96,7 @@ export class App {
           log,
         }),
       });
-      return new App(readiness, settings, log, store, config, clicks, http);
+      return new App(readiness, settings, log, store, config, changeLog, clicks, http);
     } catch (err) {
       await store.close().catch(() => {});
       throw err;
@@ -118,7 +126,7 @@ export class App {
   /** Graceful stop: no new requests, in-flight ones finish, buffered clicks are written, connections close. */
   async close(): Promise<void> {
     this.readiness.ready = false;
-    this.config.stopPolling();
+    await this.changeLog.stop();
     await this.http.close();
     await this.clicks.stop();
     await this.store.close();

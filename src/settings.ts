@@ -39,6 +39,8 @@ export interface Settings {
   bootstrapKeys: BootstrapKey[];
   /** Where a generated first-start admin password is written instead of stdout. */
   initialSecretsFile: string | null;
+  /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
+  redisUrl: string | null;
 }
 
 export class SettingsError extends Error {
@@ -66,6 +68,7 @@ export const KNOWN_VARIABLES = [
   "JMP_ADMIN_PASSWORD",
   "JMP_BOOTSTRAP_API_KEY",
   "JMP_INITIAL_SECRETS_FILE",
+  "JMP_REDIS_URL",
   // Read by the CLI's online commands and by the test suite, not by the server.
   "JMP_URL",
   "JMP_TOKEN",
@@ -111,6 +114,7 @@ export function readSettings(env: Env = process.env): Settings {
     adminPassword: parseAdminPassword(readVariable(env, "JMP_ADMIN_PASSWORD")),
     bootstrapKeys: parseBootstrapKeysSetting(readVariable(env, "JMP_BOOTSTRAP_API_KEY")),
     initialSecretsFile: readVariable(env, "JMP_INITIAL_SECRETS_FILE") || null,
+    redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
   };
 }
 
@@ -218,6 +222,15 @@ export function parseTrustedProxies(value: string | undefined): string[] {
       }
       return item;
     });
+}
+
+function parseRedisUrl(value: string | undefined): string | null {
+  if (value === undefined || value === "") return null;
+  if (!/^rediss?:\/\//i.test(value)) {
+    throw new SettingsError("JMP_REDIS_URL", "must start with redis:// or rediss://");
+  }
+  assertParsableUrl("JMP_REDIS_URL", value);
+  return value;
 }
 
 function parseAdminPassword(value: string | undefined): string | null {

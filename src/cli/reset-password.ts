@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { MIN_PASSWORD_LENGTH } from "../auth/password.js";
 import { ConfigService } from "../config/service.js";
 import { ChangeFeed } from "../events/feed.js";
+import { ChangeLog } from "../events/transport.js";
 import { readSettings } from "../settings.js";
 import { ConfigStore } from "../store/config-store.js";
 import { openStore } from "../store/db.js";
@@ -56,7 +57,11 @@ export async function resetPassword(options: { passwordFile?: string }): Promise
   const store = openStore(settings.database);
   try {
     await migrateToLatest(store.db, store.engine);
-    const config = new ConfigService(new ConfigStore(store.db), new ChangeFeed(), pino({ level: "silent" }));
+    // Publishing through the change log tells running servers to re-read the config at once.
+    const log = pino({ level: "silent" });
+    const feed = new ChangeFeed(log);
+    feed.attach(new ChangeLog(store.db, feed, log));
+    const config = new ConfigService(new ConfigStore(store.db), feed, log);
     await config.seed(Date.now());
     await config.set("api.admin_token", password, "cli", Date.now());
   } finally {

@@ -1,8 +1,8 @@
 /**
  * Runtime configuration: a typed in-memory snapshot of every registry key, backed by the `runtime_config` table.
  * Reads never touch the database. Writes validate through the registry, hash secrets, record history and
- * publish a change event. The snapshot is re-read from the database periodically, so a change written by
- * another process (the CLI's `reset-password`, another instance) is honoured without a restart.
+ * publish a change event; instances that receive a config event from another process (another instance, the
+ * CLI) re-read the table, so every change applies everywhere without a restart.
  *
  * A key may be pinned (today: `api.admin_token` by `JMP_ADMIN_PASSWORD`): the pinned value wins over the
  * database and cannot be changed through the service.
@@ -40,7 +40,6 @@ export class ConfigService {
   private snapshot = {} as ConfigValues;
   /** Defaults resolved once, so a random default (a secret) is the same value for the whole process. */
   private readonly defaults = new Map(REGISTRY.map((d) => [d.key as string, defaultOf(d as KeyDefinition)]));
-  private poller: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: ConfigStore,
@@ -101,7 +100,7 @@ export class ConfigService {
     });
     this.stored.set(key, value);
     this.rebuild();
-    this.feed.publish({ kind: "config", keys: [key] });
+    await this.feed.publish({ kind: "config", keys: [key] });
     return true;
   }
 
@@ -120,21 +119,8 @@ export class ConfigService {
     );
     this.stored = next;
     this.rebuild();
-    if (changed.length > 0) this.feed.publish({ kind: "config", keys: changed });
-  }
-
-  /** Polls the database so that writes by other processes apply here too. */
-  startPolling(intervalMs: number): void {
-    this.stopPolling();
-    this.poller = setInterval(() => {
-      this.reload().catch((err) => this.log.warn({ err }, "config reload failed"));
-    }, intervalMs);
-    this.poller.unref();
-  }
-
-  stopPolling(): void {
-    if (this.poller) clearInterval(this.poller);
-    this.poller = undefined;
+    // Local only: a reload applies what is already in the database; other instances read the same rows.
+    if (changed.length > 0) this.feed.emit({ kind: "config", keys: changed }, "local");
   }
 
   private async prepare(definition: KeyDefinition, input: string, current: string): Promise<string | null> {

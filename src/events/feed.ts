@@ -1,24 +1,56 @@
 /**
- * The change feed: every write that changes what an instance caches or enforces is published here, and every
- * subscriber (link cache, config snapshot) applies it. Today it is in-process; carrying events between
- * instances (Redis pub/sub or a polled `changes` table) plugs in behind the same publish/subscribe surface.
+ * The change feed: every write that changes what an instance caches or enforces is published here, applied
+ * locally at once, and carried to every other instance by a transport (src/events/transport.ts). Listeners
+ * learn whether an event is local or came from another instance.
  */
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+
 export type ChangeEvent =
   | { kind: "links"; codes: readonly string[] }
   | { kind: "links.all" }
   | { kind: "config"; keys: readonly string[] };
 
-export type ChangeListener = (event: ChangeEvent) => void;
+export type ChangeListener = (event: ChangeEvent, from: "local" | "remote") => void;
+
+export interface ChangeTransport {
+  /** Makes the event durable for the other instances. */
+  send(event: ChangeEvent, origin: string): Promise<void>;
+}
 
 export class ChangeFeed {
+  /** Identifies this process in the change log, so it skips its own events. */
+  readonly origin = randomUUID();
   private readonly listeners = new Set<ChangeListener>();
+  private transport: ChangeTransport | null = null;
+
+  constructor(private readonly log?: Logger) {}
+
+  attach(transport: ChangeTransport): void {
+    this.transport = transport;
+  }
 
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  publish(event: ChangeEvent): void {
-    for (const listener of this.listeners) listener(event);
+  /**
+   * Applies the event here and sends it to the other instances. Resolves once it is durable; a failure to send
+   * is logged, not thrown (the write itself has succeeded; caches converge through their TTLs).
+   */
+  async publish(event: ChangeEvent): Promise<void> {
+    this.emit(event, "local");
+    if (!this.transport) return;
+    try {
+      await this.transport.send(event, this.origin);
+    } catch (err) {
+      this.log?.error({ err, event: event.kind }, "could not publish a change to other instances");
+    }
+  }
+
+  /** Applies an event to this instance only (a reload that found changes; an event from another instance). */
+  emit(event: ChangeEvent, from: "local" | "remote"): void {
+    for (const listener of this.listeners) listener(event, from);
   }
 }

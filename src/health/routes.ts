@@ -11,6 +11,7 @@ import { bearerToken, resolvePrincipal } from "../auth/credentials.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { ErrorCode } from "../errors.js";
+import type { FeedStatus } from "../events/transport.js";
 import type { Engine } from "../settings.js";
 
 export const HEALTH_MOUNT = "/health";
@@ -25,6 +26,7 @@ export interface HealthDeps {
   /** False until start-up (migrations, seeding) has finished, and again while shutting down. */
   isReady(): boolean;
   countLinks(): Promise<number>;
+  feedStatus(): FeedStatus;
 }
 
 function healthTokenMatches(stored: string, bearer: string | null): boolean {
@@ -76,8 +78,9 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
 
       const started = performance.now();
       const storage = await checkStorage(deps.countLinks);
+      const feed = deps.feedStatus();
       const data = {
-        status: storage.healthy ? "healthy" : "unhealthy",
+        status: !storage.healthy ? "unhealthy" : feed.healthy ? "healthy" : "degraded",
         timestamp: new Date().toISOString(),
         uptime: Math.floor((Date.now() - deps.startedAt) / 1000),
         checks: {
@@ -92,6 +95,11 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
             cache_type: "memory",
             bloom_filter_enabled: false,
             negative_cache_enabled: true,
+          },
+          change_feed: {
+            status: feed.healthy ? "healthy" : "degraded",
+            transport: feed.transport,
+            ...(feed.error ? { error: feed.error } : {}),
           },
         },
         response_time_ms: Math.round(performance.now() - started),

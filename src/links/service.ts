@@ -113,7 +113,7 @@ export class LinkService {
         write.code = this.randomCode();
       }
     }
-    this.published([write.code]);
+    await this.published([write.code]);
     return this.get(write.code);
   }
 
@@ -124,14 +124,14 @@ export class LinkService {
     if (!current) throw notFound(`Link '${code}' not found`);
     const write = await this.applyUpdate(current, { ...input, target }, now);
     if (!(await this.store.update(write, now))) throw notFound(`Link '${code}' not found`);
-    this.published([code]);
+    await this.published([code]);
     return this.get(code);
   }
 
   async remove(code: string): Promise<void> {
     if (!isValidCodeSyntax(code) || !(await this.store.delete(code)))
       throw notFound(`Link '${code}' not found`);
-    this.published([code]);
+    await this.published([code]);
   }
 
   async batchCreate(items: readonly CreateLinkInput[]): Promise<BatchResult> {
@@ -173,7 +173,7 @@ export class LinkService {
       await this.store.upsertMany([...writes.values()], now, true, trx);
       success.push(...writes.keys());
     });
-    this.published(success);
+    await this.published(success);
     return { success, failed };
   }
 
@@ -198,7 +198,7 @@ export class LinkService {
       await this.store.upsertMany([...writes.values()], now, true, trx);
       success.push(...writes.keys());
     });
-    this.published(success);
+    await this.published(success);
     return { success, failed };
   }
 
@@ -214,7 +214,7 @@ export class LinkService {
     const failed = unique
       .filter((code) => !deleted.has(code))
       .map((code) => ({ code, error: "Link not found", error_code: ErrorCode.LinkNotFound }));
-    this.published(success);
+    await this.published(success);
     return { success, failed };
   }
 
@@ -269,7 +269,7 @@ export class LinkService {
       await this.store.upsertMany(writes, now, false, trx);
       written = writes.map((w) => w.code);
     });
-    this.published(written);
+    await this.published(written);
     failed.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
     return {
       total_rows: rows.length + parseFailures.length,
@@ -378,8 +378,9 @@ export class LinkService {
     }
   }
 
-  private published(codes: readonly string[]): void {
-    if (codes.length > 0) this.feed.publish({ kind: "links", codes });
+  /** Tells every instance (this one included) which codes changed; resolves when the event is durable. */
+  private async published(codes: readonly string[]): Promise<void> {
+    if (codes.length > 0) await this.feed.publish({ kind: "links", codes });
   }
 }
 

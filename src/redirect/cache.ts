@@ -16,6 +16,11 @@ export interface CachedLink {
 
 export interface LinkCacheOptions {
   maxLinks: number;
+  /**
+   * How long a known link is trusted. Writes invalidate entries through the change feed at once; this bound only
+   * matters if an event is ever lost, and keeps such an instance from serving a stale target for long.
+   */
+  linkTtlMs: number;
   maxMisses: number;
   /** How long a "does not exist" answer is trusted (covers writes made by other processes). */
   missTtlMs: number;
@@ -23,6 +28,7 @@ export interface LinkCacheOptions {
 
 export const DEFAULT_CACHE_OPTIONS: LinkCacheOptions = {
   maxLinks: 100_000,
+  linkTtlMs: 300_000,
   maxMisses: 50_000,
   missTtlMs: 60_000,
 };
@@ -32,7 +38,7 @@ export class LinkCache {
   private readonly misses: LRUCache<string, true>;
 
   constructor(options: LinkCacheOptions = DEFAULT_CACHE_OPTIONS) {
-    this.links = new LRUCache({ max: options.maxLinks });
+    this.links = new LRUCache({ max: options.maxLinks, ttl: options.linkTtlMs, ttlAutopurge: false });
     this.misses = new LRUCache({ max: options.maxMisses, ttl: options.missTtlMs, ttlAutopurge: false });
   }
 

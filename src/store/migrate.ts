@@ -5,6 +5,7 @@
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
 import type { Engine } from "../settings.js";
 import * as initial from "./migrations/0001_initial.js";
+import * as changes from "./migrations/0002_changes.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -15,6 +16,7 @@ interface EngineMigration {
 /** In order. Never edit a released migration: add a new one. */
 const MIGRATIONS: Record<string, EngineMigration> = {
   "0001_initial": initial,
+  "0002_changes": changes,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -54,9 +54,19 @@ export interface ConfigHistoryTable {
   changed_by: string | null;
 }
 
+export interface ChangesTable {
+  id: Generated<number>;
+  created_at: number;
+  /** The instance that made the change (it has applied it already). */
+  origin: string;
+  /** JSON of a ChangeEvent. */
+  event: string;
+}
+
 export interface Database {
   links: LinksTable;
   link_tags: LinkTagsTable;
   runtime_config: RuntimeConfigTable;
   config_history: ConfigHistoryTable;
+  changes: ChangesTable;
 }

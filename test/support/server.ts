@@ -37,8 +37,15 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(engine: Engine, env: Record<string, string> = {}): Promise<TestServer> {
-  const db = await createDatabase(engine);
+/**
+ * Starts an instance on a new database, or on `shared` (another instance's database: the caller drops it).
+ */
+export async function startServer(
+  engine: Engine,
+  env: Record<string, string> = {},
+  shared?: TestDatabase,
+): Promise<TestServer> {
+  const db = shared ?? (await createDatabase(engine));
   const settings = readSettings({
     JMP_DATABASE_URL: db.url,
     JMP_PORT: "0",
@@ -57,7 +64,7 @@ export async function startServer(engine: Engine, env: Record<string, string> = 
     anon: new Client(url),
     async close() {
       await app.close();
-      await db.drop();
+      if (!shared) await db.drop();
     },
   };
 }

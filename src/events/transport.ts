@@ -1,0 +1,181 @@
+/**
+ * Carries change events between instances.
+ *
+ * The database table `changes` is the log: every event is inserted there, and every instance polls it. Redis
+ * (when `JMP_REDIS_URL` is set) is only a doorbell: a publish tells the other instances to poll now, so they
+ * apply a change within milliseconds; without Redis, or while it is down, they poll every 250 ms. Either way a
+ * change is honoured everywhere within 1 s, and a lost Redis message costs latency, never correctness.
+ *
+ * Events are idempotent (drop a cached code, re-read config), so the poller re-reads a short trailing window
+ * as well as everything after its cursor: a row whose id committed out of order is still seen.
+ */
+import { Redis } from "ioredis";
+import type { Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Database } from "../store/schema.js";
+import type { ChangeEvent, ChangeFeed, ChangeTransport } from "./feed.js";
+
+const FAST_POLL_MS = 250;
+/** With a working doorbell, polling is only a safety net. */
+const SLOW_POLL_MS = 2000;
+/** Rows this recent are re-read on every poll (out-of-order commits, small clock skew). */
+const REREAD_WINDOW_MS = 10_000;
+/** Rows older than this are deleted (by whichever instance gets there). */
+const RETENTION_MS = 3_600_000;
+const CLEANUP_EVERY_MS = 60_000;
+const CHANNEL = "jmp:changes";
+
+export interface FeedStatus {
+  transport: "redis" | "polling";
+  healthy: boolean;
+  error?: string;
+}
+
+export class ChangeLog implements ChangeTransport {
+  private cursor = 0;
+  private readonly applied = new Map<number, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | null = null;
+  private lastCleanup = 0;
+  private doorbell: RedisDoorbell | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly feed: ChangeFeed,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async send(event: ChangeEvent, origin: string): Promise<void> {
+    await this.db
+      .insertInto("changes")
+      .values({ created_at: this.clock(), origin, event: JSON.stringify(event) })
+      .execute();
+    this.doorbell?.ring(origin);
+  }
+
+  /** Starts following the log from now on (history is not replayed: a starting instance has empty caches). */
+  async start(redisUrl: string | null): Promise<void> {
+    const row = await this.db
+      .selectFrom("changes")
+      .select((eb) => eb.fn.max("id").as("max"))
+      .executeTakeFirst();
+    this.cursor = Number(row?.max ?? 0);
+    if (redisUrl)
+      this.doorbell = new RedisDoorbell(redisUrl, this.feed.origin, () => this.pollNow(), this.log);
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.polling;
+    await this.doorbell?.close();
+  }
+
+  status(): FeedStatus {
+    if (!this.doorbell) return { transport: "polling", healthy: true };
+    if (this.doorbell.connected) return { transport: "redis", healthy: true };
+    return {
+      transport: "polling",
+      healthy: false,
+      error: "Redis is unreachable; polling the database instead",
+    };
+  }
+
+  /** Polls at once (the doorbell rang); concurrent calls share one poll. */
+  pollNow(): Promise<void> {
+    this.polling ??= this.poll().finally(() => {
+      this.polling = null;
+    });
+    return this.polling;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    const interval = this.doorbell?.connected ? SLOW_POLL_MS : FAST_POLL_MS;
+    this.timer = setTimeout(() => {
+      this.pollNow()
+        .catch((err) => this.log.warn({ err }, "polling the change log failed"))
+        .finally(() => this.schedule());
+    }, interval);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    const now = this.clock();
+    const rows = await this.db
+      .selectFrom("changes")
+      .select(["id", "origin", "event", "created_at"])
+      .where((eb) => eb.or([eb("id", ">", this.cursor), eb("created_at", ">=", now - REREAD_WINDOW_MS)]))
+      .orderBy("id")
+      .execute();
+    for (const row of rows) {
+      const id = Number(row.id);
+      this.cursor = Math.max(this.cursor, id);
+      if (this.applied.has(id)) continue;
+      this.applied.set(id, now);
+      if (row.origin === this.feed.origin) continue;
+      try {
+        this.feed.emit(JSON.parse(row.event) as ChangeEvent, "remote");
+      } catch (err) {
+        this.log.warn({ err, id }, "ignoring an unreadable change event");
+      }
+    }
+    for (const [id, seenAt] of this.applied) if (seenAt < now - 2 * REREAD_WINDOW_MS) this.applied.delete(id);
+    if (now - this.lastCleanup > CLEANUP_EVERY_MS) {
+      this.lastCleanup = now;
+      await this.db
+        .deleteFrom("changes")
+        .where("created_at", "<", now - RETENTION_MS)
+        .execute();
+    }
+  }
+}
+
+/** Redis pub/sub used as a wake-up signal between instances. */
+class RedisDoorbell {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  connected = false;
+
+  constructor(
+    url: string,
+    private readonly origin: string,
+    onRing: () => Promise<void>,
+    private readonly log: Logger,
+  ) {
+    // Fail fast while Redis is down (polling covers it) and keep reconnecting in the background.
+    const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 1000 };
+    this.publisher = new Redis(url, options);
+    this.subscriber = new Redis(url, { ...options, enableOfflineQueue: true });
+    for (const client of [this.publisher, this.subscriber]) {
+      client.on("error", () => {}); // state changes are reported below; errors repeat on every retry
+    }
+    this.subscriber.on("ready", () => {
+      if (!this.connected) log.info("change feed: Redis connected");
+      this.connected = true;
+      void onRing(); // catch up on anything missed while disconnected
+    });
+    this.subscriber.on("close", () => {
+      if (this.connected) log.warn("change feed: Redis connection lost; polling the database every 250 ms");
+      this.connected = false;
+    });
+    this.subscriber.on("message", (_channel, sender: string) => {
+      if (sender !== this.origin) onRing().catch((err) => log.warn({ err }, "polling the change log failed"));
+    });
+    this.subscriber.subscribe(CHANNEL).catch(() => {});
+  }
+
+  ring(origin: string): void {
+    this.publisher.publish(CHANNEL, origin).catch((err) => {
+      this.log.debug({ err }, "change feed: Redis publish failed (other instances will poll)");
+    });
+  }
+
+  async close(): Promise<void> {
+    this.publisher.disconnect();
+    this.subscriber.disconnect();
+  }
+}
