@@ -13,7 +13,7 @@ import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
 import { createRedirectHandler } from "./redirect/handler.js";
 import { buildServer, type HttpServer } from "./server.js";
-import type { Settings } from "./settings.js";
+import { type Settings, SettingsError } from "./settings.js";
 import { ConfigStore } from "./store/config-store.js";
 import { openStore, type Store } from "./store/db.js";
 import { LinksStore } from "./store/links-store.js";
@@ -45,6 +45,13 @@ export class App {
       feed.attach(changeLog);
       const configStore = new ConfigStore(store.db);
       const config = new ConfigService(configStore, feed, log);
+      for (const pin of settings.configPins) {
+        try {
+          await config.pin(pin.key, pin.value, "env");
+        } catch (err) {
+          throw new SettingsError(pin.variable, `invalid value for '${pin.key}': ${(err as Error).message}`);
+        }
+      }
       await ensureAdminCredential(settings, configStore, config, log, Date.now());
       await config.seed(Date.now());
       // Another instance (or the CLI) changed config: re-read it.
@@ -92,6 +99,8 @@ export class App {
           clicks,
           lookup: (code) => links.lookupForRedirect(code),
           defaultUrl: () => config.get("features.default_url"),
+          redirectStatus: () => Number(config.get("features.default_redirect_status")),
+          utmPassthrough: () => config.get("utm.enable_passthrough"),
           trackClicks: () => config.get("click.enable_tracking"),
           log,
         }),

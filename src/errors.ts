@@ -25,6 +25,8 @@ export const ErrorCode = {
   CsvFileMissing: 4004,
   CsvParseError: 4005,
   ConfigNotFound: 5000,
+  ManagedByEnvironment: 7004,
+  ManagedByProvisioning: 7005,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -20,6 +20,7 @@ import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
 import type { Principal } from "./auth/credentials.js";
 import type { ConfigService } from "./config/service.js";
 import type { ChangeFeed } from "./events/feed.js";
+import { corsHook } from "./admin/cors.js";
 import { HEALTH_MOUNT, type HealthDeps, healthRoutes } from "./health/routes.js";
 import type { RedirectHandler } from "./redirect/handler.js";
 
@@ -88,26 +89,43 @@ export interface ServerDeps extends AdminDeps, Omit<HealthDeps, "config" | "sess
 }
 
 /**
- * Which peers may set X-Forwarded-For/-Proto. Behind a Unix socket the first hop is the local proxy by
- * definition and is always trusted.
+ * Which peers may set X-Forwarded-For/-Proto: `JMP_TRUSTED_PROXIES` plus the runtime key `api.trusted_proxies`
+ * (rebuilt when it changes). Behind a Unix socket the first hop is the local proxy by definition.
  */
-function trustFunction(
-  trusted: readonly string[],
-  unixSocket: boolean,
-): (address: string, hop: number) => boolean {
-  const list = new BlockList();
-  for (const entry of trusted) {
-    const [address, prefix] = entry.split("/") as [string, string | undefined];
-    const family = isIPv4(address) ? "ipv4" : "ipv6";
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(prefix), family);
+class TrustedProxies {
+  private list = new BlockList();
+
+  constructor(
+    private readonly fromSettings: readonly string[],
+    private readonly config: ConfigService,
+    private readonly unixSocket: boolean,
+  ) {
+    this.rebuild();
   }
-  return (address, hop) => {
-    if (unixSocket && hop === 0) return true;
+
+  follow(feed: ChangeFeed): void {
+    feed.subscribe((event) => {
+      if (event.kind === "config" && event.keys.includes("api.trusted_proxies")) this.rebuild();
+    });
+  }
+
+  readonly trusts = (address: string, hop: number): boolean => {
+    if (this.unixSocket && hop === 0) return true;
     if (!address) return false;
     const plain = address.startsWith("::ffff:") && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    return list.check(plain, isIPv4(plain) ? "ipv4" : "ipv6");
+    return this.list.check(plain, isIPv4(plain) ? "ipv4" : "ipv6");
   };
+
+  private rebuild(): void {
+    const list = new BlockList();
+    for (const entry of [...this.fromSettings, ...this.config.get("api.trusted_proxies")]) {
+      const [address, prefix] = entry.split("/") as [string, string | undefined];
+      const family = isIPv4(address) ? "ipv4" : "ipv6";
+      if (prefix === undefined) list.addAddress(address, family);
+      else list.addSubnet(address, Number(prefix), family);
+    }
+    this.list = list;
+  }
 }
 
 /** Query strings and path parameters arrive as text and are coerced; JSON bodies must have the right types. */
@@ -135,13 +153,15 @@ export type HttpServer = Awaited<ReturnType<typeof buildServer>>;
 export async function buildServer(deps: ServerDeps) {
   const routes = new RouteTable(deps.config);
   routes.follow(deps.feed);
+  const proxies = new TrustedProxies(deps.trustedProxies, deps.config, deps.unixSocket);
+  proxies.follow(deps.feed);
 
   const app = Fastify({
     loggerInstance: deps.log,
     // One access line per request is written by the onResponse hook below, without query strings.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: DEFAULT_BODY_LIMIT,
-    trustProxy: trustFunction(deps.trustedProxies, deps.unixSocket),
+    trustProxy: proxies.trusts,
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers["x-request-id"];
@@ -174,6 +194,7 @@ export async function buildServer(deps: ServerDeps) {
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Request-Id", request.id);
   });
+  app.addHook("onRequest", corsHook(deps.config));
   app.addHook("onSend", async (_request, reply, payload) => {
     reply.header("X-Content-Type-Options", "nosniff");
     reply.header("X-Frame-Options", "DENY");

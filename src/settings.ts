@@ -13,6 +13,7 @@ import { isIP } from "node:net";
 import path from "node:path";
 import { type BootstrapKey, parseBootstrapKeys } from "./auth/bootstrap.js";
 import { isArgon2idHash, MIN_PASSWORD_LENGTH } from "./auth/password.js";
+import { type ConfigKey, definitionOf } from "./config/registry.js";
 
 export type Engine = "sqlite" | "postgres" | "mysql";
 export type LogFormat = "json" | "text";
@@ -41,6 +42,14 @@ export interface Settings {
   initialSecretsFile: string | null;
   /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
   redisUrl: string | null;
+  /** Runtime keys pinned by `JMP_CONFIG_<KEY>` (dots as `__`), validated here, hashed (secrets) at start. */
+  configPins: ConfigPin[];
+}
+
+export interface ConfigPin {
+  variable: string;
+  key: ConfigKey;
+  value: string;
 }
 
 export class SettingsError extends Error {
@@ -74,6 +83,9 @@ export const KNOWN_VARIABLES = [
   "JMP_TOKEN",
 ] as const;
 
+/** `JMP_CONFIG_<KEY>` pins a runtime key. */
+const CONFIG_PREFIX = "JMP_CONFIG_";
+
 const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 /**
@@ -102,6 +114,14 @@ export function readVariable(env: Env, name: string): string | undefined {
 
 export function readSettings(env: Env = process.env): Settings {
   const dataDir = path.resolve(readVariable(env, "JMP_DATA_DIR") || "data");
+  const configPins = parseConfigPins(env);
+  const adminPin = configPins.find((pin) => pin.key === "api.admin_token");
+  if (adminPin && (env.JMP_ADMIN_PASSWORD !== undefined || env.JMP_ADMIN_PASSWORD_FILE !== undefined)) {
+    throw new SettingsError(
+      adminPin.variable,
+      "set the admin password with JMP_ADMIN_PASSWORD or this, not both",
+    );
+  }
   return {
     host: parseHost(readVariable(env, "JMP_HOST")),
     port: parsePort(readVariable(env, "JMP_PORT")),
@@ -111,10 +131,13 @@ export function readSettings(env: Env = process.env): Settings {
     logLevel: parseEnum("JMP_LOG_LEVEL", readVariable(env, "JMP_LOG_LEVEL"), LOG_LEVELS, "info"),
     logFormat: parseEnum("JMP_LOG_FORMAT", readVariable(env, "JMP_LOG_FORMAT"), ["json", "text"], "json"),
     trustedProxies: parseTrustedProxies(readVariable(env, "JMP_TRUSTED_PROXIES")),
-    adminPassword: parseAdminPassword(readVariable(env, "JMP_ADMIN_PASSWORD")),
+    adminPassword: adminPin
+      ? parseAdminPassword(adminPin.value, adminPin.variable)
+      : parseAdminPassword(readVariable(env, "JMP_ADMIN_PASSWORD")),
     bootstrapKeys: parseBootstrapKeysSetting(readVariable(env, "JMP_BOOTSTRAP_API_KEY")),
     initialSecretsFile: readVariable(env, "JMP_INITIAL_SECRETS_FILE") || null,
     redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
+    configPins: configPins.filter((pin) => pin !== adminPin),
   };
 }
 
@@ -123,7 +146,13 @@ export function unknownVariables(env: Env): string[] {
   const known = new Set<string>();
   for (const name of KNOWN_VARIABLES) known.add(name).add(`${name}_FILE`);
   return Object.keys(env)
-    .filter((name) => name.startsWith("JMP_") && !known.has(name) && !name.startsWith("JMP_TEST_"))
+    .filter(
+      (name) =>
+        name.startsWith("JMP_") &&
+        !known.has(name) &&
+        !name.startsWith("JMP_TEST_") &&
+        !name.startsWith(CONFIG_PREFIX),
+    )
     .sort();
 }
 
@@ -233,20 +262,41 @@ function parseRedisUrl(value: string | undefined): string | null {
   return value;
 }
 
-function parseAdminPassword(value: string | undefined): string | null {
+/** `JMP_CONFIG_FEATURES__RANDOM_CODE_LENGTH=8` pins `features.random_code_length` (also via `…_FILE`). */
+function parseConfigPins(env: Env): ConfigPin[] {
+  const variables = new Set(
+    Object.keys(env)
+      .filter((name) => name.startsWith(CONFIG_PREFIX))
+      .map((name) => name.replace(/_FILE$/, "")),
+  );
+  return [...variables].sort().map((variable) => {
+    const key = variable.slice(CONFIG_PREFIX.length).toLowerCase().replaceAll("__", ".");
+    const definition = definitionOf(key);
+    if (!definition) throw new SettingsError(variable, `there is no runtime key "${key}"`);
+    const value = readVariable(env, variable) ?? "";
+    const hashed = definition.storedAs && (isArgon2idHash(value) || /^sha256:[0-9a-f]{64}$/.test(value));
+    if (!hashed) {
+      try {
+        definition.normalize(value);
+      } catch (err) {
+        throw new SettingsError(variable, `invalid value for '${key}': ${(err as Error).message}`);
+      }
+    }
+    return { variable, key: key as ConfigKey, value };
+  });
+}
+
+function parseAdminPassword(value: string | undefined, variable = "JMP_ADMIN_PASSWORD"): string | null {
   if (value === undefined || value === "") return null;
   if (value.startsWith("$argon2")) {
     if (!isArgon2idHash(value)) {
-      throw new SettingsError(
-        "JMP_ADMIN_PASSWORD",
-        "looks like a hash but is not a valid $argon2id$ PHC string",
-      );
+      throw new SettingsError(variable, "looks like a hash but is not a valid $argon2id$ PHC string");
     }
     return value;
   }
   if ([...value].length < MIN_PASSWORD_LENGTH) {
     throw new SettingsError(
-      "JMP_ADMIN_PASSWORD",
+      variable,
       `must be at least ${MIN_PASSWORD_LENGTH} characters (or an $argon2id$ hash)`,
     );
   }

@@ -11,6 +11,7 @@ import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { LinkService } from "../links/service.js";
 import { authRoutes } from "./auth-routes.js";
+import { configRoutes } from "./config-routes.js";
 import { linksRoutes } from "./links-routes.js";
 
 export const ADMIN_MOUNT = "/admin";
@@ -65,6 +66,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
       async (v1) => {
         await v1.register(authRoutes(deps));
         await v1.register(linksRoutes(deps.links));
+        await v1.register(configRoutes(deps.config));
       },
       { prefix: "/v1" },
     );

@@ -14,7 +14,7 @@ import type { ConfigService } from "../config/service.js";
 import type { Settings } from "../settings.js";
 import { SettingsError } from "../settings.js";
 import type { ConfigStore } from "../store/config-store.js";
-import { hashPassword, isArgon2idHash } from "./password.js";
+import { hashPassword } from "./password.js";
 
 export async function ensureAdminCredential(
   settings: Settings,
@@ -24,8 +24,7 @@ export async function ensureAdminCredential(
   now: number,
 ): Promise<void> {
   if (settings.adminPassword !== null) {
-    const value = settings.adminPassword;
-    config.pin("api.admin_token", isArgon2idHash(value) ? value : await hashPassword(value));
+    await config.pin("api.admin_token", settings.adminPassword, "env");
     log.info("admin password is set by JMP_ADMIN_PASSWORD");
     return;
   }

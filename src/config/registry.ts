@@ -10,6 +10,7 @@
  * Every key here applies live (the service re-reads values on every use), so none needs a restart.
  */
 import { randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 import { isHttpUrl } from "../links/target.js";
 
 export type ValueType = "string" | "int" | "float" | "bool" | "json" | "enum" | "stringarray" | "enumarray";
@@ -116,7 +117,119 @@ function stringKey<const K extends string>(
   return { ...def, type: "string", normalize: validate, decode: (stored) => stored };
 }
 
+function floatKey<const K extends string>(
+  def: Spec<number, K, "type" | "normalize" | "decode" | "sensitive">,
+  min: number,
+  max: number,
+): Defined<number, K> {
+  return {
+    ...def,
+    type: "float",
+    sensitive: false,
+    normalize(input) {
+      const text = input.trim();
+      const value = Number(text);
+      if (text === "" || !/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) || !Number.isFinite(value)) {
+        throw new ConfigValueError("must be a finite number");
+      }
+      if (value < min || value > max) throw new ConfigValueError(`must be from ${min} to ${max}`);
+      return Number.isInteger(value) ? value.toFixed(1) : String(value);
+    },
+    decode: Number,
+  };
+}
+
+/** Parses a JSON array of strings (the wire form of array keys is a JSON string, e.g. `["a","b"]`). */
+function stringArray(input: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(input);
+  } catch {
+    throw new ConfigValueError('must be a JSON array of strings, like ["a","b"]');
+  }
+  if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+    throw new ConfigValueError('must be a JSON array of strings, like ["a","b"]');
+  }
+  if (parsed.length > 100) throw new ConfigValueError("must have at most 100 entries");
+  return parsed.map((item) => item.trim());
+}
+
+function stringArrayKey<const K extends string>(
+  def: Spec<string[], K, "type" | "normalize" | "decode" | "sensitive">,
+  validateItem: (item: string) => void = () => {},
+): Defined<string[], K> {
+  return {
+    ...def,
+    type: "stringarray",
+    sensitive: false,
+    normalize(input) {
+      const items = [...new Set(stringArray(input).filter((item) => item !== ""))];
+      for (const item of items) validateItem(item);
+      return JSON.stringify(items);
+    },
+    decode: (stored) => JSON.parse(stored) as string[],
+  };
+}
+
+/** Values from a fixed set: case-insensitive input, de-duplicated, in the set's canonical order. */
+function enumArrayKey<const K extends string>(
+  def: Spec<string[], K, "type" | "normalize" | "decode" | "sensitive" | "enumOptions">,
+  options: readonly string[],
+): Defined<string[], K> {
+  return {
+    ...def,
+    type: "enumarray",
+    sensitive: false,
+    enumOptions: options.map((value) => ({ value, label: value })),
+    normalize(input) {
+      const wanted = new Set(stringArray(input).map((item) => item.toUpperCase()));
+      for (const item of wanted) {
+        if (!options.includes(item))
+          throw new ConfigValueError(`"${item}" is not one of ${options.join(", ")}`);
+      }
+      return JSON.stringify(options.filter((option) => wanted.has(option)));
+    },
+    decode: (stored) => JSON.parse(stored) as string[],
+  };
+}
+
+function ipOrCidr(item: string): void {
+  const [address, prefix, extra] = item.split("/");
+  const family = isIP(address ?? "");
+  const max = family === 4 ? 32 : 128;
+  if (
+    family === 0 ||
+    extra !== undefined ||
+    (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= max))
+  ) {
+    throw new ConfigValueError(`"${item}" is not an IP address or CIDR range`);
+  }
+}
+
+function origin(item: string): void {
+  if (item === "*") return;
+  let url: URL;
+  try {
+    url = new URL(item);
+  } catch {
+    throw new ConfigValueError(`"${item}" is not an origin like https://panel.example`);
+  }
+  if (!["http:", "https:"].includes(url.protocol) || url.origin !== item) {
+    throw new ConfigValueError(
+      `"${item}" is not an origin like https://panel.example (scheme://host[:port])`,
+    );
+  }
+}
+
+function headerName(item: string): void {
+  if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(item))
+    throw new ConfigValueError(`"${item}" is not a header name`);
+}
+
 const randomHex = (bytes: number) => () => randomBytes(bytes).toString("hex");
+
+/** Marks keys of features that are not built yet: stored and validated now, honoured when the feature lands. */
+const RESERVED = " (Reserved: the feature that reads it is not implemented yet.)";
 
 /** A route prefix: one path segment with a leading slash, e.g. `/admin`. */
 function routePrefix(input: string): string {
@@ -171,6 +284,16 @@ export const REGISTRY = [
       if (value.length < 32) throw new ConfigValueError("must be at least 32 characters");
       return value;
     },
+  ),
+  stringArrayKey(
+    {
+      key: "api.trusted_proxies",
+      category: "auth",
+      description:
+        "Proxies (IPs or CIDR ranges, JSON array) whose X-Forwarded-For/-Proto are believed, in addition to JMP_TRUSTED_PROXIES.",
+      defaultValue: "[]",
+    },
+    ipOrCidr,
   ),
   intKey(
     {
@@ -254,6 +377,12 @@ export const REGISTRY = [
     },
   ),
   boolKey({
+    key: "features.enable_admin_panel",
+    category: "features",
+    description: "Serve the web admin panel under routes.frontend_prefix." + RESERVED,
+    defaultValue: "false",
+  }),
+  boolKey({
     key: "click.enable_tracking",
     category: "tracking",
     description: "Count clicks on redirects.",
@@ -308,6 +437,176 @@ export const REGISTRY = [
       sensitive: false,
     },
     routePrefix,
+  ),
+  boolKey({
+    key: "cors.enabled",
+    category: "cors",
+    description:
+      "Answer cross-origin requests to the Admin and health APIs (for a panel served from another origin).",
+    defaultValue: "false",
+  }),
+  stringArrayKey(
+    {
+      key: "cors.allowed_origins",
+      category: "cors",
+      description:
+        'Origins allowed to call the API (JSON array); ["*"] allows any origin (without credentials).',
+      defaultValue: "[]",
+    },
+    origin,
+  ),
+  enumArrayKey(
+    {
+      key: "cors.allowed_methods",
+      category: "cors",
+      description: "Methods allowed in cross-origin requests.",
+      defaultValue: '["GET","POST","PUT","DELETE","PATCH","HEAD","OPTIONS"]',
+    },
+    ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"],
+  ),
+  stringArrayKey(
+    {
+      key: "cors.allowed_headers",
+      category: "cors",
+      description:
+        "Request headers allowed in cross-origin requests (X-CSRF-Token is included so cookie writes work).",
+      defaultValue: '["Content-Type","Authorization","Accept","X-CSRF-Token"]',
+    },
+    headerName,
+  ),
+  intKey(
+    {
+      key: "cors.max_age",
+      category: "cors",
+      description: "Seconds a browser may cache a preflight answer.",
+      defaultValue: "3600",
+    },
+    0,
+    86400,
+  ),
+  boolKey({
+    key: "cors.allow_credentials",
+    category: "cors",
+    description: "Allow cookies in cross-origin requests (never together with the * origin).",
+    defaultValue: "false",
+  }),
+  boolKey({
+    key: "analytics.enable_detailed_logging",
+    category: "analytics",
+    description: "Record every click (time, referrer, user agent) for analytics." + RESERVED,
+    defaultValue: "false",
+  }),
+  intKey(
+    {
+      key: "analytics.log_retention_days",
+      category: "analytics",
+      description: "Days detailed click records are kept (0 = forever)." + RESERVED,
+      defaultValue: "30",
+    },
+    0,
+    36500,
+  ),
+  boolKey({
+    key: "analytics.enable_ip_logging",
+    category: "analytics",
+    description: "Store client IP addresses in detailed click records." + RESERVED,
+    defaultValue: "true",
+  }),
+  boolKey({
+    key: "analytics.enable_geo_lookup",
+    category: "analytics",
+    description: "Resolve the visitor country from a GeoIP database." + RESERVED,
+    defaultValue: "false",
+  }),
+  intKey(
+    {
+      key: "analytics.hourly_retention_days",
+      category: "analytics",
+      description: "Days hourly click roll-ups are kept (0 = forever)." + RESERVED,
+      defaultValue: "7",
+    },
+    0,
+    36500,
+  ),
+  intKey(
+    {
+      key: "analytics.daily_retention_days",
+      category: "analytics",
+      description: "Days daily click roll-ups are kept (0 = forever)." + RESERVED,
+      defaultValue: "365",
+    },
+    0,
+    36500,
+  ),
+  boolKey({
+    key: "analytics.enable_auto_rollup",
+    category: "analytics",
+    description: "Roll click records up into hourly and daily statistics." + RESERVED,
+    defaultValue: "true",
+  }),
+  floatKey(
+    {
+      key: "analytics.sample_rate",
+      category: "analytics",
+      description: "Share of clicks recorded in detail (click counts are always exact)." + RESERVED,
+      defaultValue: "1.0",
+    },
+    0,
+    1,
+  ),
+  intKey(
+    {
+      key: "analytics.max_log_rows",
+      category: "analytics",
+      description: "Most detailed click records kept (0 = no limit)." + RESERVED,
+      defaultValue: "0",
+    },
+    0,
+    Number.MAX_SAFE_INTEGER,
+  ),
+  enumKey(
+    {
+      key: "analytics.max_rows_action",
+      category: "analytics",
+      description: "What happens at analytics.max_log_rows." + RESERVED,
+      defaultValue: "cleanup",
+    },
+    [
+      { value: "cleanup", label: "Cleanup", description: "Delete oldest records when limit exceeded" },
+      { value: "stop", label: "Stop", description: "Stop logging new clicks when limit exceeded" },
+    ],
+  ),
+  boolKey({
+    key: "utm.enable_passthrough",
+    category: "analytics",
+    description:
+      "Append the visitor's utm_source, utm_medium, utm_campaign, utm_term and utm_content parameters to the target.",
+    defaultValue: "false",
+  }),
+  intKey(
+    {
+      key: "cache.bloom_rebuild_interval",
+      category: "cache",
+      description:
+        "Seconds between rebuilds of the membership filter of existing codes (0 = never)." + RESERVED,
+      defaultValue: "14400",
+    },
+    0,
+    604800,
+  ),
+  enumKey(
+    {
+      key: "features.default_redirect_status",
+      category: "features",
+      description: "HTTP status of redirects (jmp; Shortlinker always answers 307).",
+      defaultValue: "307",
+    },
+    [
+      { value: "301", label: "301 Moved Permanently" },
+      { value: "302", label: "302 Found" },
+      { value: "307", label: "307 Temporary Redirect" },
+      { value: "308", label: "308 Permanent Redirect" },
+    ],
   ),
 ] as const satisfies readonly KeyDefinition[];
 

@@ -1,13 +1,13 @@
 /**
  * Runtime configuration: a typed in-memory snapshot of every registry key, backed by the `runtime_config` table.
- * Reads never touch the database. Writes validate through the registry, hash secrets, record history and
- * publish a change event; instances that receive a config event from another process (another instance, the
- * CLI) re-read the table, so every change applies everywhere without a restart.
+ * Reads never touch the database. Writes validate through the registry, hash secrets, record history with the
+ * actor and publish a change event; instances that receive a config event from another process (another
+ * instance, the CLI) re-read the table, so every change applies everywhere without a restart.
  *
- * A key may be pinned (today: `api.admin_token` by `JMP_ADMIN_PASSWORD`): the pinned value wins over the
- * database and cannot be changed through the service.
+ * A key may be pinned (by `JMP_CONFIG_<KEY>`, `JMP_ADMIN_PASSWORD`, or later a provisioning file): the pinned
+ * value wins over the database, reads back with its source, and cannot be changed through the service.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
 import type { ChangeFeed } from "../events/feed.js";
@@ -25,18 +25,55 @@ import {
 
 export const REDACTED = "[REDACTED]";
 const SHA256_FORM = /^sha256:[0-9a-f]{64}$/;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** Values longer than this are refused (no key needs more; keeps the table and history small). */
+const MAX_VALUE_LENGTH = 16_384;
 
-export type ConfigSource = "db" | "default" | "env";
+export type ConfigSource = "db" | "default" | "env" | "file";
+export type PinSource = "env" | "file";
 
 export class ConfigPinnedError extends Error {
-  constructor(readonly key: string) {
-    super(`Config '${key}' is set by the environment and cannot be changed here`);
+  constructor(
+    readonly key: string,
+    readonly pinSource: PinSource,
+  ) {
+    super(
+      pinSource === "env"
+        ? `Config '${key}' is pinned by the environment (JMP_CONFIG_* or JMP_ADMIN_PASSWORD) and cannot be changed here`
+        : `Config '${key}' is pinned by the provisioning file and cannot be changed here`,
+    );
   }
+}
+
+/** What the API shows for one key. Sensitive values are redacted here, once, for every caller. */
+export interface ConfigItem {
+  key: string;
+  value: string;
+  value_type: string;
+  requires_restart: false;
+  is_sensitive: boolean;
+  updated_at: string | null;
+  source: ConfigSource;
+  editable: boolean;
+}
+
+export interface HistoryItem {
+  id: number;
+  config_key: string;
+  old_value: string | null;
+  new_value: string;
+  changed_at: string;
+  changed_by: string | null;
+}
+
+export function isConfigKey(key: string): key is ConfigKey {
+  return definitionOf(key) !== undefined;
 }
 
 export class ConfigService {
   private stored = new Map<string, string>();
-  private pins = new Map<string, string>();
+  private updatedAt = new Map<string, number>();
+  private pins = new Map<string, { value: string; source: PinSource }>();
   private snapshot = {} as ConfigValues;
   /** Defaults resolved once, so a random default (a secret) is the same value for the whole process. */
   private readonly defaults = new Map(REGISTRY.map((d) => [d.key as string, defaultOf(d as KeyDefinition)]));
@@ -49,9 +86,12 @@ export class ConfigService {
     this.rebuild();
   }
 
-  /** Pins a key to a value that was already normalised (and hashed) by the caller. */
-  pin(key: ConfigKey, storedValue: string): void {
-    this.pins.set(key, storedValue);
+  /**
+   * Pins a key. `input` is what the operator wrote (validated, and hashed for secrets, here).
+   * @throws ConfigValueError when the value is invalid.
+   */
+  async pin(key: ConfigKey, input: string, source: PinSource): Promise<void> {
+    this.pins.set(key, { value: await this.toStored(definitionOf(key)!, input), source });
     this.rebuild();
   }
 
@@ -68,8 +108,10 @@ export class ConfigService {
   }
 
   source(key: ConfigKey): ConfigSource {
-    if (this.pins.has(key)) return "env";
-    return this.stored.has(key) ? "db" : "default";
+    const pin = this.pins.get(key);
+    if (pin) return pin.source;
+    const stored = this.stored.get(key);
+    return stored === undefined || stored === this.defaults.get(key) ? "default" : "db";
   }
 
   /** The route prefixes without their leading slash: codes may not equal or start under them. */
@@ -77,17 +119,43 @@ export class ConfigService {
     return ROUTE_PREFIX_KEYS.map((key) => this.get(key).slice(1));
   }
 
+  /** Every key in registry order. */
+  list(): ConfigItem[] {
+    return REGISTRY.map((d) => this.describe(d.key));
+  }
+
+  describe(key: ConfigKey): ConfigItem {
+    const definition = definitionOf(key)!;
+    const value = this.pins.get(key)?.value ?? this.stored.get(key) ?? this.defaults.get(key)!;
+    const updated = this.updatedAt.get(key);
+    return {
+      key,
+      value: definition.sensitive && value !== "" ? REDACTED : value,
+      value_type: definition.type,
+      requires_restart: false,
+      is_sensitive: definition.sensitive,
+      updated_at: updated === undefined ? null : new Date(updated).toISOString(),
+      source: this.source(key),
+      editable: !this.pins.has(key),
+    };
+  }
+
   /**
    * Validates, normalises and stores a value. Secrets are hashed (a value already in hashed form is kept).
-   * Returns false when the value was unchanged (nothing is written).
+   * Returns false when the value was unchanged (nothing is written, no history).
    * @throws ConfigValueError for invalid input, ConfigPinnedError for a pinned key.
    */
   async set(key: ConfigKey, input: string, actor: string, now: number): Promise<boolean> {
     const definition = definitionOf(key)!;
-    if (this.pins.has(key)) throw new ConfigPinnedError(key);
+    const pin = this.pins.get(key);
+    if (pin) throw new ConfigPinnedError(key, pin.source);
     const current = this.stored.get(key) ?? this.defaults.get(key)!;
-    const value = await this.prepare(definition, input, current);
-    if (value === null) return false;
+    if (definition.storedAs === "argon2" && input !== "" && !isArgon2idHash(input)) {
+      // Hashes are salted: compare the password itself to detect "unchanged".
+      if (await verifyPassword(current, definition.normalize(input))) return false;
+    }
+    const value = await this.toStored(definition, input);
+    if (value === current) return false;
     this.assertConsistent(key, value);
     const redact = (v: string | null) => (definition.sensitive && v !== null ? REDACTED : v);
     await this.store.write({
@@ -99,46 +167,78 @@ export class ConfigService {
       historyNew: redact(value) ?? "",
     });
     this.stored.set(key, value);
+    this.updatedAt.set(key, now);
     this.rebuild();
     await this.feed.publish({ kind: "config", keys: [key] });
     return true;
   }
 
-  /** Re-reads every row; publishes the keys whose value changed. */
+  /** Back to the registry default (a key with a random default gets a new random value). */
+  reset(key: ConfigKey, actor: string, now: number): Promise<boolean> {
+    return this.set(key, defaultOf(definitionOf(key)!), actor, now);
+  }
+
+  /** A fresh value for a key that has the `generate_token` action: 32 random bytes as 64 hex characters. */
+  generate(key: ConfigKey): string {
+    if (definitionOf(key)?.action !== "generate_token") {
+      throw new ConfigValueError(`Config '${key}' does not support any action`);
+    }
+    return randomBytes(32).toString("hex");
+  }
+
+  async history(key: ConfigKey, limit: number): Promise<HistoryItem[]> {
+    const rows = await this.store.history(key, limit);
+    return rows.map((row) => ({
+      id: Number(row.id),
+      config_key: row.config_key,
+      old_value: row.old_value,
+      new_value: row.new_value,
+      changed_at: new Date(Number(row.changed_at)).toISOString(),
+      changed_by: row.changed_by,
+    }));
+  }
+
+  /** Re-reads every row (changes made by other processes or directly in the database). */
   async reload(): Promise<void> {
     const rows = await this.store.readAll();
     const next = new Map<string, string>();
+    const updated = new Map<string, number>();
     for (const row of rows) {
       const definition = definitionOf(row.key);
       if (!definition) continue; // a key from a newer version, or removed: ignore
-      if (this.isValidStored(definition, row.value)) next.set(row.key, row.value);
-      else this.log.warn({ key: row.key }, "stored config value is invalid; using the default");
+      if (this.isValidStored(definition, row.value)) {
+        next.set(row.key, row.value);
+        updated.set(row.key, Number(row.updated_at));
+      } else {
+        this.log.warn({ key: row.key }, "stored config value is invalid; using the default");
+      }
     }
     const changed = [...new Set([...next.keys(), ...this.stored.keys()])].filter(
       (key) => next.get(key) !== this.stored.get(key),
     );
     this.stored = next;
+    this.updatedAt = updated;
     this.rebuild();
     // Local only: a reload applies what is already in the database; other instances read the same rows.
     if (changed.length > 0) this.feed.emit({ kind: "config", keys: changed }, "local");
   }
 
-  private async prepare(definition: KeyDefinition, input: string, current: string): Promise<string | null> {
+  /** Input → the value as stored: validated and normalised; secrets hashed unless given in hashed form. */
+  private async toStored(definition: KeyDefinition, input: string): Promise<string> {
+    if (input.length > MAX_VALUE_LENGTH)
+      throw new ConfigValueError(`must be at most ${MAX_VALUE_LENGTH} characters`);
+    if (CONTROL.test(input)) throw new ConfigValueError("must not contain control characters");
     if (definition.storedAs === "argon2") {
-      if (isArgon2idHash(input)) return input === current ? null : input;
+      if (isArgon2idHash(input)) return input;
       const plain = definition.normalize(input);
-      if (plain === "") return current === "" ? null : "";
-      if (await verifyPassword(current, plain)) return null;
-      return hashPassword(plain);
+      return plain === "" ? "" : hashPassword(plain);
     }
     if (definition.storedAs === "sha256") {
-      if (SHA256_FORM.test(input)) return input === current ? null : input;
+      if (SHA256_FORM.test(input)) return input;
       const plain = definition.normalize(input);
-      const value = plain === "" ? "" : `sha256:${createHash("sha256").update(plain).digest("hex")}`;
-      return value === current ? null : value;
+      return plain === "" ? "" : `sha256:${createHash("sha256").update(plain).digest("hex")}`;
     }
-    const value = definition.normalize(input);
-    return value === current ? null : value;
+    return definition.normalize(input);
   }
 
   private assertConsistent(key: string, value: string): void {
@@ -164,7 +264,7 @@ export class ConfigService {
     const values: Record<string, unknown> = {};
     for (const definition of REGISTRY) {
       const d = definition as KeyDefinition;
-      const raw = this.pins.get(d.key) ?? this.stored.get(d.key) ?? this.defaults.get(d.key)!;
+      const raw = this.pins.get(d.key)?.value ?? this.stored.get(d.key) ?? this.defaults.get(d.key)!;
       values[d.key] = d.decode(raw);
     }
     this.snapshot = values as ConfigValues;

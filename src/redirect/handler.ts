@@ -22,6 +22,10 @@ export interface RedirectDeps {
   clicks: ClickBuffer;
   defaultUrl(): string;
   trackClicks(): boolean;
+  /** `features.default_redirect_status` */
+  redirectStatus(): number;
+  /** `utm.enable_passthrough` */
+  utmPassthrough(): boolean;
   log: Logger;
 }
 
@@ -48,14 +52,8 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
   const inflight = new Map<string, Promise<CachedLink | undefined>>();
 
   function redirect(res: ServerResponse, location: string): void {
-    res.writeHead(307, [
-      "Location",
-      location,
-      "Cache-Control",
-      REDIRECT_CACHE_CONTROL,
-      "Content-Length",
-      "0",
-    ]);
+    const headers = ["Location", location, "Cache-Control", REDIRECT_CACHE_CONTROL, "Content-Length", "0"];
+    res.writeHead(deps.redirectStatus(), headers);
     res.end();
   }
 
@@ -76,7 +74,9 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     }
     // HEAD is what link checkers and previews send: it is answered but not counted as a click.
     if (req.method === "GET" && deps.trackClicks()) clicks.count(code);
-    redirect(res, link.location);
+    const url = req.url!;
+    const query = deps.utmPassthrough() ? url.indexOf("?") : -1;
+    redirect(res, query === -1 ? link.location : withUtm(link.location, url.slice(query + 1)));
   }
 
   function load(code: string): Promise<CachedLink | undefined> {
@@ -128,4 +128,28 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       },
     );
   };
+}
+
+const UTM_KEYS = new Set(["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]);
+/** Visible ASCII except `#`: nothing that could break the Location header or move the fragment. */
+const SAFE_QUERY_PART = /^[\x21-\x22\x24-\x7e]+$/;
+
+function parameterName(part: string): string {
+  const eq = part.indexOf("=");
+  return eq === -1 ? part : part.slice(0, eq);
+}
+
+/**
+ * UTM passthrough: the visitor's `utm_*` parameters (as sent, in their order) appended to the target's query,
+ * before any fragment. Other parameters are dropped.
+ */
+export function withUtm(location: string, query: string): string {
+  const utm = query
+    .split("&")
+    .filter((part) => UTM_KEYS.has(parameterName(part)) && SAFE_QUERY_PART.test(part));
+  if (utm.length === 0) return location;
+  const hash = location.indexOf("#");
+  const base = hash === -1 ? location : location.slice(0, hash);
+  const fragment = hash === -1 ? "" : location.slice(hash);
+  return `${base}${base.includes("?") ? "&" : "?"}${utm.join("&")}${fragment}`;
 }

@@ -66,6 +66,17 @@ export class ConfigStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /** Newest first. */
+  history(key: string, limit: number) {
+    return this.db
+      .selectFrom("config_history")
+      .selectAll()
+      .where("config_key", "=", key)
+      .orderBy("id", "desc")
+      .limit(limit)
+      .execute();
+  }
+
   /** Writes the value and its history row in one transaction. */
   async write(change: ConfigWrite): Promise<void> {
     await this.db.transaction().execute(async (trx) => {

@@ -1,0 +1,183 @@
+/**
+ * Admin API v1 — runtime configuration (`/config`), Shortlinker's contract plus `reset` and `source`.
+ * Every key is addressed by its registry name; unknown keys answer 404/5000 on every route.
+ */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
+import { Type } from "typebox";
+import { actorOf } from "../auth/credentials.js";
+import type { ConfigKey } from "../config/registry.js";
+import { ConfigValueError, defaultOf, definitionOf, REGISTRY } from "../config/registry.js";
+import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
+import { AppError, ErrorCode } from "../errors.js";
+import { ok } from "./envelope.js";
+
+const KeyParams = Type.Object({ key: Type.String({ maxLength: 256 }) });
+const ActionBody = Type.Object({ action: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
+
+function knownKey(key: string): ConfigKey {
+  if (!isConfigKey(key)) {
+    throw new AppError(
+      404,
+      ErrorCode.ConfigNotFound,
+      "config_not_found",
+      `Config key '${printable(key)}' not found`,
+    );
+  }
+  return key;
+}
+
+function printable(text: string): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "?");
+  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
+}
+
+function actor(request: FastifyRequest): string {
+  return request.principal ? actorOf(request.principal) : "unknown";
+}
+
+/** Runs a write, mapping validation and pinning failures to their API errors. */
+async function write<T>(key: ConfigKey, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ConfigValueError) {
+      throw new AppError(
+        400,
+        ErrorCode.BadRequest,
+        "invalid_value",
+        `Invalid value for '${key}': ${err.message}`,
+      );
+    }
+    if (err instanceof ConfigPinnedError) {
+      throw new AppError(
+        409,
+        err.pinSource === "env" ? ErrorCode.ManagedByEnvironment : ErrorCode.ManagedByProvisioning,
+        err.pinSource === "env" ? "managed_by_environment" : "managed_by_provisioning",
+        err.message,
+      );
+    }
+    throw err;
+  }
+}
+
+function checkAction(key: ConfigKey, action: string): void {
+  const supported = definitionOf(key)!.action;
+  if (!supported)
+    throw new AppError(400, ErrorCode.BadRequest, "no_action", `Config '${key}' does not support any action`);
+  if (action !== supported) {
+    throw new AppError(
+      400,
+      ErrorCode.BadRequest,
+      "unsupported_action",
+      `Config '${key}' supports only '${supported}'`,
+    );
+  }
+}
+
+export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
+  function written(key: ConfigKey) {
+    const item = config.describe(key);
+    return {
+      key,
+      value: item.value,
+      requires_restart: false,
+      is_sensitive: item.is_sensitive,
+      source: item.source,
+      message: null,
+    };
+  }
+
+  return async (app) => {
+    app.get("/config", async () => ok(config.list()));
+
+    app.get("/config/schema", async () =>
+      ok(
+        REGISTRY.map((definition, order) => ({
+          key: definition.key,
+          value_type: definition.type,
+          // A random default (a secret) is not revealed: the schema says what kind of value it is.
+          default_value: typeof definition.defaultValue === "function" ? "" : defaultOf(definition),
+          description: definition.description,
+          category: definition.category,
+          enum_options:
+            "enumOptions" in definition && definition.enumOptions
+              ? definition.enumOptions.map((o) => ({
+                  value: o.value,
+                  label: o.label,
+                  label_i18n_key: null,
+                  description: o.description ?? null,
+                  description_i18n_key: null,
+                }))
+              : null,
+          requires_restart: false,
+          editable: config.describe(definition.key).editable,
+          order,
+          action: "action" in definition ? (definition.action ?? null) : null,
+          is_sensitive: definition.sensitive,
+        })),
+      ),
+    );
+
+    app.post("/config/reload", async () => {
+      const started = performance.now();
+      await config.reload();
+      return ok({
+        message: "Config reloaded successfully",
+        duration_ms: Math.round(performance.now() - started),
+      });
+    });
+
+    app.get("/config/:key", { schema: { params: KeyParams } }, async (request) =>
+      ok(config.describe(knownKey(request.params.key))),
+    );
+
+    app.put(
+      "/config/:key",
+      {
+        schema: {
+          params: KeyParams,
+          body: Type.Object({ value: Type.String({ maxLength: 65536 }) }, { additionalProperties: false }),
+        },
+      },
+      async (request) => {
+        const key = knownKey(request.params.key);
+        await write(key, () => config.set(key, request.body.value, actor(request), Date.now()));
+        return ok(written(key));
+      },
+    );
+
+    app.post("/config/:key/reset", { schema: { params: KeyParams } }, async (request) => {
+      const key = knownKey(request.params.key);
+      await write(key, () => config.reset(key, actor(request), Date.now()));
+      return ok(written(key));
+    });
+
+    app.get(
+      "/config/:key/history",
+      { schema: { params: KeyParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
+      async (request) => {
+        const key = knownKey(request.params.key);
+        const limit = Math.min(100, Math.max(1, request.query.limit ?? 20));
+        return ok(await config.history(key, limit));
+      },
+    );
+
+    app.post("/config/:key/action", { schema: { params: KeyParams, body: ActionBody } }, async (request) => {
+      const key = knownKey(request.params.key);
+      checkAction(key, request.body.action);
+      return ok({ value: config.generate(key) });
+    });
+
+    app.post(
+      "/config/:key/execute-and-save",
+      { schema: { params: KeyParams, body: ActionBody } },
+      async (request) => {
+        const key = knownKey(request.params.key);
+        checkAction(key, request.body.action);
+        await write(key, () => config.set(key, config.generate(key), actor(request), Date.now()));
+        return ok({ success: true, requires_restart: false, message: null });
+      },
+    );
+  };
+}
