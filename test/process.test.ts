@@ -33,6 +33,12 @@ describe("startup settings", () => {
       /JMP_BOOTSTRAP_API_KEY: entry 1: sha256: must be followed by 64 hex/,
     ],
     [{ JMP_PORT: "8081", JMP_PORT_FILE: "/dev/null" }, /JMP_PORT: both JMP_PORT and JMP_PORT_FILE are set/],
+    [{ JMP_CONFIG_NO__SUCH_KEY: "1" }, /JMP_CONFIG_NO__SUCH_KEY: there is no runtime key "no.such_key"/],
+    [
+      { JMP_CONFIG_FEATURES__RANDOM_CODE_LENGTH: "abc" },
+      /JMP_CONFIG_FEATURES__RANDOM_CODE_LENGTH: invalid value for 'features.random_code_length': must be an integer/,
+    ],
+    [{ JMP_REDIS_URL: "http://localhost" }, /JMP_REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
     [
       { JMP_ADMIN_PASSWORD_FILE: "/nonexistent/secret" },
       /JMP_ADMIN_PASSWORD_FILE: cannot read \/nonexistent\/secret \(ENOENT\)/,
