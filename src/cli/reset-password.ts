@@ -14,8 +14,7 @@ import { readSettings } from "../settings.js";
 import { ConfigStore } from "../store/config-store.js";
 import { openStore } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
-
-export class CliError extends Error {}
+import { CliError } from "./errors.js";
 
 export async function readSecret(file: string | undefined, prompt: string): Promise<string> {
   if (file !== undefined) return readFileSync(file, "utf8").replace(/\r?\n$/, "");

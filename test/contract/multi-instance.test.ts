@@ -115,9 +115,12 @@ function pairSuite(
       assert.equal(deleted.reply.status, 404);
     });
 
-    it("a config change on A changes behaviour on B within 1 s", async (t) => {
+    it("a PUT /config on A changes behaviour on B within 1 s", async (t) => {
       if (skip) return t.skip(skip);
-      await a!.app.config.set("features.default_url", "https://elsewhere.example/", "test", Date.now());
+      const put = await a!.api.put("/admin/v1/config/features.default_url", {
+        value: "https://elsewhere.example/",
+      });
+      assert.equal(put.status, 200);
       const { reply } = await within1s(
         () => b!.anon.get("/"),
         (r) => r.headers.get("location") === "https://elsewhere.example/",

@@ -1,0 +1,129 @@
+/** `jmp config …` offline (directly on the database) and online (through a running server's API). */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { generateApiKey, sha256Hex } from "../src/auth/api-key-format.js";
+import { Client } from "./support/http.js";
+import { runJmp, type SpawnedJmp, spawnJmp } from "./support/server.js";
+
+function tempDir(): string {
+  return mkdtempSync(path.join(tmpdir(), "jmp-cli-"));
+}
+
+describe("jmp config, offline", () => {
+  const dir = tempDir();
+  const env = { JMP_DATA_DIR: dir };
+
+  it("sets, gets, lists and resets keys, recording the actor cli", async () => {
+    const set = await runJmp(["config", "set", "features.random_code_length", "008"], env);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(set.stdout, "features.random_code_length = 8\n");
+    assert.equal((await runJmp(["config", "get", "features.random_code_length"], env)).stdout, "8\n");
+    const list = JSON.parse((await runJmp(["config", "list", "--json"], env)).stdout);
+    assert.equal(list.find((i: { key: string }) => i.key === "features.random_code_length").source, "db");
+    const history = JSON.parse(
+      (await runJmp(["config", "history", "features.random_code_length", "--json"], env)).stdout,
+    );
+    assert.deepEqual([history[0].old_value, history[0].new_value, history[0].changed_by], ["6", "8", "cli"]);
+    assert.equal(
+      (await runJmp(["config", "reset", "features.random_code_length"], env)).stdout,
+      "features.random_code_length = 6\n",
+    );
+  });
+
+  it("refuses invalid values and unknown keys with exit code 1 and a clear message", async () => {
+    const bad = await runJmp(["config", "set", "cors.max_age", "-1"], env);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid value for 'cors.max_age': must be an integer from 0 to 86400/);
+    const unknown = await runJmp(["config", "get", "no.such"], env);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Config key 'no.such' not found/);
+  });
+
+  it("takes secrets from stdin, never as arguments, and stores them hashed", async () => {
+    const argument = await runJmp(["config", "set", "api.health_token", "health-token-as-argument"], env);
+    assert.equal(argument.code, 1);
+    assert.match(argument.stderr, /is a secret: give it on stdin/);
+    const stdin = await runJmp(["config", "set", "api.health_token"], env, "health-token-from-stdin\n");
+    assert.equal(stdin.code, 0, stdin.stderr);
+    assert.equal(stdin.stdout, "api.health_token = [REDACTED]\n");
+    assert.ok(!readFileSync(path.join(dir, "jmp.db")).includes(Buffer.from("health-token-from-stdin")));
+  });
+
+  it("exports without secrets by default, with their stored forms on request, and imports back", async () => {
+    const plain = JSON.parse((await runJmp(["config", "export"], env)).stdout);
+    assert.equal(plain.version, "1.0");
+    assert.ok(
+      !plain.configs.some((c: { key: string }) => c.key === "api.health_token" || c.key === "api.jwt_secret"),
+    );
+    const file = path.join(dir, "export.json");
+    const withSecrets = await runJmp(["config", "export", file, "--include-secrets"], env);
+    assert.equal(withSecrets.code, 0, withSecrets.stderr);
+    const document = JSON.parse(readFileSync(file, "utf8"));
+    const health = document.configs.find((c: { key: string }) => c.key === "api.health_token");
+    assert.match(health.value, /^sha256:[0-9a-f]{64}$/);
+
+    const other = { JMP_DATA_DIR: tempDir() };
+    const imported = await runJmp(["config", "import", file], other);
+    assert.equal(imported.code, 0, imported.stderr);
+    const again = JSON.parse(readFileSync(file, "utf8"));
+    const reExported = JSON.parse((await runJmp(["config", "export", "--include-secrets"], other)).stdout);
+    assert.deepEqual(
+      reExported.configs.map((c: { key: string; value: string }) => [c.key, c.value]),
+      again.configs.map((c: { key: string; value: string }) => [c.key, c.value]),
+    );
+
+    writeFileSync(
+      path.join(dir, "bad.json"),
+      JSON.stringify({ configs: [{ key: "cors.max_age", value: "-3" }] }),
+    );
+    const bad = await runJmp(["config", "import", path.join(dir, "bad.json")], other);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /Invalid value for 'cors.max_age'/);
+  });
+});
+
+describe("jmp config against a running server", () => {
+  const key = generateApiKey();
+  const dir = tempDir();
+  let server: SpawnedJmp;
+  before(async () => {
+    server = await spawnJmp({ JMP_DATA_DIR: dir, JMP_BOOTSTRAP_API_KEY: key });
+  });
+  after(() => server.stop());
+
+  it("an offline write applies to the running server without a restart", async () => {
+    const r = await runJmp(["config", "set", "features.default_url", "https://from-the-cli.example/"], {
+      JMP_DATA_DIR: dir,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    let location: string | null = null;
+    for (let i = 0; i < 50 && location !== "https://from-the-cli.example/"; i++) {
+      location = (await new Client(server.url).get("/")).headers.get("location");
+      if (location !== "https://from-the-cli.example/") await sleep(20);
+    }
+    assert.equal(location, "https://from-the-cli.example/");
+  });
+
+  it("works through the API with JMP_URL and JMP_TOKEN_FILE, recorded as the calling key", async () => {
+    const tokenFile = path.join(dir, "token");
+    writeFileSync(tokenFile, `${key}\n`);
+    const online = { JMP_URL: server.url, JMP_TOKEN_FILE: tokenFile };
+    const set = await runJmp(["config", "set", "cors.max_age", "120"], online);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal((await runJmp(["config", "get", "cors.max_age"], online)).stdout, "120\n");
+    const history = JSON.parse(
+      (await runJmp(["config", "history", "cors.max_age", "--json"], online)).stdout,
+    );
+    assert.equal(history[0].changed_by, `bootstrap:${sha256Hex(key).slice(0, 8)}`);
+    const secrets = await runJmp(["config", "export", "--include-secrets"], online);
+    assert.equal(secrets.code, 1);
+    assert.match(secrets.stderr, /only be exported offline/);
+    const denied = await runJmp(["config", "list"], { JMP_URL: server.url, JMP_TOKEN: generateApiKey() });
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /Unauthorized/);
+  });
+});
