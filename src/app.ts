@@ -62,7 +62,7 @@ export class App {
       });
       await changeLog.start(settings.redisUrl);
 
-      const linksStore = new LinksStore(store.db, store.engine);
+      const linksStore = new LinksStore(store.db, store.engine, store.sqlite);
       const links = new LinkService(linksStore, config, feed);
       const cache = new LinkCache();
       cache.follow(feed);

@@ -14,27 +14,36 @@ import type { Database } from "./schema.js";
 export interface Store {
   db: Kysely<Database>;
   engine: Engine;
+  /** The SQLite connection itself (SQLite only), for the few statements that must skip query building. */
+  sqlite: SQLite.Database | null;
   close(): Promise<void>;
 }
 
 export function openStore(settings: DatabaseSettings): Store {
-  const db = new Kysely<Database>({ dialect: createDialect(settings) });
-  return { db, engine: settings.engine, close: () => db.destroy() };
+  const sqlite = settings.engine === "sqlite" ? openSqlite(settings.location) : null;
+  const db = new Kysely<Database>({
+    dialect: sqlite ? new SqliteDialect({ database: sqlite }) : createDialect(settings),
+  });
+  return { db, engine: settings.engine, sqlite, close: () => db.destroy() };
 }
 
+function openSqlite(location: string): SQLite.Database {
+  if (location !== ":memory:") mkdirSync(path.dirname(location), { recursive: true });
+  const database = new SQLite(location);
+  // WAL lets readers (other processes, the CLI) work while the server writes; busy_timeout makes
+  // concurrent writers wait instead of failing at once.
+  database.pragma("journal_mode = WAL");
+  database.pragma("busy_timeout = 5000");
+  database.pragma("synchronous = NORMAL");
+  database.pragma("foreign_keys = ON");
+  return database;
+}
+
+/** The pooled engines; SQLite is opened by openSqlite. */
 function createDialect({ engine, location }: DatabaseSettings) {
   switch (engine) {
-    case "sqlite": {
-      if (location !== ":memory:") mkdirSync(path.dirname(location), { recursive: true });
-      const database = new SQLite(location);
-      // WAL lets readers (other processes, the CLI) work while the server writes; busy_timeout makes
-      // concurrent writers wait instead of failing at once.
-      database.pragma("journal_mode = WAL");
-      database.pragma("busy_timeout = 5000");
-      database.pragma("synchronous = NORMAL");
-      database.pragma("foreign_keys = ON");
-      return new SqliteDialect({ database });
-    }
+    case "sqlite":
+      throw new Error("SQLite is opened by openSqlite");
     case "postgres": {
       // BIGINT (20) and NUMERIC (1700, e.g. SUM) arrive as strings by default; our values fit in a double.
       const types = {

@@ -3,6 +3,7 @@
  */
 
 import type { Selectable } from "kysely";
+import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Link, LinkWrite } from "../links/model.js";
 import type { Engine } from "../settings.js";
@@ -50,9 +51,13 @@ function likePattern(term: string): string {
 }
 
 export class LinksStore {
+  private incrementClicks: SQLite.Statement<[number, string]> | undefined;
+
   constructor(
     readonly db: Kysely<Database>,
     private readonly engine: Engine,
+    /** The raw SQLite connection, when the engine is SQLite: click flushes use a prepared statement on it. */
+    private readonly sqlite: SQLite.Database | null = null,
   ) {}
 
   async get(code: string, db: Db = this.db): Promise<Link | undefined> {
@@ -217,6 +222,7 @@ export class LinksStore {
    */
   async addClicks(deltas: ReadonlyMap<string, number>): Promise<void> {
     const entries = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (this.sqlite) return this.addClicksSqlite(entries);
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < entries.length; i += CHUNK) {
         const chunk = entries.slice(i, i + CHUNK);
@@ -235,6 +241,22 @@ export class LinksStore {
           .execute();
       }
     });
+  }
+
+  /**
+   * SQLite runs on the event loop, so a flush must be cheap: one statement prepared once and run per code in a
+   * single transaction (no query building, no re-preparing). The connection is shared with Kysely; inside one of
+   * its open transactions the flush would join it, so it refuses and the buffer retries at the next flush.
+   */
+  private addClicksSqlite(entries: [string, number][]): void {
+    const sqlite = this.sqlite!;
+    if (sqlite.inTransaction)
+      throw new Error("a transaction is open on the SQLite connection; retrying later");
+    this.incrementClicks ??= sqlite.prepare("UPDATE links SET click_count = click_count + ? WHERE code = ?");
+    const statement = this.incrementClicks;
+    sqlite.transaction(() => {
+      for (const [code, n] of entries) statement.run(n, code);
+    })();
   }
 
   async stats(now: number): Promise<{ totalLinks: number; totalClicks: number; activeLinks: number }> {
