@@ -4,6 +4,7 @@
  */
 import type { Logger } from "pino";
 import { ensureAdminCredential } from "./auth/first-start.js";
+import { KeyService } from "./auth/api-keys.js";
 import { SessionTokens } from "./auth/sessions.js";
 import { ConfigService } from "./config/service.js";
 import { ChangeFeed } from "./events/feed.js";
@@ -16,6 +17,7 @@ import { buildServer, type HttpServer } from "./server.js";
 import { type Settings, SettingsError } from "./settings.js";
 import { ConfigStore } from "./store/config-store.js";
 import { openStore, type Store } from "./store/db.js";
+import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 
@@ -79,6 +81,12 @@ export class App {
       });
 
       const sessions = new SessionTokens(config);
+      const bootstrap = {
+        keys: settings.bootstrapKeys,
+        scopes: settings.bootstrapScopes,
+        expiresAt: settings.bootstrapExpiresAt,
+      };
+      const keys = new KeyService(new KeysStore(store.db), feed, bootstrap, log);
       const readiness = { ready: false };
       const http = await buildServer({
         log,
@@ -86,7 +94,8 @@ export class App {
         config,
         sessions,
         links,
-        bootstrapKeys: settings.bootstrapKeys,
+        bootstrap,
+        keys,
         engine: store.engine,
         startedAt,
         isReady: () => readiness.ready,

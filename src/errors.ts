@@ -25,13 +25,22 @@ export const ErrorCode = {
   CsvFileMissing: 4004,
   CsvParseError: 4005,
   ConfigNotFound: 5000,
+  KeyNotFound: 7000,
+  KeyNameTaken: 7001,
+  InvalidScope: 7002,
+  InvalidExpiry: 7003,
   ManagedByEnvironment: 7004,
   ManagedByProvisioning: 7005,
+  PreconditionFailed: 7006,
+  InsufficientScope: 7007,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export class AppError extends Error {
+  /** Machine-readable context for the client (e.g. the id of the existing object on a conflict). */
+  details?: Record<string, unknown>;
+
   constructor(
     readonly status: number,
     readonly code: ErrorCodeValue,

@@ -80,7 +80,8 @@ function firstSegment(url: string): string {
   return url.slice(0, end);
 }
 
-export interface ServerDeps extends AdminDeps, Omit<HealthDeps, "config" | "sessions" | "bootstrapKeys"> {
+export interface ServerDeps
+  extends AdminDeps, Omit<HealthDeps, "config" | "sessions" | "bootstrap" | "keys"> {
   log: Logger;
   feed: ChangeFeed;
   redirect: RedirectHandler;

@@ -13,7 +13,9 @@ import { isIP } from "node:net";
 import path from "node:path";
 import { type BootstrapKey, parseBootstrapKeys } from "./auth/bootstrap.js";
 import { isArgon2idHash, MIN_PASSWORD_LENGTH } from "./auth/password.js";
+import { isScope, normalizeScopes, SCOPES, type Scope } from "./auth/scopes.js";
 import { type ConfigKey, definitionOf } from "./config/registry.js";
+import { parseRfc3339 } from "./links/expiry.js";
 
 export type Engine = "sqlite" | "postgres" | "mysql";
 export type LogFormat = "json" | "text";
@@ -38,6 +40,10 @@ export interface Settings {
   /** `JMP_ADMIN_PASSWORD`: plain text (≥ 8 chars) or an `$argon2id$` hash; pins `api.admin_token`. */
   adminPassword: string | null;
   bootstrapKeys: BootstrapKey[];
+  /** `JMP_BOOTSTRAP_API_KEY_SCOPES` (default admin). */
+  bootstrapScopes: Scope[];
+  /** `JMP_BOOTSTRAP_API_KEY_EXPIRES_AT`, epoch ms. */
+  bootstrapExpiresAt: number | null;
   /** Where a generated first-start admin password is written instead of stdout. */
   initialSecretsFile: string | null;
   /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
@@ -76,6 +82,8 @@ export const KNOWN_VARIABLES = [
   "JMP_TRUSTED_PROXIES",
   "JMP_ADMIN_PASSWORD",
   "JMP_BOOTSTRAP_API_KEY",
+  "JMP_BOOTSTRAP_API_KEY_SCOPES",
+  "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT",
   "JMP_INITIAL_SECRETS_FILE",
   "JMP_REDIS_URL",
   // Read by the CLI's online commands and by the test suite, not by the server.
@@ -135,6 +143,8 @@ export function readSettings(env: Env = process.env): Settings {
       ? parseAdminPassword(adminPin.value, adminPin.variable)
       : parseAdminPassword(readVariable(env, "JMP_ADMIN_PASSWORD")),
     bootstrapKeys: parseBootstrapKeysSetting(readVariable(env, "JMP_BOOTSTRAP_API_KEY")),
+    bootstrapScopes: parseScopes(readVariable(env, "JMP_BOOTSTRAP_API_KEY_SCOPES")),
+    bootstrapExpiresAt: parseExpiresAt(readVariable(env, "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT")),
     initialSecretsFile: readVariable(env, "JMP_INITIAL_SECRETS_FILE") || null,
     redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
     configPins: configPins.filter((pin) => pin !== adminPin),
@@ -301,6 +311,33 @@ function parseAdminPassword(value: string | undefined, variable = "JMP_ADMIN_PAS
     );
   }
   return value;
+}
+
+function parseScopes(value: string | undefined): Scope[] {
+  if (value === undefined || value.trim() === "") return ["admin"];
+  const scopes = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = scopes.filter((s) => !isScope(s));
+  if (unknown.length > 0 || scopes.length === 0) {
+    throw new SettingsError(
+      "JMP_BOOTSTRAP_API_KEY_SCOPES",
+      `unknown scope(s): ${unknown.join(", ")}; known: ${SCOPES.join(", ")}`,
+    );
+  }
+  return normalizeScopes(scopes as Scope[]);
+}
+
+function parseExpiresAt(value: string | undefined): number | null {
+  if (value === undefined || value === "") return null;
+  const time = parseRfc3339(value);
+  if (time === null)
+    throw new SettingsError(
+      "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT",
+      "must be an RFC 3339 time, e.g. 2027-01-01T00:00:00Z",
+    );
+  return time;
 }
 
 function parseBootstrapKeysSetting(value: string | undefined): BootstrapKey[] {

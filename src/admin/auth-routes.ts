@@ -123,6 +123,8 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       return ok({ message: "Logout successful" }, "Logout successful");
     });
 
-    app.get("/auth/verify", async () => ok({ message: "Token is valid" }));
+    app.get("/auth/verify", { config: { scope: "authenticated" } }, async () =>
+      ok({ message: "Token is valid" }),
+    );
   };
 }

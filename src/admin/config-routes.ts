@@ -89,9 +89,9 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
   }
 
   return async (app) => {
-    app.get("/config", async () => ok(config.list()));
+    app.get("/config", { config: { scope: "config:read" } }, async () => ok(config.list()));
 
-    app.get("/config/schema", async () =>
+    app.get("/config/schema", { config: { scope: "config:read" } }, async () =>
       ok(
         REGISTRY.map((definition, order) => ({
           key: definition.key,
@@ -119,7 +119,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       ),
     );
 
-    app.post("/config/reload", async () => {
+    app.post("/config/reload", { config: { scope: "config:write" } }, async () => {
       const started = performance.now();
       await config.reload();
       return ok({
@@ -128,13 +128,16 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       });
     });
 
-    app.get("/config/:key", { schema: { params: KeyParams } }, async (request) =>
-      ok(config.describe(knownKey(request.params.key))),
+    app.get(
+      "/config/:key",
+      { config: { scope: "config:read" }, schema: { params: KeyParams } },
+      async (request) => ok(config.describe(knownKey(request.params.key))),
     );
 
     app.put(
       "/config/:key",
       {
+        config: { scope: "config:write" },
         schema: {
           params: KeyParams,
           body: Type.Object({ value: Type.String({ maxLength: 65536 }) }, { additionalProperties: false }),
@@ -147,15 +150,22 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post("/config/:key/reset", { schema: { params: KeyParams } }, async (request) => {
-      const key = knownKey(request.params.key);
-      await write(key, () => config.reset(key, actor(request), Date.now()));
-      return ok(written(key));
-    });
+    app.post(
+      "/config/:key/reset",
+      { config: { scope: "config:write" }, schema: { params: KeyParams } },
+      async (request) => {
+        const key = knownKey(request.params.key);
+        await write(key, () => config.reset(key, actor(request), Date.now()));
+        return ok(written(key));
+      },
+    );
 
     app.get(
       "/config/:key/history",
-      { schema: { params: KeyParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) } },
+      {
+        config: { scope: "config:read" },
+        schema: { params: KeyParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) },
+      },
       async (request) => {
         const key = knownKey(request.params.key);
         const limit = Math.min(100, Math.max(1, request.query.limit ?? 20));
@@ -163,15 +173,19 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post("/config/:key/action", { schema: { params: KeyParams, body: ActionBody } }, async (request) => {
-      const key = knownKey(request.params.key);
-      checkAction(key, request.body.action);
-      return ok({ value: config.generate(key) });
-    });
+    app.post(
+      "/config/:key/action",
+      { config: { scope: "config:write" }, schema: { params: KeyParams, body: ActionBody } },
+      async (request) => {
+        const key = knownKey(request.params.key);
+        checkAction(key, request.body.action);
+        return ok({ value: config.generate(key) });
+      },
+    );
 
     app.post(
       "/config/:key/execute-and-save",
-      { schema: { params: KeyParams, body: ActionBody } },
+      { config: { scope: "config:write" }, schema: { params: KeyParams, body: ActionBody } },
       async (request) => {
         const key = knownKey(request.params.key);
         checkAction(key, request.body.action);

@@ -32,6 +32,7 @@ export interface ErrorBody {
   message: string;
   error: string;
   fields?: { field: string; message: string }[];
+  details?: Record<string, unknown>;
 }
 
 export interface MappedError {
@@ -47,7 +48,12 @@ export function mapError(err: unknown): MappedError {
   if (err instanceof AppError) {
     return {
       status: err.status,
-      body: { code: err.code, message: err.message, error: err.error },
+      body: {
+        code: err.code,
+        message: err.message,
+        error: err.error,
+        ...(err.details ? { details: err.details } : {}),
+      },
       headers: err.headers,
       unexpected: false,
     };

@@ -4,14 +4,23 @@
  * bootstrap API key configured, the whole API answers a plain 404 (Shortlinker's "disabled" state).
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { BootstrapKey } from "../auth/bootstrap.js";
-import { CSRF_COOKIE, CSRF_HEADER, csrfMatches, resolvePrincipal } from "../auth/credentials.js";
+import type { KeyService } from "../auth/api-keys.js";
+import {
+  type BootstrapAccess,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  csrfMatches,
+  resolvePrincipal,
+} from "../auth/credentials.js";
+import { RateLimiter } from "../auth/rate-limit.js";
+import { hasScope, type Scope } from "../auth/scopes.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { LinkService } from "../links/service.js";
 import { authRoutes } from "./auth-routes.js";
 import { configRoutes } from "./config-routes.js";
+import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
 
 export const ADMIN_MOUNT = "/admin";
@@ -20,11 +29,21 @@ const PUBLIC_ROUTES = new Set(
 );
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+/** What a route needs: a scope, or only some valid credential. Routes that declare nothing need `admin`. */
+export type RouteScope = Scope | "authenticated";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    scope?: RouteScope;
+  }
+}
+
 export interface AdminDeps {
   config: ConfigService;
   sessions: SessionTokens;
   links: LinkService;
-  bootstrapKeys: readonly BootstrapKey[];
+  keys: KeyService;
+  bootstrap: BootstrapAccess;
 }
 
 export function unauthorized(): AppError {
@@ -34,7 +53,10 @@ export function unauthorized(): AppError {
 }
 
 export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
-  const enabled = () => deps.config.get("api.admin_token") !== "" || deps.bootstrapKeys.length > 0;
+  const enabled = () => deps.config.get("api.admin_token") !== "" || deps.bootstrap.keys.length > 0;
+  // Failed credentials per client IP: 20 in a burst, then one per 3 s. Only failures are counted, so valid
+  // keys are never slowed down; past the limit a failing request gets 429 instead of 401.
+  const failures = new RateLimiter(1 / 3, 20);
 
   return async (app) => {
     app.addHook("onRequest", async (request, reply) => {
@@ -43,17 +65,44 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         return reply.code(404).type("text/plain; charset=utf-8").send("Not Found");
       }
       if (request.method === "OPTIONS") return reply.code(204).send();
-      if (PUBLIC_ROUTES.has(request.routeOptions.url ?? "")) return;
+      const route = request.routeOptions.url;
+      if (PUBLIC_ROUTES.has(route ?? "")) return;
       const principal = await resolvePrincipal(
         { authorization: request.headers.authorization, cookies: request.cookies },
-        deps.bootstrapKeys,
+        deps.bootstrap,
         deps.sessions,
+        (token) => deps.keys.verify(token),
       );
-      if (!principal) throw unauthorized();
+      if (!principal) {
+        const decision = failures.take(request.ip || "local");
+        if (!decision.allowed) {
+          throw new AppError(
+            429,
+            ErrorCode.RateLimitExceeded,
+            "rate_limited",
+            `Too many failed authentication attempts, retry in ${decision.retryAfterSeconds}s`,
+            {
+              "Retry-After": String(decision.retryAfterSeconds),
+            },
+          );
+        }
+        throw unauthorized();
+      }
       const cookieWrite =
         principal.kind === "session" && principal.via === "cookie" && !SAFE_METHODS.has(request.method);
       if (cookieWrite && !csrfMatches(request.cookies[CSRF_COOKIE], request.headers[CSRF_HEADER])) {
         throw new AppError(403, ErrorCode.CsrfInvalid, "csrf_invalid", "CSRF token missing or invalid");
+      }
+      // Unknown routes (404) need only a valid credential, so they reveal nothing to anonymous callers.
+      const needed: RouteScope =
+        route === undefined ? "authenticated" : (request.routeOptions.config.scope ?? "admin");
+      if (needed !== "authenticated" && !hasScope(principal.scopes, needed)) {
+        throw new AppError(
+          403,
+          ErrorCode.InsufficientScope,
+          "insufficient_scope",
+          `This requires the scope '${needed}'`,
+        );
       }
       request.principal = principal;
     });
@@ -67,6 +116,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         await v1.register(authRoutes(deps));
         await v1.register(linksRoutes(deps.links));
         await v1.register(configRoutes(deps.config));
+        await v1.register(keysRoutes(deps.keys));
       },
       { prefix: "/v1" },
     );

@@ -115,23 +115,31 @@ function clamp(value: number | undefined, min: number, max: number, fallback: nu
 
 export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get("/links", { schema: { querystring: ListQuery } }, async (request) => {
-      const q = request.query;
-      if (q.only_expired && q.only_active)
-        throw badRequest("only_expired and only_active are mutually exclusive");
-      const page = clamp(q.page, 1, Number.MAX_SAFE_INTEGER, 1);
-      const pageSize = clamp(q.page_size, 1, 100, 20);
-      const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize });
-      return paginated(rows.map(linkResponse), page, pageSize, total);
-    });
+    app.get(
+      "/links",
+      { config: { scope: "links:read" }, schema: { querystring: ListQuery } },
+      async (request) => {
+        const q = request.query;
+        if (q.only_expired && q.only_active)
+          throw badRequest("only_expired and only_active are mutually exclusive");
+        const page = clamp(q.page, 1, Number.MAX_SAFE_INTEGER, 1);
+        const pageSize = clamp(q.page_size, 1, 100, 20);
+        const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize });
+        return paginated(rows.map(linkResponse), page, pageSize, total);
+      },
+    );
 
-    app.post("/links", { schema: { body: CreateBody } }, async (request, reply) => {
-      const link = await links.create(request.body);
-      reply.code(201);
-      return ok(writeResponse(link), "Link created");
-    });
+    app.post(
+      "/links",
+      { config: { scope: "links:write" }, schema: { body: CreateBody } },
+      async (request, reply) => {
+        const link = await links.create(request.body);
+        reply.code(201);
+        return ok(writeResponse(link), "Link created");
+      },
+    );
 
-    app.get("/stats", async () => {
+    app.get("/stats", { config: { scope: "links:read" } }, async () => {
       const stats = await links.stats();
       return ok({
         total_links: stats.totalLinks,
@@ -142,7 +150,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
 
     app.get(
       "/links/export",
-      { schema: { querystring: Type.Object(FilterQuery) } },
+      { config: { scope: "links:read" }, schema: { querystring: Type.Object(FilterQuery) } },
       async (request, reply) => {
         const filter = toFilter(request.query);
         const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
@@ -157,7 +165,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post("/links/import", async (request) => {
+    app.post("/links/import", { config: { scope: "links:write" } }, async (request) => {
       if (!request.isMultipart()) {
         throw new AppError(
           400,
@@ -207,6 +215,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
     app.post(
       "/links/batch",
       {
+        config: { scope: "links:write" },
         bodyLimit: BATCH_BODY_LIMIT,
         schema: { body: Type.Object({ links: Type.Array(CreateBody) }, { additionalProperties: false }) },
       },
@@ -216,6 +225,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
     app.put(
       "/links/batch",
       {
+        config: { scope: "links:write" },
         bodyLimit: BATCH_BODY_LIMIT,
         schema: {
           body: Type.Object(
@@ -237,6 +247,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
     app.delete(
       "/links/batch",
       {
+        config: { scope: "links:write" },
         bodyLimit: BATCH_BODY_LIMIT,
         schema: {
           body: Type.Object(
@@ -248,17 +259,25 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       async (request) => ok(await links.batchDelete(request.body.codes)),
     );
 
-    app.get("/links/*", { schema: { params: CodeParams } }, async (request) =>
-      ok(linkResponse(await links.get(request.params["*"]))),
+    app.get(
+      "/links/*",
+      { config: { scope: "links:read" }, schema: { params: CodeParams } },
+      async (request) => ok(linkResponse(await links.get(request.params["*"]))),
     );
 
-    app.put("/links/*", { schema: { params: CodeParams, body: UpdateBody } }, async (request) =>
-      ok(writeResponse(await links.update(request.params["*"], request.body))),
+    app.put(
+      "/links/*",
+      { config: { scope: "links:write" }, schema: { params: CodeParams, body: UpdateBody } },
+      async (request) => ok(writeResponse(await links.update(request.params["*"], request.body))),
     );
 
-    app.delete("/links/*", { schema: { params: CodeParams } }, async (request) => {
-      await links.remove(request.params["*"]);
-      return ok({ message: "Link deleted successfully" });
-    });
+    app.delete(
+      "/links/*",
+      { config: { scope: "links:write" }, schema: { params: CodeParams } },
+      async (request) => {
+        await links.remove(request.params["*"]);
+        return ok({ message: "Link deleted successfully" });
+      },
+    );
   };
 }

@@ -7,6 +7,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { BootstrapKey } from "./bootstrap.js";
 import { matchBootstrapKey } from "./bootstrap.js";
+import type { Scope } from "./scopes.js";
 import type { SessionTokens } from "./sessions.js";
 
 export const ACCESS_COOKIE = "jmp_access";
@@ -15,7 +16,18 @@ export const CSRF_COOKIE = "csrf_token";
 export const CSRF_HEADER = "x-csrf-token";
 
 export type Principal =
-  { kind: "session"; via: "bearer" | "cookie" } | { kind: "bootstrap"; fingerprint: string };
+  | { kind: "session"; via: "bearer" | "cookie"; scopes: readonly Scope[] }
+  | { kind: "bootstrap"; fingerprint: string; scopes: readonly Scope[] }
+  | { kind: "api_key"; id: string; name: string; scopes: readonly Scope[]; expiresAt: number | null };
+
+/** Checks a bearer token that looks like an API key (`jmp_…`). */
+export type KeyVerifier = (token: string) => Promise<Principal | null>;
+
+export interface BootstrapAccess {
+  keys: readonly BootstrapKey[];
+  scopes: readonly Scope[];
+  expiresAt: number | null;
+}
 
 export interface CredentialSource {
   authorization: string | undefined;
@@ -30,17 +42,26 @@ export function bearerToken(authorization: string | undefined): string | null {
 
 export async function resolvePrincipal(
   request: CredentialSource,
-  bootstrapKeys: readonly BootstrapKey[],
+  bootstrap: BootstrapAccess,
   sessions: SessionTokens,
+  verifyKey: KeyVerifier,
 ): Promise<Principal | null> {
   const bearer = bearerToken(request.authorization);
   if (bearer !== null) {
-    const key = matchBootstrapKey(bootstrapKeys, bearer);
-    if (key) return { kind: "bootstrap", fingerprint: key.fingerprint };
-    if (await sessions.verify(bearer, "access")) return { kind: "session", via: "bearer" };
+    const key = matchBootstrapKey(bootstrap.keys, bearer);
+    if (key && (bootstrap.expiresAt === null || bootstrap.expiresAt > Date.now())) {
+      return { kind: "bootstrap", fingerprint: key.fingerprint, scopes: bootstrap.scopes };
+    }
+    if (!key) {
+      const apiKey = await verifyKey(bearer);
+      if (apiKey) return apiKey;
+      if (await sessions.verify(bearer, "access"))
+        return { kind: "session", via: "bearer", scopes: ["admin"] };
+    }
   }
   const cookie = request.cookies[ACCESS_COOKIE];
-  if (cookie && (await sessions.verify(cookie, "access"))) return { kind: "session", via: "cookie" };
+  if (cookie && (await sessions.verify(cookie, "access")))
+    return { kind: "session", via: "cookie", scopes: ["admin"] };
   return null;
 }
 
@@ -54,5 +75,12 @@ export function csrfMatches(cookie: string | undefined, header: string | string[
 
 /** A label for logs and history: never a secret. */
 export function actorOf(principal: Principal): string {
-  return principal.kind === "session" ? "session" : `bootstrap:${principal.fingerprint}`;
+  switch (principal.kind) {
+    case "session":
+      return "session";
+    case "bootstrap":
+      return `bootstrap:${principal.fingerprint}`;
+    case "api_key":
+      return `api_key:${principal.id}`;
+  }
 }

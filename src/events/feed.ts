@@ -9,7 +9,8 @@ import type { Logger } from "pino";
 export type ChangeEvent =
   | { kind: "links"; codes: readonly string[] }
   | { kind: "links.all" }
-  | { kind: "config"; keys: readonly string[] };
+  | { kind: "config"; keys: readonly string[] }
+  | { kind: "keys"; ids: readonly string[] };
 
 export type ChangeListener = (event: ChangeEvent, from: "local" | "remote") => void;
 

@@ -6,8 +6,8 @@ import { timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
 import { unauthorized } from "../admin/index.js";
 import { sha256Hex } from "../auth/api-key-format.js";
-import type { BootstrapKey } from "../auth/bootstrap.js";
-import { bearerToken, resolvePrincipal } from "../auth/credentials.js";
+import type { KeyService } from "../auth/api-keys.js";
+import { type BootstrapAccess, bearerToken, resolvePrincipal } from "../auth/credentials.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { ErrorCode } from "../errors.js";
@@ -20,7 +20,8 @@ const STORAGE_TIMEOUT_MS = 5000;
 export interface HealthDeps {
   config: ConfigService;
   sessions: SessionTokens;
-  bootstrapKeys: readonly BootstrapKey[];
+  bootstrap: BootstrapAccess;
+  keys: KeyService;
   engine: Engine;
   startedAt: number;
   /** False until start-up (migrations, seeding) has finished, and again while shutting down. */
@@ -71,8 +72,9 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
         healthTokenMatches(deps.config.get("api.health_token"), bearer) ||
         (await resolvePrincipal(
           { authorization: request.headers.authorization, cookies: request.cookies },
-          deps.bootstrapKeys,
+          deps.bootstrap,
           deps.sessions,
+          (token) => deps.keys.verify(token),
         )) !== null;
       if (!allowed) throw unauthorized();
 

@@ -6,6 +6,7 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator } from "k
 import type { Engine } from "../settings.js";
 import * as initial from "./migrations/0001_initial.js";
 import * as changes from "./migrations/0002_changes.js";
+import * as apiKeys from "./migrations/0003_api_keys.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -17,6 +18,7 @@ interface EngineMigration {
 const MIGRATIONS: Record<string, EngineMigration> = {
   "0001_initial": initial,
   "0002_changes": changes,
+  "0003_api_keys": apiKeys,
 };
 
 class StaticProvider implements MigrationProvider {

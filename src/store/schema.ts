@@ -63,10 +63,36 @@ export interface ChangesTable {
   event: string;
 }
 
+export interface ApiKeysTable {
+  id: string;
+  name: string;
+  /** The name while active, NULL once revoked (keeps names unique among active keys only). */
+  active_name: string | null;
+  token_sha256: string;
+  /** Safe to show: the prefix and the last characters of the token. */
+  display: string;
+  /** JSON array of scope names. */
+  scopes: string;
+  description: string | null;
+  expires_at: number | null;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+  revoked_by: string | null;
+  source: string;
+  /** After a rotation: the old token's digest, valid until previous_valid_until. */
+  previous_sha256: string | null;
+  previous_valid_until: number | null;
+  revision: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   links: LinksTable;
   link_tags: LinkTagsTable;
   runtime_config: RuntimeConfigTable;
   config_history: ConfigHistoryTable;
   changes: ChangesTable;
+  api_keys: ApiKeysTable;
 }

@@ -1,0 +1,438 @@
+/**
+ * API keys for machines: named, scoped, optionally expiring, rotatable with a grace period, revocable. Tokens
+ * (`jmp_…`, see api-key-format.ts) are shown once; only their SHA-256 is stored. Verification looks digests up
+ * through an instance-local cache; every key change publishes a `keys` event on the change feed, which clears
+ * that cache on every instance, so a revocation is honoured everywhere within a second.
+ *
+ * The bootstrap keys from the environment are listed alongside as read-only entries (`source: "env"`).
+ */
+import { randomBytes } from "node:crypto";
+import { LRUCache } from "lru-cache";
+import type { Logger } from "pino";
+import { AppError, ErrorCode } from "../errors.js";
+import type { ChangeFeed } from "../events/feed.js";
+import { resolveExpiry } from "../links/expiry.js";
+import { isUniqueViolation } from "../store/db.js";
+import type { KeyRow, KeysStore } from "../store/keys-store.js";
+import { generateApiKey, isWellFormedApiKey, sha256Hex } from "./api-key-format.js";
+import type { BootstrapKey } from "./bootstrap.js";
+import { actorOf, type Principal } from "./credentials.js";
+import { hasScope, isScope, normalizeScopes, type Scope } from "./scopes.js";
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const DIGEST = /^(?:sha256:)?([0-9a-f]{64})$/;
+const MAX_GRACE_SECONDS = 86_400;
+/** `last_used_at` is written at most this often per key. */
+const TOUCH_EVERY_MS = 60_000;
+const CACHE_TTL_MS = 30_000;
+
+export interface KeyView {
+  id: string;
+  name: string;
+  display: string;
+  scopes: Scope[];
+  description: string | null;
+  expires_at: string | null;
+  created_at: string | null;
+  created_by: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  source: string;
+}
+
+export interface KeyInput {
+  name?: string | undefined;
+  scopes?: string[] | undefined;
+  description?: string | null | undefined;
+  expires_at?: string | null | undefined;
+  expires_in?: string | undefined;
+}
+
+export interface BootstrapPolicy {
+  keys: readonly BootstrapKey[];
+  scopes: readonly Scope[];
+  expiresAt: number | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export const keyNotFound = () =>
+  new AppError(404, ErrorCode.KeyNotFound, "key_not_found", "API key not found");
+
+export class KeyService {
+  private readonly cache = new LRUCache<string, CacheEntry>({
+    max: 10_000,
+    ttl: CACHE_TTL_MS,
+  });
+  private readonly touched = new Map<string, number>();
+
+  constructor(
+    private readonly store: KeysStore,
+    private readonly feed: ChangeFeed,
+    private readonly bootstrap: BootstrapPolicy,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {
+    feed.subscribe((event) => {
+      if (event.kind === "keys") this.cache.clear();
+    });
+  }
+
+  /** The principal for a `jmp_` token, or null (unknown, malformed, revoked or expired: all alike). */
+  async verify(token: string): Promise<Principal | null> {
+    if (!isWellFormedApiKey(token)) return null;
+    const digest = sha256Hex(token);
+    const now = this.clock();
+    let entry = this.cache.get(digest);
+    if (!entry) {
+      entry = toCacheEntry(await this.store.byDigest(digest, now), digest);
+      this.cache.set(digest, entry);
+    }
+    const { principal, validUntil } = entry;
+    if (principal?.kind !== "api_key" || validUntil <= now) return null;
+    this.touch(principal.id, now);
+    return principal;
+  }
+
+  list(includeRevoked: boolean): Promise<KeyView[]> {
+    return this.store.list(includeRevoked).then((rows) => [...this.bootstrapViews(), ...rows.map(view)]);
+  }
+
+  async get(id: string): Promise<{ key: KeyView; etag: string }> {
+    const bootstrap = this.bootstrapViews().find((k) => k.id === id);
+    if (bootstrap) return { key: bootstrap, etag: `"${id}"` };
+    const row = await this.store.get(id);
+    if (!row || row.revoked_at !== null) throw keyNotFound();
+    return { key: view(row), etag: etagOf(row) };
+  }
+
+  async create(input: KeyInput, by: Principal): Promise<{ key: KeyView; etag: string; token: string }> {
+    const name = validName(input.name);
+    const scopes = this.grantable(input.scopes, by);
+    const expiresAt = validExpiry(input, this.clock());
+    const token = generateApiKey();
+    const now = this.clock();
+    const row: KeyRow = {
+      id: `key_${randomBytes(12).toString("base64url")}`,
+      name,
+      active_name: name,
+      token_sha256: sha256Hex(token),
+      display: `${token.slice(0, 8)}…${token.slice(-4)}`,
+      scopes: JSON.stringify(scopes),
+      description: validDescription(input.description),
+      expires_at: expiresAt,
+      created_at: now,
+      created_by: actorOf(by),
+      updated_at: now,
+      last_used_at: null,
+      revoked_at: null,
+      revoked_by: null,
+      source: "api",
+      previous_sha256: null,
+      previous_valid_until: null,
+      revision: 1,
+    };
+    await this.insert(row);
+    return { key: view(row), etag: etagOf(row), token };
+  }
+
+  /**
+   * Idempotent create-or-update by name with a client-supplied digest: automation never receives a secret.
+   * `changed` is false when the key already matched (nothing written).
+   */
+  async putByName(name: string, input: KeyInput & { token_sha256?: string }, by: Principal) {
+    validName(name);
+    const digest = DIGEST.exec(input.token_sha256 ?? "")?.[1];
+    if (!digest) throw badField("token_sha256 must be 64 lowercase hex digits (the SHA-256 of the token)");
+    const scopes = this.grantable(input.scopes, by);
+    const expiresAt = validExpiry(input, this.clock());
+    const description = validDescription(input.description);
+    const now = this.clock();
+    const existing = await this.store.byActiveName(name);
+    if (!existing) {
+      const row: KeyRow = {
+        id: `key_${randomBytes(12).toString("base64url")}`,
+        name,
+        active_name: name,
+        token_sha256: digest,
+        display: `sha256:${digest.slice(0, 8)}…`,
+        scopes: JSON.stringify(scopes),
+        description,
+        expires_at: expiresAt,
+        created_at: now,
+        created_by: actorOf(by),
+        updated_at: now,
+        last_used_at: null,
+        revoked_at: null,
+        revoked_by: null,
+        source: "api",
+        previous_sha256: null,
+        previous_valid_until: null,
+        revision: 1,
+      };
+      await this.insert(row);
+      return { key: view(row), etag: etagOf(row), created: true, changed: true };
+    }
+    const same =
+      existing.token_sha256 === digest &&
+      existing.scopes === JSON.stringify(scopes) &&
+      existing.description === description &&
+      (existing.expires_at === null ? null : Number(existing.expires_at)) === expiresAt;
+    if (!same) {
+      const changes = {
+        token_sha256: digest,
+        display: existing.token_sha256 === digest ? existing.display : `sha256:${digest.slice(0, 8)}…`,
+        scopes: JSON.stringify(scopes),
+        description,
+        expires_at: expiresAt,
+        updated_at: now,
+      };
+      if (!(await this.store.update(existing.id, changes))) throw keyNotFound();
+      await this.published(existing.id);
+    }
+    const { key, etag } = await this.get(existing.id);
+    return { key, etag, created: false, changed: !same };
+  }
+
+  async update(id: string, input: KeyInput, ifMatch: string | undefined, by: Principal) {
+    const row = await this.mutable(id);
+    if (ifMatch !== undefined && ifMatch !== etagOf(row)) {
+      throw new AppError(
+        412,
+        ErrorCode.PreconditionFailed,
+        "precondition_failed",
+        "The key has changed since it was read (ETag mismatch)",
+      );
+    }
+    const changes: Partial<KeyRow> = { updated_at: this.clock() };
+    if (input.name !== undefined) changes.name = changes.active_name = validName(input.name);
+    if (input.scopes !== undefined) changes.scopes = JSON.stringify(this.grantable(input.scopes, by));
+    if (input.description !== undefined) changes.description = validDescription(input.description);
+    if (input.expires_at !== undefined || input.expires_in !== undefined)
+      changes.expires_at = validExpiry(input, this.clock());
+    try {
+      if (!(await this.store.update(id, changes, Number(row.revision)))) {
+        throw new AppError(
+          412,
+          ErrorCode.PreconditionFailed,
+          "precondition_failed",
+          "The key changed during the update; read it again",
+        );
+      }
+    } catch (err) {
+      throw isUniqueViolation(err) ? await this.nameTaken(changes.name!) : err;
+    }
+    await this.published(id);
+    return this.get(id);
+  }
+
+  async rotate(id: string, graceSeconds: number, _by: Principal) {
+    if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
+      throw badField(`grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
+    }
+    const row = await this.mutable(id);
+    const token = generateApiKey();
+    const now = this.clock();
+    await this.store.update(id, {
+      token_sha256: sha256Hex(token),
+      display: `${token.slice(0, 8)}…${token.slice(-4)}`,
+      previous_sha256: graceSeconds > 0 ? row.token_sha256 : null,
+      previous_valid_until: graceSeconds > 0 ? now + graceSeconds * 1000 : null,
+      updated_at: now,
+    });
+    await this.published(id);
+    return { ...(await this.get(id)), token };
+  }
+
+  async revoke(id: string, by: Principal): Promise<void> {
+    await this.mutable(id);
+    const now = this.clock();
+    await this.store.update(id, {
+      revoked_at: now,
+      revoked_by: actorOf(by),
+      active_name: null,
+      updated_at: now,
+    });
+    await this.published(id);
+  }
+
+  /** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */
+  private grantable(requested: string[] | undefined, by: Principal): Scope[] {
+    if (!requested || requested.length === 0) {
+      throw new AppError(400, ErrorCode.InvalidScope, "invalid_scope", "scopes must list at least one scope");
+    }
+    const unknown = requested.filter((s) => !isScope(s));
+    if (unknown.length > 0) {
+      throw new AppError(
+        400,
+        ErrorCode.InvalidScope,
+        "invalid_scope",
+        `Unknown scope(s): ${unknown.join(", ").slice(0, 200)}`,
+      );
+    }
+    const scopes = normalizeScopes(requested as Scope[]);
+    const beyond = scopes.filter((scope) => !hasScope(by.scopes, scope));
+    if (beyond.length > 0) {
+      throw new AppError(
+        403,
+        ErrorCode.InsufficientScope,
+        "insufficient_scope",
+        `You cannot grant scope(s) you do not hold: ${beyond.join(", ")}`,
+      );
+    }
+    return scopes;
+  }
+
+  private async mutable(id: string): Promise<KeyRow> {
+    if (this.bootstrapViews().some((k) => k.id === id)) {
+      throw new AppError(
+        409,
+        ErrorCode.ManagedByEnvironment,
+        "managed_by_environment",
+        "This key is set by JMP_BOOTSTRAP_API_KEY; change the environment instead",
+      );
+    }
+    const row = await this.store.get(id);
+    if (!row || row.revoked_at !== null) throw keyNotFound();
+    return row;
+  }
+
+  private async insert(row: KeyRow): Promise<void> {
+    try {
+      await this.store.insert(row);
+    } catch (err) {
+      throw isUniqueViolation(err) ? await this.nameTaken(row.name) : err;
+    }
+    await this.published(row.id);
+  }
+
+  private async nameTaken(name: string): Promise<AppError> {
+    const existing = await this.store.byActiveName(name);
+    const error = new AppError(
+      409,
+      ErrorCode.KeyNameTaken,
+      "key_name_taken",
+      `An API key named '${name}' already exists`,
+    );
+    error.details = { existing_id: existing?.id ?? null };
+    return error;
+  }
+
+  private bootstrapViews(): KeyView[] {
+    return this.bootstrap.keys.map((key) => ({
+      id: `bootstrap:${key.fingerprint}`,
+      name: `bootstrap:${key.fingerprint}`,
+      display: `sha256:${key.fingerprint}…`,
+      scopes: [...this.bootstrap.scopes],
+      description: "Set by JMP_BOOTSTRAP_API_KEY (read-only here)",
+      expires_at: iso(this.bootstrap.expiresAt),
+      created_at: null,
+      created_by: null,
+      last_used_at: null,
+      revoked_at: null,
+      source: "env",
+    }));
+  }
+
+  private touch(id: string, now: number): void {
+    if (now - (this.touched.get(id) ?? 0) < TOUCH_EVERY_MS) return;
+    this.touched.set(id, now);
+    this.store
+      .touch(id, now)
+      .catch((err) => this.log.warn({ err, key: id }, "could not record last_used_at"));
+  }
+
+  private published(id: string): Promise<void> {
+    return this.feed.publish({ kind: "keys", ids: [id] });
+  }
+}
+
+interface CacheEntry {
+  principal: Principal | null;
+  /** When this token stops working: the key's expiry, or the end of the grace period for a rotated-out token. */
+  validUntil: number;
+}
+
+function toCacheEntry(row: KeyRow | undefined, digest: string): CacheEntry {
+  if (!row) return { principal: null, validUntil: 0 };
+  const expiresAt = row.expires_at === null ? null : Number(row.expires_at);
+  const graceEnd = row.token_sha256 === digest ? Number.POSITIVE_INFINITY : Number(row.previous_valid_until);
+  return {
+    principal: { kind: "api_key", id: row.id, name: row.name, scopes: parseScopes(row.scopes), expiresAt },
+    validUntil: Math.min(expiresAt ?? Number.POSITIVE_INFINITY, graceEnd),
+  };
+}
+
+function view(row: KeyRow): KeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    display: row.display,
+    scopes: parseScopes(row.scopes),
+    description: row.description,
+    expires_at: iso(row.expires_at),
+    created_at: iso(row.created_at),
+    created_by: row.created_by,
+    last_used_at: iso(row.last_used_at),
+    revoked_at: iso(row.revoked_at),
+    source: row.source,
+  };
+}
+
+function etagOf(row: KeyRow): string {
+  return `"${row.id}-${Number(row.revision)}"`;
+}
+
+function parseScopes(stored: string): Scope[] {
+  return (JSON.parse(stored) as string[]).filter(isScope);
+}
+
+function badField(message: string): AppError {
+  return new AppError(400, ErrorCode.BadRequest, "validation_failed", message);
+}
+
+function validName(name: string | undefined): string {
+  if (!name || !NAME.test(name)) {
+    throw badField(
+      "name must be 1-64 characters: letters, digits, '_', '.', '-' (starting with a letter or digit)",
+    );
+  }
+  if (name.toLowerCase().startsWith("bootstrap"))
+    throw badField("names starting with 'bootstrap' are reserved");
+  return name;
+}
+
+function validDescription(description: string | null | undefined): string | null {
+  if (description === undefined || description === null || description === "") return null;
+  if (description.length > 512 || /[\u0000-\u001f\u007f]/.test(description)) {
+    throw badField("description must be at most 512 characters without control characters");
+  }
+  return description;
+}
+
+function validExpiry(input: KeyInput, now: number): number | null {
+  const text = input.expires_in ?? input.expires_at ?? "";
+  if (input.expires_in !== undefined && input.expires_at) {
+    throw new AppError(
+      400,
+      ErrorCode.InvalidExpiry,
+      "invalid_expiry",
+      "give expires_at or expires_in, not both",
+    );
+  }
+  let expiresAt: number | null;
+  try {
+    expiresAt = resolveExpiry(text, now);
+  } catch (err) {
+    throw new AppError(
+      400,
+      ErrorCode.InvalidExpiry,
+      "invalid_expiry",
+      (err as Error).message.replace("expires_at", "expiry"),
+    );
+  }
+  if (expiresAt !== null && expiresAt <= now) {
+    throw new AppError(400, ErrorCode.InvalidExpiry, "invalid_expiry", "the expiry must be in the future");
+  }
+  return expiresAt;
+}
