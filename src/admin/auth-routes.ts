@@ -8,7 +8,7 @@ import type { CookieSerializeOptions } from "@fastify/cookie";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
+import { ACCESS_COOKIE, actorOf, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
 import { verifyPassword } from "../auth/password.js";
 import { type RateDecision, RateLimiter } from "../auth/rate-limit.js";
 import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
@@ -121,6 +121,16 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
         .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))
         .setCookie(CSRF_COOKIE, "", cookieOptions(request, "/", 0, false));
       return ok({ message: "Logout successful" }, "Logout successful");
+    });
+
+    app.post("/auth/logout-everywhere", { config: { scope: "admin" } }, async (request, reply) => {
+      const actor = request.principal ? actorOf(request.principal) : "unknown";
+      await config.set("api.sessions_not_before", String(Date.now()), actor, Date.now());
+      reply
+        .setCookie(ACCESS_COOKIE, "", cookieOptions(request, "/", 0))
+        .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))
+        .setCookie(CSRF_COOKIE, "", cookieOptions(request, "/", 0, false));
+      return ok({ message: "All admin sessions have ended" });
     });
 
     app.get("/auth/verify", { config: { scope: "authenticated" } }, async () =>

@@ -43,7 +43,9 @@ export class SessionTokens {
         subject: "admin",
         clockTolerance: LEEWAY_SECONDS,
       });
-      return payload.token_type === type;
+      // Sessions issued at or before api.sessions_not_before (logout everywhere, password change) are over.
+      const issuedAtMs = typeof payload.iat_ms === "number" ? payload.iat_ms : 0;
+      return payload.token_type === type && issuedAtMs > this.config.get("api.sessions_not_before");
     } catch {
       return false;
     }
@@ -51,7 +53,10 @@ export class SessionTokens {
 
   private sign(type: TokenType, lifetimeSeconds: number): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ token_type: type })
+    return new SignJWT({
+      token_type: type,
+      iat_ms: Math.max(Date.now(), this.config.get("api.sessions_not_before") + 1),
+    })
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setSubject("admin")
       .setIssuedAt(now)

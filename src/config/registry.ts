@@ -608,6 +608,17 @@ export const REGISTRY = [
       { value: "308", label: "308 Permanent Redirect" },
     ],
   ),
+  intKey(
+    {
+      key: "api.sessions_not_before",
+      category: "auth",
+      description:
+        "Admin sessions issued at or before this time (epoch milliseconds) are refused. Set by POST /auth/logout-everywhere and by every admin password change; API keys are not affected.",
+      defaultValue: "0",
+    },
+    0,
+    Number.MAX_SAFE_INTEGER,
+  ),
 ] as const satisfies readonly KeyDefinition[];
 
 type Registry = typeof REGISTRY;

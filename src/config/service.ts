@@ -170,6 +170,8 @@ export class ConfigService {
     this.updatedAt.set(key, now);
     this.rebuild();
     await this.feed.publish({ kind: "config", keys: [key] });
+    // A new admin password ends every admin session, on every instance.
+    if (key === "api.admin_token") await this.set("api.sessions_not_before", String(now), actor, now);
     return true;
   }
 

@@ -173,6 +173,25 @@ forEachEngine("auth", (engine) => {
     });
   });
 
+  describe("logout everywhere", () => {
+    it("ends every admin session (and not API keys); a new login works", async () => {
+      const one = await login(s);
+      const two = await login(s);
+      assert.equal((await two.client.get("/admin/v1/links")).status, 200);
+      const r = await one.client.post("/admin/v1/auth/logout-everywhere", undefined, {
+        "x-csrf-token": one.client.cookies.get("csrf_token")!,
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.equal((await two.client.get("/admin/v1/links")).status, 401);
+      assert.equal((await two.client.post("/admin/v1/auth/refresh")).status, 401, "refresh tokens end too");
+      assert.equal((await s.api.get("/admin/v1/links")).status, 200, "the bootstrap key is unaffected");
+      const again = await login(s);
+      assert.equal((await again.client.get("/admin/v1/links")).status, 200);
+      const history = await s.api.get("/admin/v1/config/api.sessions_not_before/history");
+      assert.equal(history.json.data[0].changed_by, "session");
+    });
+  });
+
   describe("scripts written for Shortlinker", () => {
     it("the documented curl flow works as written (login → cookies.txt → CSRF write)", async () => {
       const dir = mkdtempSync(path.join(tmpdir(), "jmp-curl-"));

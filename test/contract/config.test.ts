@@ -71,6 +71,7 @@ const CASES: Record<string, { valid: string; normalized: string; invalid: string
   "utm.enable_passthrough": { valid: "false", normalized: "false", invalid: "maybe" },
   "cache.bloom_rebuild_interval": { valid: "0", normalized: "0", invalid: "NaN" },
   "features.default_redirect_status": { valid: "302", normalized: "302", invalid: "303" },
+  "api.sessions_not_before": { valid: "0", normalized: "0", invalid: "-1" },
 };
 
 forEachEngine("config API", (engine) => {
@@ -252,8 +253,12 @@ forEachEngine("config API", (engine) => {
     assert.equal((await login.get("/admin/v1/links")).status, 401);
   });
 
-  it("hashes api.admin_token set through the API, and login works with the new password", async () => {
+  it("hashes api.admin_token set through the API, ends existing sessions, and login works with the new password", async () => {
+    const before = new Client(s.url);
+    await before.post("/admin/v1/auth/login", { password: ADMIN_PASSWORD });
+    assert.equal((await before.get("/admin/v1/links")).status, 200);
     assert.equal((await put("api.admin_token", "set-through-the-api")).status, 200);
+    assert.equal((await before.get("/admin/v1/links")).status, 401, "a password change ends every session");
     const row = await s.app.store.db
       .selectFrom("runtime_config")
       .select("value")

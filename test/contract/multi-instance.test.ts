@@ -8,7 +8,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Engine } from "../../src/settings.js";
 import { REQUIRE_ENGINES, unreachable } from "../support/engines.js";
 import type { Reply } from "../support/http.js";
-import { type TestServer, startServer } from "../support/server.js";
+import { Client } from "../support/http.js";
+import { ADMIN_PASSWORD, type TestServer, startServer } from "../support/server.js";
 
 const REDIS_URL = process.env.JMP_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
@@ -113,6 +114,19 @@ function pairSuite(
         (r) => r.status === 404,
       );
       assert.equal(deleted.reply.status, 404);
+    });
+
+    it("logout everywhere on A ends sessions on B within 1 s", async (t) => {
+      if (skip) return t.skip(skip);
+      const session = new Client(b!.url);
+      assert.equal((await session.post("/admin/v1/auth/login", { password: ADMIN_PASSWORD })).status, 200);
+      assert.equal((await session.get("/admin/v1/links")).status, 200);
+      assert.equal((await a!.api.post("/admin/v1/auth/logout-everywhere")).status, 200);
+      const { reply } = await within1s(
+        () => session.get("/admin/v1/links"),
+        (r) => r.status === 401,
+      );
+      assert.equal(reply.status, 401);
     });
 
     it("a PUT /config on A changes behaviour on B within 1 s", async (t) => {
