@@ -127,3 +127,95 @@ describe("jmp config against a running server", () => {
     assert.match(denied.stderr, /Unauthorized/);
   });
 });
+
+describe("jmp keys, whoami and bootstrap check", () => {
+  const bootstrap = generateApiKey();
+  const dir = tempDir();
+  let server: SpawnedJmp;
+  before(async () => {
+    server = await spawnJmp({ JMP_DATA_DIR: dir, JMP_BOOTSTRAP_API_KEY: bootstrap });
+  });
+  after(() => server.stop());
+
+  it("generates tokens and hashes them offline", async () => {
+    const generated = JSON.parse((await runJmp(["keys", "generate", "--json"], {})).stdout);
+    assert.match(generated.token, /^jmp_[0-9A-Za-z]{49}$/);
+    assert.equal(generated.sha256, `sha256:${sha256Hex(generated.token)}`);
+    const hashed = await runJmp(["keys", "hash"], {}, `${generated.token}\n`);
+    assert.equal(hashed.stdout, `${generated.sha256}\n`);
+  });
+
+  it("checks the bootstrap settings, naming the variable and never the value", async () => {
+    const good = await runJmp(["bootstrap", "check"], {
+      JMP_BOOTSTRAP_API_KEY: bootstrap,
+      JMP_BOOTSTRAP_API_KEY_SCOPES: "links:read",
+    });
+    assert.equal(good.code, 0, good.stderr);
+    assert.match(good.stdout, new RegExp(`fingerprints ${sha256Hex(bootstrap).slice(0, 8)}`));
+    assert.match(good.stdout, /scopes: links:read/);
+    assert.ok(!good.stdout.includes(bootstrap));
+    const malformed = await runJmp(["bootstrap", "check"], { JMP_BOOTSTRAP_API_KEY: "sha256:zz-secret-zz" });
+    assert.equal(malformed.code, 2);
+    assert.match(malformed.stderr, /JMP_BOOTSTRAP_API_KEY/);
+    assert.ok(!malformed.stderr.includes("zz-secret-zz"));
+    const both = await runJmp(["bootstrap", "check"], {
+      JMP_BOOTSTRAP_API_KEY: bootstrap,
+      JMP_BOOTSTRAP_API_KEY_FILE: "/dev/null",
+    });
+    assert.equal(both.code, 2);
+    const scopes = await runJmp(["bootstrap", "check"], {
+      JMP_BOOTSTRAP_API_KEY: bootstrap,
+      JMP_BOOTSTRAP_API_KEY_SCOPES: "root",
+    });
+    assert.equal(scopes.code, 2);
+    assert.match(scopes.stderr, /JMP_BOOTSTRAP_API_KEY_SCOPES: unknown scope/);
+    const expired = await runJmp(["bootstrap", "check"], {
+      JMP_BOOTSTRAP_API_KEY: bootstrap,
+      JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: "2001-01-01T00:00:00Z",
+    });
+    assert.equal(expired.code, 1);
+  });
+
+  it("creates, lists, shows, rotates and revokes keys through the API; whoami tells who is calling", async () => {
+    const online = { JMP_URL: server.url, JMP_TOKEN: bootstrap };
+    assert.match((await runJmp(["whoami"], online)).stdout, /^bootstrap bootstrap:[0-9a-f]{8}: admin\n$/);
+    const secretFile = path.join(dir, "ci.token");
+    const created = await runJmp(
+      [
+        "keys",
+        "create",
+        "--name",
+        "ci",
+        "--scope",
+        "links:read",
+        "links:write",
+        "--secret-file",
+        secretFile,
+        "--json",
+      ],
+      online,
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.equal(key.token, undefined, "with --secret-file the token is not printed");
+    const token = readFileSync(secretFile, "utf8").trim();
+    assert.match(token, /^jmp_/);
+    assert.match(
+      (await runJmp(["whoami"], { JMP_URL: server.url, JMP_TOKEN: token })).stdout,
+      /^api_key key_\S+ \(ci\): links:read,links:write\n$/,
+    );
+    assert.match((await runJmp(["keys", "list"], online)).stdout, /ci\s+links:read,links:write/);
+    assert.equal(JSON.parse((await runJmp(["keys", "show", key.id, "--json"], online)).stdout).name, "ci");
+    const rotated = await runJmp(["keys", "rotate", key.id], online);
+    assert.match(rotated.stdout, /^jmp_\S+\n$/);
+    assert.equal(
+      (await runJmp(["whoami"], { JMP_URL: server.url, JMP_TOKEN: token })).code,
+      1,
+      "no grace: the old token is gone",
+    );
+    assert.equal((await runJmp(["keys", "revoke", key.id], online)).code, 0);
+    const after = await runJmp(["whoami"], { JMP_URL: server.url, JMP_TOKEN: rotated.stdout.trim() });
+    assert.equal(after.code, 1);
+    assert.match(after.stderr, /Unauthorized/);
+  });
+});

@@ -18,10 +18,11 @@ import {
 } from "../config/service.js";
 import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
-import { readSettings, readVariable } from "../settings.js";
+import { readSettings } from "../settings.js";
 import { ConfigStore } from "../store/config-store.js";
 import { openStore, type Store } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
+import { type ApiTarget, apiCall, apiTarget } from "./api.js";
 import { CliError } from "./errors.js";
 
 export interface ConfigBackend {
@@ -88,32 +89,9 @@ export async function offlineBackend(): Promise<ConfigBackend> {
 }
 
 /** Works through the Admin API of a running server. */
-export function onlineBackend(url: string, token: string): ConfigBackend {
-  const base = `${url.replace(/\/+$/, "")}/admin/v1/config`;
-  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    let response: Response;
-    try {
-      response = await fetch(base + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body ? { "content-type": "application/json" } : {}),
-        },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-    } catch (err) {
-      throw new CliError(`cannot reach ${url}: ${(err as Error).message}`);
-    }
-    const envelope = (await response.json().catch(() => null)) as {
-      code: number;
-      message: string;
-      data: T;
-    } | null;
-    if (!response.ok || !envelope || envelope.code !== 0) {
-      throw new CliError(envelope?.message ?? `${method} ${path}: HTTP ${response.status}`);
-    }
-    return envelope.data;
-  }
+export function onlineBackend(target: ApiTarget): ConfigBackend {
+  const call = <T>(method: string, path: string, body?: unknown) =>
+    apiCall<T>(target, method, `/config${path}`, body);
   const item = (key: string) => call<ConfigItem>("GET", `/${encodeURIComponent(key)}`);
   return {
     list: () => call("GET", ""),
@@ -137,11 +115,8 @@ export function onlineBackend(url: string, token: string): ConfigBackend {
 }
 
 export async function configBackend(): Promise<ConfigBackend> {
-  const url = readVariable(process.env, "JMP_URL");
-  if (!url) return offlineBackend();
-  const token = readVariable(process.env, "JMP_TOKEN");
-  if (!token) throw new CliError("JMP_URL is set: give a credential in JMP_TOKEN or JMP_TOKEN_FILE");
-  return onlineBackend(url, token);
+  const target = apiTarget();
+  return target ? onlineBackend(target) : offlineBackend();
 }
 
 export async function exportConfig(backend: ConfigBackend, includeSecrets: boolean): Promise<ExportDocument> {

@@ -19,6 +19,7 @@ import {
   type ConfigBackend,
 } from "./config.js";
 import { CliError } from "./errors.js";
+import { registerKeyCommands } from "./keys.js";
 import { readSecret, resetPassword } from "./reset-password.js";
 
 const program = new Command()
@@ -160,6 +161,8 @@ config
       writeOutput(`${changed} key(s) changed\n`, undefined);
     }),
   );
+
+registerKeyCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof SettingsError) {
