@@ -4,6 +4,7 @@
  */
 import type { Logger } from "pino";
 import { ensureAdminCredential } from "./auth/first-start.js";
+import { AuditLog } from "./audit/log.js";
 import { KeyService } from "./auth/api-keys.js";
 import { SessionTokens } from "./auth/sessions.js";
 import { ConfigService } from "./config/service.js";
@@ -17,6 +18,7 @@ import { buildServer, type HttpServer } from "./server.js";
 import { type Settings, SettingsError } from "./settings.js";
 import { ConfigStore } from "./store/config-store.js";
 import { openStore, type Store } from "./store/db.js";
+import { AuditStore } from "./store/audit-store.js";
 import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -45,8 +47,9 @@ export class App {
       const feed = new ChangeFeed(log);
       const changeLog = new ChangeLog(store.db, feed, log);
       feed.attach(changeLog);
+      const audit = new AuditLog(store.db, log);
       const configStore = new ConfigStore(store.db);
-      const config = new ConfigService(configStore, feed, log);
+      const config = new ConfigService(configStore, feed, log, audit);
       for (const pin of settings.configPins) {
         try {
           await config.pin(pin.key, pin.value, "env");
@@ -65,7 +68,7 @@ export class App {
       await changeLog.start(settings.redisUrl);
 
       const linksStore = new LinksStore(store.db, store.engine, store.sqlite);
-      const links = new LinkService(linksStore, config, feed);
+      const links = new LinkService(linksStore, config, feed, audit);
       const cache = new LinkCache();
       cache.follow(feed);
       const clicks = new ClickBuffer(
@@ -86,7 +89,7 @@ export class App {
         scopes: settings.bootstrapScopes,
         expiresAt: settings.bootstrapExpiresAt,
       };
-      const keys = new KeyService(new KeysStore(store.db), feed, bootstrap, log);
+      const keys = new KeyService(new KeysStore(store.db), feed, bootstrap, log, audit);
       const readiness = { ready: false };
       const http = await buildServer({
         log,
@@ -96,6 +99,7 @@ export class App {
         links,
         bootstrap,
         keys,
+        audit: new AuditStore(store.db),
         engine: store.engine,
         startedAt,
         isReady: () => readiness.ready,

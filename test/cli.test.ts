@@ -106,6 +106,10 @@ describe("jmp config against a running server", () => {
       if (location !== "https://from-the-cli.example/") await sleep(20);
     }
     assert.equal(location, "https://from-the-cli.example/");
+    const audit = await new Client(server.url, { authorization: `Bearer ${key}` }).get(
+      "/admin/v1/audit?actor=cli",
+    );
+    assert.ok(audit.json.data.some((e: { object_id: string }) => e.object_id === "features.default_url"));
   });
 
   it("works through the API with JMP_URL and JMP_TOKEN_FILE, recorded as the calling key", async () => {

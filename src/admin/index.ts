@@ -5,7 +5,9 @@
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { KeyService } from "../auth/api-keys.js";
+import { withAuditContext } from "../audit/log.js";
 import {
+  actorOf,
   type BootstrapAccess,
   CSRF_COOKIE,
   CSRF_HEADER,
@@ -19,6 +21,8 @@ import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { LinkService } from "../links/service.js";
 import { authRoutes } from "./auth-routes.js";
+import type { AuditStore } from "../store/audit-store.js";
+import { auditRoutes } from "./audit-routes.js";
 import { configRoutes } from "./config-routes.js";
 import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
@@ -44,6 +48,7 @@ export interface AdminDeps {
   links: LinkService;
   keys: KeyService;
   bootstrap: BootstrapAccess;
+  audit: AuditStore;
 }
 
 export function unauthorized(): AppError {
@@ -107,6 +112,15 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
       request.principal = principal;
     });
 
+    // Everything the request does from here on is recorded in the audit log under this caller.
+    app.addHook("onRequest", (request, _reply, done) => {
+      if (!request.principal) return done();
+      withAuditContext(
+        { actor: actorOf(request.principal), ip: request.ip || null, requestId: request.id },
+        done,
+      );
+    });
+
     app.setNotFoundHandler(async () => {
       throw new AppError(404, ErrorCode.NotFound, "not_found", "Not found");
     });
@@ -117,6 +131,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         await v1.register(linksRoutes(deps.links));
         await v1.register(configRoutes(deps.config));
         await v1.register(keysRoutes(deps.keys));
+        await v1.register(auditRoutes(deps.audit));
       },
       { prefix: "/v1" },
     );

@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
+import type { AuditLog } from "../audit/log.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import { resolveExpiry } from "../links/expiry.js";
@@ -71,6 +72,7 @@ export class KeyService {
     private readonly feed: ChangeFeed,
     private readonly bootstrap: BootstrapPolicy,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
     private readonly clock: () => number = Date.now,
   ) {
     feed.subscribe((event) => {
@@ -133,6 +135,7 @@ export class KeyService {
       revision: 1,
     };
     await this.insert(row);
+    await this.audit.record({ action: "key.create", objectType: "key", objectId: row.id, after: view(row) });
     return { key: view(row), etag: etagOf(row), token };
   }
 
@@ -171,6 +174,12 @@ export class KeyService {
         revision: 1,
       };
       await this.insert(row);
+      await this.audit.record({
+        action: "key.create",
+        objectType: "key",
+        objectId: row.id,
+        after: view(row),
+      });
       return { key: view(row), etag: etagOf(row), created: true, changed: true };
     }
     const same =
@@ -191,6 +200,15 @@ export class KeyService {
       await this.published(existing.id);
     }
     const { key, etag } = await this.get(existing.id);
+    if (!same) {
+      await this.audit.record({
+        action: "key.update",
+        objectType: "key",
+        objectId: existing.id,
+        before: view(existing),
+        after: key,
+      });
+    }
     return { key, etag, created: false, changed: !same };
   }
 
@@ -223,7 +241,15 @@ export class KeyService {
       throw isUniqueViolation(err) ? await this.nameTaken(changes.name!) : err;
     }
     await this.published(id);
-    return this.get(id);
+    const updated = await this.get(id);
+    await this.audit.record({
+      action: "key.update",
+      objectType: "key",
+      objectId: id,
+      before: view(row),
+      after: updated.key,
+    });
+    return updated;
   }
 
   async rotate(id: string, graceSeconds: number, _by: Principal) {
@@ -241,11 +267,17 @@ export class KeyService {
       updated_at: now,
     });
     await this.published(id);
+    await this.audit.record({
+      action: "key.rotate",
+      objectType: "key",
+      objectId: id,
+      after: { grace_seconds: graceSeconds },
+    });
     return { ...(await this.get(id)), token };
   }
 
   async revoke(id: string, by: Principal): Promise<void> {
-    await this.mutable(id);
+    const row = await this.mutable(id);
     const now = this.clock();
     await this.store.update(id, {
       revoked_at: now,
@@ -254,6 +286,7 @@ export class KeyService {
       updated_at: now,
     });
     await this.published(id);
+    await this.audit.record({ action: "key.revoke", objectType: "key", objectId: id, before: view(row) });
   }
 
   /** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */

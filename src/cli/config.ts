@@ -16,6 +16,7 @@ import {
   type HistoryItem,
   isConfigKey,
 } from "../config/service.js";
+import { AuditLog } from "../audit/log.js";
 import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
 import { readSettings } from "../settings.js";
@@ -56,7 +57,7 @@ export async function offlineBackend(): Promise<ConfigBackend> {
   const feed = new ChangeFeed(log);
   feed.attach(new ChangeLog(store.db, feed, log));
   const configStore = new ConfigStore(store.db);
-  const config = new ConfigService(configStore, feed, log);
+  const config = new ConfigService(configStore, feed, log, new AuditLog(store.db, log, "cli"));
   for (const pin of settings.configPins) await config.pin(pin.key, pin.value, "env");
   if (settings.adminPassword !== null) await config.pin("api.admin_token", settings.adminPassword, "env");
   await config.seed(Date.now());

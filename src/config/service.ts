@@ -10,6 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
+import type { AuditLog } from "../audit/log.js";
 import type { ChangeFeed } from "../events/feed.js";
 import type { ConfigStore } from "../store/config-store.js";
 import {
@@ -82,6 +83,7 @@ export class ConfigService {
     private readonly store: ConfigStore,
     private readonly feed: ChangeFeed,
     private readonly log: Logger,
+    private readonly audit: AuditLog,
   ) {
     this.rebuild();
   }
@@ -170,6 +172,14 @@ export class ConfigService {
     this.updatedAt.set(key, now);
     this.rebuild();
     await this.feed.publish({ kind: "config", keys: [key] });
+    const shown = (v: string) => (definition.sensitive ? REDACTED : v);
+    await this.audit.record({
+      action: "config.set",
+      objectType: "config",
+      objectId: key,
+      before: shown(current),
+      after: shown(value),
+    });
     // A new admin password ends every admin session, on every instance.
     if (key === "api.admin_token") await this.set("api.sessions_not_before", String(now), actor, now);
     return true;

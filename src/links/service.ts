@@ -5,6 +5,7 @@
  */
 
 import { hashPassword, isArgon2idHash } from "../auth/password.js";
+import type { AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode, notFound } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
@@ -74,6 +75,7 @@ export class LinkService {
     private readonly store: LinksStore,
     private readonly config: ConfigService,
     private readonly feed: ChangeFeed,
+    private readonly audit: AuditLog,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -114,7 +116,14 @@ export class LinkService {
       }
     }
     await this.published([write.code]);
-    return this.get(write.code);
+    const created = await this.get(write.code);
+    await this.audit.record({
+      action: "link.create",
+      objectType: "link",
+      objectId: created.code,
+      after: auditView(created),
+    });
+    return created;
   }
 
   async update(code: string, input: UpdateLinkInput): Promise<Link> {
@@ -125,13 +134,27 @@ export class LinkService {
     const write = await this.applyUpdate(current, { ...input, target }, now);
     if (!(await this.store.update(write, now))) throw notFound(`Link '${code}' not found`);
     await this.published([code]);
-    return this.get(code);
+    const updated = await this.get(code);
+    await this.audit.record({
+      action: "link.update",
+      objectType: "link",
+      objectId: code,
+      before: auditView(current),
+      after: auditView(updated),
+    });
+    return updated;
   }
 
   async remove(code: string): Promise<void> {
-    if (!isValidCodeSyntax(code) || !(await this.store.delete(code)))
-      throw notFound(`Link '${code}' not found`);
+    const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
+    if (!current || !(await this.store.delete(code))) throw notFound(`Link '${code}' not found`);
     await this.published([code]);
+    await this.audit.record({
+      action: "link.delete",
+      objectType: "link",
+      objectId: code,
+      before: auditView(current),
+    });
   }
 
   async batchCreate(items: readonly CreateLinkInput[]): Promise<BatchResult> {
@@ -174,6 +197,7 @@ export class LinkService {
       success.push(...writes.keys());
     });
     await this.published(success);
+    await this.auditBatch("links.batch_create", success, failed);
     return { success, failed };
   }
 
@@ -199,6 +223,7 @@ export class LinkService {
       success.push(...writes.keys());
     });
     await this.published(success);
+    await this.auditBatch("links.batch_update", success, failed);
     return { success, failed };
   }
 
@@ -215,6 +240,7 @@ export class LinkService {
       .filter((code) => !deleted.has(code))
       .map((code) => ({ code, error: "Link not found", error_code: ErrorCode.LinkNotFound }));
     await this.published(success);
+    await this.auditBatch("links.batch_delete", success, failed);
     return { success, failed };
   }
 
@@ -270,6 +296,7 @@ export class LinkService {
       written = writes.map((w) => w.code);
     });
     await this.published(written);
+    await this.auditBatch(`links.import_${mode}`, written, failed);
     failed.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
     return {
       total_rows: rows.length + parseFailures.length,
@@ -278,6 +305,15 @@ export class LinkService {
       failed_count: failed.length,
       failed_items: failed,
     };
+  }
+
+  private auditBatch(action: string, success: readonly string[], failed: readonly unknown[]): Promise<void> {
+    if (success.length === 0) return Promise.resolve();
+    return this.audit.record({
+      action,
+      objectType: "links",
+      after: { codes: success.slice(0, 100), count: success.length, failed: failed.length },
+    });
   }
 
   /** Used by the redirect path on a cache miss. */
@@ -382,6 +418,16 @@ export class LinkService {
   private async published(codes: readonly string[]): Promise<void> {
     if (codes.length > 0) await this.feed.publish({ kind: "links", codes });
   }
+}
+
+/** What the audit log keeps of a link: never the password hash. */
+function auditView(link: Link) {
+  return {
+    code: link.code,
+    target: link.target,
+    expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
+    password: link.passwordHash === null ? null : "[REDACTED]",
+  };
 }
 
 function validTarget(input: string): string {

@@ -7,6 +7,7 @@ import type { Engine } from "../settings.js";
 import * as initial from "./migrations/0001_initial.js";
 import * as changes from "./migrations/0002_changes.js";
 import * as apiKeys from "./migrations/0003_api_keys.js";
+import * as auditLog from "./migrations/0004_audit_log.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -19,6 +20,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   "0001_initial": initial,
   "0002_changes": changes,
   "0003_api_keys": apiKeys,
+  "0004_audit_log": auditLog,
 };
 
 class StaticProvider implements MigrationProvider {

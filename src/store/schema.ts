@@ -88,6 +88,21 @@ export interface ApiKeysTable {
   revision: ColumnType<number, number | undefined, number>;
 }
 
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: number;
+  /** `session`, `api_key:<id>`, `bootstrap:<fingerprint>`, `cli`, `system`. */
+  actor: string;
+  ip: string | null;
+  request_id: string | null;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  /** JSON, secrets redacted. */
+  before: string | null;
+  after: string | null;
+}
+
 export interface Database {
   links: LinksTable;
   link_tags: LinkTagsTable;
@@ -95,4 +110,5 @@ export interface Database {
   config_history: ConfigHistoryTable;
   changes: ChangesTable;
   api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
 }
