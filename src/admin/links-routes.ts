@@ -7,6 +7,7 @@ import type {} from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { AppError, badRequest, ErrorCode } from "../errors.js";
+import { hasScope } from "../auth/scopes.js";
 import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
 import { parseRfc3339 } from "../links/expiry.js";
 import type { Link } from "../links/model.js";
@@ -150,16 +151,30 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
 
     app.get(
       "/links/export",
-      { config: { scope: "links:read" }, schema: { querystring: Type.Object(FilterQuery) } },
+      {
+        config: { scope: "links:read" },
+        schema: {
+          querystring: Type.Object({ ...FilterQuery, include_secrets: Type.Optional(Type.Boolean()) }),
+        },
+      },
       async (request, reply) => {
         const filter = toFilter(request.query);
+        const withHashes = request.query.include_secrets === true;
+        if (withHashes && !hasScope(request.principal?.scopes ?? [], "admin")) {
+          throw new AppError(
+            403,
+            ErrorCode.InsufficientScope,
+            "insufficient_scope",
+            "include_secrets requires the scope 'admin'",
+          );
+        }
         const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
         reply
           .header("Content-Type", "text/csv; charset=utf-8")
           .header("Content-Disposition", `attachment; filename="shortlinks_export_${stamp}.csv"`);
         async function* csv() {
           yield csvHeader();
-          for await (const batch of links.scan(filter)) yield csvRows(batch);
+          for await (const batch of links.scan(filter)) yield csvRows(batch, withHashes);
         }
         return reply.send(Readable.from(csv()));
       },

@@ -1,7 +1,7 @@
 /**
  * The links CSV format, shared with Shortlinker: `code,target,created_at,expires_at,password,click_count`.
  * Columns are found by name, so files with extra or reordered columns import too. Passwords travel as Argon2id
- * hashes (a backup must restore protected links as protected), never in plain text.
+ * hashes only in an export asked for with secrets (a full backup); otherwise as `[REDACTED]`. Never in plain text.
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
@@ -15,14 +15,21 @@ export function csvHeader(): string {
   return stringify([CSV_COLUMNS]);
 }
 
-export function csvRows(links: readonly Link[]): string {
+/** The password cell of a protected link when hashes are not exported. */
+export const REDACTED_PASSWORD = "[REDACTED]";
+
+/**
+ * @param withHashes write Argon2id hashes (a full backup, for admins who ask for it); otherwise protected links
+ *   say `[REDACTED]`, which an import reads as "keep the existing password".
+ */
+export function csvRows(links: readonly Link[], withHashes: boolean): string {
   return stringify(
     links.map((link) => [
       link.code,
       link.target,
       new Date(link.createdAt).toISOString(),
       link.expiresAt === null ? "" : new Date(link.expiresAt).toISOString(),
-      link.passwordHash ?? "",
+      link.passwordHash === null ? "" : withHashes ? link.passwordHash : REDACTED_PASSWORD,
       String(link.clickCount),
     ]),
   );

@@ -14,7 +14,11 @@ import type { LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
 import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
 import type { Link, LinkWrite } from "./model.js";
+import { REDACTED_PASSWORD } from "./csv.js";
 import { checkTarget } from "./target.js";
+
+/** Placeholder during an import: take the password of the existing link. */
+const KEEP_PASSWORD = "\u0000keep";
 
 export const MAX_BATCH_SIZE = 5000;
 const GENERATE_ATTEMPTS = 8;
@@ -291,6 +295,27 @@ export class LinkService {
             });
         }
       }
+      // `[REDACTED]` passwords (an export without secrets) keep the password of the existing link.
+      const keep = [...candidates.values()].filter((c) => c.write.passwordHash === KEEP_PASSWORD);
+      const hashes = await this.store.passwordHashes(
+        keep.map((c) => c.write.code),
+        trx,
+      );
+      for (const c of keep) {
+        const existing = hashes.get(c.write.code);
+        if (existing) {
+          c.write.passwordHash = existing;
+        } else {
+          candidates.delete(c.write.code);
+          failed.push({
+            row: c.line,
+            code: c.write.code,
+            error:
+              "The password is [REDACTED] in this file and the link does not exist here; export with include_secrets=true to move protected links",
+            error_code: ErrorCode.BadRequest,
+          });
+        }
+      }
       const writes = [...candidates.values()].map((c) => c.write);
       await this.store.upsertMany(writes, now, false, trx);
       written = writes.map((w) => w.code);
@@ -374,7 +399,9 @@ export class LinkService {
       );
     }
     let hash: string | null = null;
-    if (row.password.startsWith("$argon2")) {
+    if (row.password === REDACTED_PASSWORD) {
+      hash = KEEP_PASSWORD;
+    } else if (row.password.startsWith("$argon2")) {
       if (!isArgon2idHash(row.password)) {
         throw new AppError(
           400,

@@ -133,6 +133,21 @@ export class LinksStore {
     }
   }
 
+  /** The password hashes of the given codes that have one. */
+  async passwordHashes(codes: readonly string[], db: Db): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (let i = 0; i < codes.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom("links")
+        .select(["code", "password_hash"])
+        .where("code", "in", codes.slice(i, i + CHUNK))
+        .where("password_hash", "is not", null)
+        .execute();
+      for (const row of rows) found.set(row.code, row.password_hash!);
+    }
+    return found;
+  }
+
   async insert(link: LinkWrite, now: number, db: Db = this.db): Promise<void> {
     await db.insertInto("links").values(this.row(link, now)).execute();
   }

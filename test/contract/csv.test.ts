@@ -1,6 +1,7 @@
 /** CSV export and import, on every engine. */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
+import { Client } from "../support/http.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 function upload(s: TestServer, csv: string | Buffer, mode?: string) {
@@ -34,7 +35,34 @@ forEachEngine("CSV import/export", (engine) => {
     const lines = r.text.trim().split("\n");
     assert.equal(lines[0], "code,target,created_at,expires_at,password,click_count");
     assert.match(lines[1]!, /^e1,"https:\/\/e1\.example\/a,b",\S+,2030-01-01T00:00:00\.000Z,,0$/);
-    assert.match(lines[2]!, /^e2,"https:\/\/e2\.example\/""q""",\S+,,"\$argon2id\$[^"]+",0$/);
+    assert.match(lines[2]!, /^e2,"https:\/\/e2\.example\/""q""",\S+,,\[REDACTED\],0$/);
+    assert.ok(!r.text.includes("argon2"), "hashes are not exported unless asked for");
+  });
+
+  it("exports password hashes only with include_secrets=true, for admins", async () => {
+    const full = await s.api.get("/admin/v1/links/export?include_secrets=true");
+    assert.match(full.text, /^e2,.*,"\$argon2id\$[^"]+",0$/m);
+    const reader = await s.api.post("/admin/v1/keys", { name: "csv-reader", scopes: ["links:read"] });
+    const client = new Client(s.url, { authorization: `Bearer ${reader.json.data.token}` });
+    assert.equal((await client.get("/admin/v1/links/export")).status, 200);
+    const denied = await client.get("/admin/v1/links/export?include_secrets=true");
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.code, 7007);
+  });
+
+  it("imports [REDACTED] passwords as 'keep the existing one', and refuses them for new links", async () => {
+    const redacted = (await s.api.get("/admin/v1/links/export?search=e2")).text;
+    const again = await upload(s, redacted, "overwrite");
+    assert.equal(again.json.data.success_count, 1);
+    assert.equal((await s.api.get("/admin/v1/links/e2")).json.data.password, "[REDACTED]", "still protected");
+    const other = await startServer(engine);
+    try {
+      const r = await upload(other, redacted);
+      assert.equal(r.json.data.success_count, 0);
+      assert.match(r.json.data.failed_items[0].error, /include_secrets=true/);
+    } finally {
+      await other.close();
+    }
   });
 
   it("filters the export like the list", async () => {
@@ -49,14 +77,14 @@ forEachEngine("CSV import/export", (engine) => {
     );
   });
 
-  it("round-trips: an export imports back into an empty instance unchanged", async () => {
-    const exported = (await s.api.get("/admin/v1/links/export")).text;
+  it("round-trips: a full export imports back into an empty instance unchanged", async () => {
+    const exported = (await s.api.get("/admin/v1/links/export?include_secrets=true")).text;
     const other = await startServer(engine);
     try {
       const r = await upload(other, exported);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.data.success_count, 2);
-      const again = (await other.api.get("/admin/v1/links/export")).text;
+      const again = (await other.api.get("/admin/v1/links/export?include_secrets=true")).text;
       assert.equal(again, exported);
     } finally {
       await other.close();
