@@ -9,13 +9,13 @@
  * Runtime behaviour that can change while running lives in the runtime config registry (`src/config/`), not here.
  */
 import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
 import path from "node:path";
 import { type BootstrapKey, parseBootstrapKeys } from "./auth/bootstrap.js";
 import { isArgon2idHash, MIN_PASSWORD_LENGTH } from "./auth/password.js";
 import { isScope, normalizeScopes, SCOPES, type Scope } from "./auth/scopes.js";
 import { type ConfigKey, definitionOf } from "./config/registry.js";
 import { parseRfc3339 } from "./links/expiry.js";
+import { isIpOrCidr } from "./text.js";
 
 export type Engine = "sqlite" | "postgres" | "mysql";
 export type LogFormat = "json" | "text";
@@ -252,11 +252,7 @@ export function parseTrustedProxies(value: string | undefined): string[] {
     .map((item) => item.trim())
     .filter((item) => item !== "")
     .map((item) => {
-      const [address, prefix, extra] = item.split("/");
-      const family = isIP(address ?? "");
-      const maxPrefix = family === 4 ? 32 : 128;
-      const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix);
-      if (family === 0 || !prefixOk || extra !== undefined) {
+      if (!isIpOrCidr(item)) {
         throw new SettingsError("JMP_TRUSTED_PROXIES", `"${item}" is not an IP address or CIDR range`);
       }
       return item;

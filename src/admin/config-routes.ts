@@ -10,6 +10,7 @@ import type { ConfigKey } from "../config/registry.js";
 import { ConfigValueError, defaultOf, definitionOf, REGISTRY } from "../config/registry.js";
 import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
+import { printable } from "../text.js";
 import { ok } from "./envelope.js";
 
 const KeyParams = Type.Object({ key: Type.String({ maxLength: 256 }) });
@@ -25,11 +26,6 @@ function knownKey(key: string): ConfigKey {
     );
   }
   return key;
-}
-
-function printable(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "?");
-  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
 }
 
 function actor(request: FastifyRequest): string {

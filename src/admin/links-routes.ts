@@ -13,6 +13,7 @@ import { parseRfc3339 } from "../links/expiry.js";
 import type { Link } from "../links/model.js";
 import type { ImportMode, LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
+import { CONTROL_CHARS } from "../text.js";
 import { ok, paginated } from "./envelope.js";
 
 const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
@@ -85,7 +86,7 @@ function toFilter(query: {
   only_expired?: boolean | undefined;
   only_active?: boolean | undefined;
 }): LinkFilter {
-  if (query.search && /[\u0000-\u001f\u007f]/.test(query.search)) {
+  if (query.search && CONTROL_CHARS.test(query.search)) {
     throw badRequest("search must not contain control characters");
   }
   return {

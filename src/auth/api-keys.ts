@@ -15,6 +15,7 @@ import type { ChangeFeed } from "../events/feed.js";
 import { resolveExpiry } from "../links/expiry.js";
 import { isUniqueViolation } from "../store/db.js";
 import type { KeyRow, KeysStore } from "../store/keys-store.js";
+import { CONTROL_CHARS } from "../text.js";
 import { generateApiKey, isWellFormedApiKey, sha256Hex } from "./api-key-format.js";
 import type { BootstrapKey } from "./bootstrap.js";
 import { actorOf, type Principal } from "./credentials.js";
@@ -437,7 +438,7 @@ function validName(name: string | undefined): string {
 
 function validDescription(description: string | null | undefined): string | null {
   if (description === undefined || description === null || description === "") return null;
-  if (description.length > 512 || /[\u0000-\u001f\u007f]/.test(description)) {
+  if (description.length > 512 || CONTROL_CHARS.test(description)) {
     throw badField("description must be at most 512 characters without control characters");
   }
   return description;

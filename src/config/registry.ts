@@ -10,8 +10,8 @@
  * Every key here applies live (the service re-reads values on every use), so none needs a restart.
  */
 import { randomBytes } from "node:crypto";
-import { isIP } from "node:net";
 import { isHttpUrl } from "../links/target.js";
+import { isIpOrCidr } from "../text.js";
 
 export type ValueType = "string" | "int" | "float" | "bool" | "json" | "enum" | "stringarray" | "enumarray";
 export type Category =
@@ -194,16 +194,7 @@ function enumArrayKey<const K extends string>(
 }
 
 function ipOrCidr(item: string): void {
-  const [address, prefix, extra] = item.split("/");
-  const family = isIP(address ?? "");
-  const max = family === 4 ? 32 : 128;
-  if (
-    family === 0 ||
-    extra !== undefined ||
-    (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= max))
-  ) {
-    throw new ConfigValueError(`"${item}" is not an IP address or CIDR range`);
-  }
+  if (!isIpOrCidr(item)) throw new ConfigValueError(`"${item}" is not an IP address or CIDR range`);
 }
 
 function origin(item: string): void {

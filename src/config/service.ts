@@ -13,6 +13,7 @@ import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.j
 import type { AuditLog } from "../audit/log.js";
 import type { ChangeFeed } from "../events/feed.js";
 import type { ConfigStore } from "../store/config-store.js";
+import { CONTROL_CHARS } from "../text.js";
 import {
   type ConfigKey,
   ConfigValueError,
@@ -26,7 +27,6 @@ import {
 
 export const REDACTED = "[REDACTED]";
 const SHA256_FORM = /^sha256:[0-9a-f]{64}$/;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Values longer than this are refused (no key needs more; keeps the table and history small). */
 const MAX_VALUE_LENGTH = 16_384;
 
@@ -239,7 +239,7 @@ export class ConfigService {
   private async toStored(definition: KeyDefinition, input: string): Promise<string> {
     if (input.length > MAX_VALUE_LENGTH)
       throw new ConfigValueError(`must be at most ${MAX_VALUE_LENGTH} characters`);
-    if (CONTROL.test(input)) throw new ConfigValueError("must not contain control characters");
+    if (CONTROL_CHARS.test(input)) throw new ConfigValueError("must not contain control characters");
     if (definition.storedAs === "argon2") {
       if (isArgon2idHash(input)) return input;
       const plain = definition.normalize(input);

@@ -3,6 +3,7 @@
  * imports and the redirect path, so no code can be stored that visitors cannot reach.
  */
 import { randomInt } from "node:crypto";
+import { printable } from "../text.js";
 
 export const MAX_CODE_LENGTH = 128;
 const CODE_PATTERN = /^[A-Za-z0-9_.\-/]{1,128}$/;
@@ -60,10 +61,4 @@ export function generateCode(length: number): string {
   let code = "";
   for (let i = 0; i < length; i++) code += ALPHANUMERIC[randomInt(ALPHANUMERIC.length)];
   return code;
-}
-
-/** For error messages: hostile input is shortened and stripped of control characters. */
-function printable(value: string): string {
-  const clean = value.replace(/[\u0000-\u001f\u007f]/g, "?");
-  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
 }

@@ -4,6 +4,8 @@
  * y/year(s) (365 days). Capital `M` is months, lowercase `m` minutes. A zero total is an error; dates in the past
  * are accepted (the link is simply expired: expiry is checked on every redirect).
  */
+import { printable } from "../text.js";
+
 const SECOND = 1000;
 const UNIT_MS: Record<string, number> = {
   s: SECOND,
@@ -90,21 +92,17 @@ export function resolveExpiry(input: string, now: number): number | null {
   const absolute = parseRfc3339(text);
   if (absolute !== null) {
     if (absolute > MAX_TIME || absolute < 0)
-      throw new ExpiryError(`Invalid expires_at '${short(text)}': out of range`);
+      throw new ExpiryError(`Invalid expires_at '${printable(text)}': out of range`);
     return absolute;
   }
   const duration = parseDuration(text);
   if (duration === null) {
     throw new ExpiryError(
-      `Invalid expires_at '${short(text)}'. Use RFC 3339 (2025-12-31T23:59:59Z) or a duration like 1d2h30m, 7d, 1M, 1y`,
+      `Invalid expires_at '${printable(text)}'. Use RFC 3339 (2025-12-31T23:59:59Z) or a duration like 1d2h30m, 7d, 1M, 1y`,
     );
   }
   if (duration === 0) throw new ExpiryError("Invalid expires_at: the duration must be greater than zero");
-  if (now + duration > MAX_TIME) throw new ExpiryError(`Invalid expires_at '${short(text)}': out of range`);
+  if (now + duration > MAX_TIME)
+    throw new ExpiryError(`Invalid expires_at '${printable(text)}': out of range`);
   return now + duration;
-}
-
-function short(text: string): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f]/g, "?");
-  return clean.length > 64 ? `${clean.slice(0, 64)}…` : clean;
 }

@@ -4,11 +4,11 @@
  * not repaired. Every target also gets a `Location`-safe ASCII form, so a redirect header can never be split or
  * rejected by Node.
  */
+import { CONTROL_CHARS } from "../text.js";
+
 export const MAX_TARGET_LENGTH = 8192;
 
 export type TargetCheck = { ok: true; target: string } | { ok: false; reason: string };
-
-const CONTROL_OR_SPACE_EDGE = /[\u0000-\u001f\u007f]/;
 
 export function checkTarget(input: string): TargetCheck {
   const target = input.trim();
@@ -16,15 +16,14 @@ export function checkTarget(input: string): TargetCheck {
   if (target.length > MAX_TARGET_LENGTH) {
     return { ok: false, reason: `target URL is longer than ${MAX_TARGET_LENGTH} characters` };
   }
-  if (CONTROL_OR_SPACE_EDGE.test(target))
-    return { ok: false, reason: "target URL contains control characters" };
+  if (CONTROL_CHARS.test(target)) return { ok: false, reason: "target URL contains control characters" };
   if (!isHttpUrl(target))
     return { ok: false, reason: "target URL must use http or https and include a host" };
   return { ok: true, target };
 }
 
 export function isHttpUrl(value: string): boolean {
-  if (CONTROL_OR_SPACE_EDGE.test(value)) return false;
+  if (CONTROL_CHARS.test(value)) return false;
   let url: URL;
   try {
     url = new URL(value);
