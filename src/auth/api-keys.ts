@@ -114,27 +114,16 @@ export class KeyService {
     const scopes = this.grantable(input.scopes, by);
     const expiresAt = validExpiry(input, this.clock());
     const token = generateApiKey();
-    const now = this.clock();
-    const row: KeyRow = {
-      id: `key_${randomBytes(12).toString("base64url")}`,
+    const row = newKeyRow({
       name,
-      active_name: name,
-      token_sha256: sha256Hex(token),
+      digest: sha256Hex(token),
       display: `${token.slice(0, 8)}…${token.slice(-4)}`,
-      scopes: JSON.stringify(scopes),
+      scopes,
       description: validDescription(input.description),
-      expires_at: expiresAt,
-      created_at: now,
-      created_by: actorOf(by),
-      updated_at: now,
-      last_used_at: null,
-      revoked_at: null,
-      revoked_by: null,
-      source: "api",
-      previous_sha256: null,
-      previous_valid_until: null,
-      revision: 1,
-    };
+      expiresAt,
+      createdBy: actorOf(by),
+      now: this.clock(),
+    });
     await this.insert(row);
     await this.audit.record({ action: "key.create", objectType: "key", objectId: row.id, after: view(row) });
     return { key: view(row), etag: etagOf(row), token };
@@ -154,26 +143,16 @@ export class KeyService {
     const now = this.clock();
     const existing = await this.store.byActiveName(name);
     if (!existing) {
-      const row: KeyRow = {
-        id: `key_${randomBytes(12).toString("base64url")}`,
+      const row = newKeyRow({
         name,
-        active_name: name,
-        token_sha256: digest,
+        digest,
         display: `sha256:${digest.slice(0, 8)}…`,
-        scopes: JSON.stringify(scopes),
+        scopes,
         description,
-        expires_at: expiresAt,
-        created_at: now,
-        created_by: actorOf(by),
-        updated_at: now,
-        last_used_at: null,
-        revoked_at: null,
-        revoked_by: null,
-        source: "api",
-        previous_sha256: null,
-        previous_valid_until: null,
-        revision: 1,
-      };
+        expiresAt,
+        createdBy: actorOf(by),
+        now,
+      });
       await this.insert(row);
       await this.audit.record({
         action: "key.create",
@@ -394,6 +373,38 @@ function toCacheEntry(row: KeyRow | undefined, digest: string): CacheEntry {
   return {
     principal: { kind: "api_key", id: row.id, name: row.name, scopes: parseScopes(row.scopes), expiresAt },
     validUntil: Math.min(expiresAt ?? Number.POSITIVE_INFINITY, graceEnd),
+  };
+}
+
+function newKeyRow(key: {
+  name: string;
+  digest: string;
+  display: string;
+  scopes: Scope[];
+  description: string | null;
+  expiresAt: number | null;
+  createdBy: string;
+  now: number;
+}): KeyRow {
+  return {
+    id: `key_${randomBytes(12).toString("base64url")}`,
+    name: key.name,
+    active_name: key.name,
+    token_sha256: key.digest,
+    display: key.display,
+    scopes: JSON.stringify(key.scopes),
+    description: key.description,
+    expires_at: key.expiresAt,
+    created_at: key.now,
+    created_by: key.createdBy,
+    updated_at: key.now,
+    last_used_at: null,
+    revoked_at: null,
+    revoked_by: null,
+    source: "api",
+    previous_sha256: null,
+    previous_valid_until: null,
+    revision: 1,
   };
 }
 
