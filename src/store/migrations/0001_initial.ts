@@ -1,5 +1,6 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Engine } from "../../settings.js";
+import { autoIncrementId, tableOptions } from "./columns.js";
 
 /**
  * The links table carries the fields of the later link features (redirect status, enabled, max clicks,
@@ -8,7 +9,7 @@ import type { Engine } from "../../settings.js";
  */
 export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
   // MySQL/MariaDB compare strings case-insensitively by default; codes must be case-sensitive everywhere.
-  const binaryCollation = engine === "mysql" ? sql`default character set utf8mb4 collate utf8mb4_bin` : sql``;
+  const binaryCollation = tableOptions(engine);
 
   await db.schema
     .createTable("links")
@@ -56,12 +57,7 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
 
   await db.schema
     .createTable("config_history")
-    .addColumn("id", engine === "postgres" ? "bigserial" : "integer", (c) => {
-      const pk = c.primaryKey();
-      if (engine === "sqlite") return pk.autoIncrement();
-      if (engine === "mysql") return pk.autoIncrement();
-      return pk;
-    })
+    .addColumn("id", ...autoIncrementId(engine))
     .addColumn("config_key", "varchar(128)", (c) => c.notNull())
     .addColumn("old_value", "text")
     .addColumn("new_value", "text", (c) => c.notNull())

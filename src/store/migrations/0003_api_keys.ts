@@ -1,5 +1,6 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Engine } from "../../settings.js";
+import { tableOptions } from "./columns.js";
 
 /**
  * API keys. Only the SHA-256 of a token is stored. Revoked keys stay (for the audit trail) but free their
@@ -27,7 +28,7 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addColumn("previous_sha256", "char(64)")
     .addColumn("previous_valid_until", "bigint")
     .addColumn("revision", "bigint", (c) => c.notNull().defaultTo(1))
-    .modifyEnd(engine === "mysql" ? sql`default character set utf8mb4 collate utf8mb4_bin` : sql``)
+    .modifyEnd(tableOptions(engine))
     .execute();
   await db.schema.createIndex("idx_api_keys_previous").on("api_keys").column("previous_sha256").execute();
 }

@@ -1,13 +1,12 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { Engine } from "../../settings.js";
+import { autoIncrementId, tableOptions } from "./columns.js";
 
 /** Who changed what, when and from where: every Admin API write. */
 export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
   await db.schema
     .createTable("audit_log")
-    .addColumn("id", engine === "postgres" ? "bigserial" : "integer", (c) =>
-      engine === "postgres" ? c.primaryKey() : c.primaryKey().autoIncrement(),
-    )
+    .addColumn("id", ...autoIncrementId(engine))
     .addColumn("at", "bigint", (c) => c.notNull())
     .addColumn("actor", "varchar(160)", (c) => c.notNull())
     .addColumn("ip", "varchar(64)")
@@ -17,7 +16,7 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addColumn("object_id", "varchar(255)")
     .addColumn("before", "text")
     .addColumn("after", "text")
-    .modifyEnd(engine === "mysql" ? sql`default character set utf8mb4 collate utf8mb4_bin` : sql``)
+    .modifyEnd(tableOptions(engine))
     .execute();
   await db.schema.createIndex("idx_audit_at").on("audit_log").column("at").execute();
   await db.schema.createIndex("idx_audit_actor").on("audit_log").columns(["actor", "at"]).execute();
