@@ -10,7 +10,7 @@ import { AppError, badRequest, ErrorCode } from "../errors.js";
 import { hasScope } from "../auth/scopes.js";
 import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
 import { parseRfc3339 } from "../links/expiry.js";
-import type { Link } from "../links/model.js";
+import { etagOf, type Link } from "../links/model.js";
 import type { ImportMode, LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
 import { CONTROL_CHARS } from "../text.js";
@@ -61,6 +61,13 @@ const ListQuery = Type.Object({
 });
 
 const CodeParams = Type.Object({ "*": Type.String() });
+
+const PutQuery = Type.Object({ upsert: Type.Optional(Type.Boolean()) });
+
+const PreconditionHeaders = Type.Object({
+  "if-match": Type.Optional(Type.String({ maxLength: 1024 })),
+  "if-none-match": Type.Optional(Type.String({ maxLength: 1024 })),
+});
 
 export function linkResponse(link: Link) {
   return {
@@ -136,7 +143,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       { config: { scope: "links:write" }, schema: { body: CreateBody } },
       async (request, reply) => {
         const link = await links.create(request.body);
-        reply.code(201);
+        reply.code(201).header("ETag", etagOf(link));
         return ok(writeResponse(link), "Link created");
       },
     );
@@ -278,20 +285,39 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
     app.get(
       "/links/*",
       { config: { scope: "links:read" }, schema: { params: CodeParams } },
-      async (request) => ok(linkResponse(await links.get(request.params["*"]))),
+      async (request, reply) => {
+        const link = await links.get(request.params["*"]);
+        reply.header("ETag", etagOf(link));
+        return ok(linkResponse(link));
+      },
     );
 
     app.put(
       "/links/*",
-      { config: { scope: "links:write" }, schema: { params: CodeParams, body: UpdateBody } },
-      async (request) => ok(writeResponse(await links.update(request.params["*"], request.body))),
+      {
+        config: { scope: "links:write" },
+        schema: { params: CodeParams, querystring: PutQuery, body: UpdateBody, headers: PreconditionHeaders },
+      },
+      async (request, reply) => {
+        const noneMatch = request.headers["if-none-match"];
+        if (noneMatch !== undefined && noneMatch.trim() !== "*") {
+          throw badRequest("If-None-Match supports only '*' (create only)");
+        }
+        const { link, created } = await links.put(request.params["*"], request.body, {
+          upsert: request.query.upsert === true,
+          createOnly: noneMatch !== undefined,
+          ifMatch: request.headers["if-match"],
+        });
+        reply.header("ETag", etagOf(link)).code(created ? 201 : 200);
+        return ok(writeResponse(link), created ? "Link created" : "OK");
+      },
     );
 
     app.delete(
       "/links/*",
-      { config: { scope: "links:write" }, schema: { params: CodeParams } },
+      { config: { scope: "links:write" }, schema: { params: CodeParams, headers: PreconditionHeaders } },
       async (request) => {
-        await links.remove(request.params["*"]);
+        await links.remove(request.params["*"], { ifMatch: request.headers["if-match"] });
         return ok({ message: "Link deleted successfully" });
       },
     );

@@ -4,7 +4,7 @@
  * Batches and imports write all their valid items in one transaction: on a database error nothing is applied.
  */
 
-import { hashPassword, isArgon2idHash } from "../auth/password.js";
+import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
 import type { AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode, notFound } from "../errors.js";
@@ -13,7 +13,7 @@ import { isUniqueViolation } from "../store/db.js";
 import type { LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
 import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
-import type { Link, LinkWrite } from "./model.js";
+import { etagOf, isLocked, type Link, type LinkWrite } from "./model.js";
 import { REDACTED_PASSWORD } from "./csv.js";
 import { checkTarget } from "./target.js";
 
@@ -35,6 +35,19 @@ export interface UpdateLinkInput {
   target: string;
   expires_at?: string | null | undefined;
   password?: string | null | undefined;
+}
+
+/** HTTP preconditions of a single-link write (`If-Match` / `If-None-Match: *`). */
+export interface WritePreconditions {
+  /** The ETag the client last saw; the write fails with 412 if the link has changed since. */
+  ifMatch?: string | undefined;
+}
+
+export interface PutOptions extends WritePreconditions {
+  /** Create the link when it does not exist (`?upsert=true`). */
+  upsert: boolean;
+  /** Create only: fail with 412 when the link exists (`If-None-Match: *`). */
+  createOnly: boolean;
 }
 
 export interface ListQuery extends LinkFilter {
@@ -112,6 +125,8 @@ export class LinkService {
         if (!isUniqueViolation(err)) throw err;
         if (input.code) {
           if (!input.force) throw alreadyExists(write.code);
+          const current = await this.store.get(write.code);
+          if (current) assertEditable(current);
           await this.store.update(write, now);
           break;
         }
@@ -130,13 +145,17 @@ export class LinkService {
     return created;
   }
 
-  async update(code: string, input: UpdateLinkInput): Promise<Link> {
+  async update(code: string, input: UpdateLinkInput, conditions: WritePreconditions = {}): Promise<Link> {
     const now = this.clock();
     const target = validTarget(input.target);
     const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
     if (!current) throw notFound(`Link '${code}' not found`);
+    assertEditable(current);
+    assertMatches(current, conditions.ifMatch);
     const write = await this.applyUpdate(current, { ...input, target }, now);
-    if (!(await this.store.update(write, now))) throw notFound(`Link '${code}' not found`);
+    if (!(await this.store.update(write, now, this.store.db, current.revision))) {
+      throw (await this.store.get(code)) ? changedMeanwhile() : notFound(`Link '${code}' not found`);
+    }
     await this.published([code]);
     const updated = await this.get(code);
     await this.audit.record({
@@ -149,9 +168,14 @@ export class LinkService {
     return updated;
   }
 
-  async remove(code: string): Promise<void> {
+  async remove(code: string, conditions: WritePreconditions = {}): Promise<void> {
     const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
-    if (!current || !(await this.store.delete(code))) throw notFound(`Link '${code}' not found`);
+    if (!current) throw notFound(`Link '${code}' not found`);
+    assertEditable(current);
+    assertMatches(current, conditions.ifMatch);
+    if (!(await this.store.delete(code, this.store.db, current.revision))) {
+      throw (await this.store.get(code)) ? changedMeanwhile() : notFound(`Link '${code}' not found`);
+    }
     await this.published([code]);
     await this.audit.record({
       action: "link.delete",
@@ -159,6 +183,57 @@ export class LinkService {
       objectId: code,
       before: auditView(current),
     });
+  }
+
+  /**
+   * `PUT /links/{code}`. Without `upsert` it is Shortlinker's partial update (absent fields keep their value).
+   * With `upsert` the body is the whole link: it is created when missing and replaced otherwise (absent
+   * `expires_at`/`password` mean none), and a body equal to the stored link writes nothing, so repeating the
+   * request changes neither the link nor its ETag.
+   */
+  async put(
+    code: string,
+    input: UpdateLinkInput,
+    options: PutOptions,
+  ): Promise<{ link: Link; created: boolean }> {
+    if (!options.upsert && !options.createOnly)
+      return { link: await this.update(code, input, options), created: false };
+    const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
+    if (!current) {
+      if (options.ifMatch !== undefined) throw preconditionFailed("The link does not exist (If-Match)");
+      try {
+        return { link: await this.create({ ...input, code }), created: true };
+      } catch (err) {
+        // Created by someone else between our read and our insert.
+        if (err instanceof AppError && err.code === ErrorCode.LinkAlreadyExists) {
+          if (options.createOnly) throw existsPrecondition(code);
+          return this.put(code, input, options);
+        }
+        throw err;
+      }
+    }
+    if (options.createOnly) throw existsPrecondition(code);
+    const replacement = {
+      target: input.target,
+      expires_at: input.expires_at ?? "",
+      password: input.password ?? "",
+    };
+    if (await this.sameAs(current, replacement)) {
+      assertMatches(current, options.ifMatch);
+      return { link: current, created: false };
+    }
+    return { link: await this.update(code, replacement, options), created: false };
+  }
+
+  /** True when writing `input` would leave the link as it is. */
+  private async sameAs(link: Link, input: { target: string; expires_at: string; password: string }) {
+    const target = validTarget(input.target);
+    if (target !== link.target) return false;
+    if (validExpiry(input.expires_at, this.clock()) !== link.expiresAt) return false;
+    if (input.password === "" || link.passwordHash === null)
+      return input.password === "" && link.passwordHash === null;
+    if (isArgon2idHash(input.password)) return input.password === link.passwordHash;
+    return verifyPassword(link.passwordHash, input.password);
   }
 
   async batchCreate(items: readonly CreateLinkInput[]): Promise<BatchResult> {
@@ -179,10 +254,9 @@ export class LinkService {
     }
     const success: string[] = [];
     await this.store.db.transaction().execute(async (trx) => {
-      const existing = await this.store.existing(
-        valid.map((v) => v.write.code),
-        trx,
-      );
+      const codes = valid.map((v) => v.write.code);
+      const existing = await this.store.existing(codes, trx);
+      const locked = await this.store.locked(codes, trx);
       const writes = new Map<string, LinkWrite>();
       for (const item of valid) {
         if (item.generated) {
@@ -193,6 +267,9 @@ export class LinkService {
           }
         } else if (existing.has(item.write.code) && !item.force) {
           failed.push(itemFailure(item.write.code, alreadyExists(item.write.code)));
+          continue;
+        } else if (locked.has(item.write.code)) {
+          failed.push(itemFailure(item.write.code, managedError(item.write.code)));
           continue;
         }
         writes.set(item.write.code, item.write);
@@ -218,6 +295,7 @@ export class LinkService {
           const current =
             writes.get(code) ?? (isValidCodeSyntax(code) ? await this.store.get(code, trx) : undefined);
           if (!current) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
+          if (isLocked(current)) throw managedError(code);
           writes.set(code, await this.applyUpdate(current, { ...payload, target }, now));
         } catch (err) {
           failed.push(itemFailure(code, err));
@@ -236,13 +314,22 @@ export class LinkService {
     const unique = [...new Set(codes)];
     // A code that fails the syntax check cannot exist; it never reaches the database (PostgreSQL rejects NULs).
     const candidates = unique.filter(isValidCodeSyntax);
-    const deleted = await this.store.db
-      .transaction()
-      .execute((trx) => this.store.deleteMany(candidates, trx));
+    const { deleted, locked } = await this.store.db.transaction().execute(async (trx) => {
+      const locked = await this.store.locked(candidates, trx);
+      const deleted = await this.store.deleteMany(
+        candidates.filter((code) => !locked.has(code)),
+        trx,
+      );
+      return { deleted, locked };
+    });
     const success = unique.filter((code) => deleted.has(code));
     const failed = unique
       .filter((code) => !deleted.has(code))
-      .map((code) => ({ code, error: "Link not found", error_code: ErrorCode.LinkNotFound }));
+      .map((code) =>
+        locked.has(code)
+          ? itemFailure(code, managedError(code))
+          : { code, error: "Link not found", error_code: ErrorCode.LinkNotFound },
+      );
     await this.published(success);
     await this.auditBatch("links.batch_delete", success, failed);
     return { success, failed };
@@ -294,6 +381,10 @@ export class LinkService {
               error_code: ErrorCode.LinkAlreadyExists,
             });
         }
+      }
+      for (const code of await this.store.locked([...candidates.keys()], trx)) {
+        failed.push({ row: candidates.get(code)!.line, ...itemFailure(code, managedError(code)) });
+        candidates.delete(code);
       }
       // `[REDACTED]` passwords (an export without secrets) keep the password of the existing link.
       const keep = [...candidates.values()].filter((c) => c.write.passwordHash === KEEP_PASSWORD);
@@ -477,6 +568,37 @@ function validExpiry(input: string, now: number): number | null {
 async function passwordHash(input: string): Promise<string> {
   return isArgon2idHash(input) ? input : hashPassword(input);
 }
+
+/** A link owned by an apply document refuses API edits. */
+function assertEditable(link: Pick<Link, "code" | "managedBy">): void {
+  if (isLocked(link)) throw managedError(link.code);
+}
+
+function managedError(code: string): AppError {
+  return new AppError(
+    409,
+    ErrorCode.ManagedByProvisioning,
+    "managed_by_provisioning",
+    `Link '${code}' is managed by an apply document; change it there (or let the document allow API edits)`,
+  );
+}
+
+function assertMatches(link: Link, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return;
+  const tags = ifMatch.split(",").map((t) => t.trim());
+  if (!tags.includes("*") && !tags.includes(etagOf(link))) {
+    throw preconditionFailed("The link has changed since it was read (ETag mismatch)");
+  }
+}
+
+function preconditionFailed(message: string): AppError {
+  return new AppError(412, ErrorCode.PreconditionFailed, "precondition_failed", message);
+}
+
+const changedMeanwhile = () => preconditionFailed("The link changed during the update; read it again");
+
+const existsPrecondition = (code: string) =>
+  preconditionFailed(`Link '${code}' already exists (If-None-Match: *)`);
 
 function alreadyExists(code: string): AppError {
   return new AppError(

@@ -5,7 +5,7 @@
 import type { Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
-import type { Link, LinkWrite } from "../links/model.js";
+import { type Link, type LinkWrite, Managed } from "../links/model.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
 
@@ -30,6 +30,7 @@ const LINK_COLUMNS = [
   "password_hash",
   "click_count",
   "revision",
+  "managed_by",
 ] as const;
 
 function toLink(row: Pick<Selectable<LinksTable>, (typeof LINK_COLUMNS)[number]>): Link {
@@ -42,6 +43,7 @@ function toLink(row: Pick<Selectable<LinksTable>, (typeof LINK_COLUMNS)[number]>
     passwordHash: row.password_hash,
     clickCount: Number(row.click_count),
     revision: Number(row.revision),
+    managedBy: row.managed_by,
   };
 }
 
@@ -152,9 +154,12 @@ export class LinksStore {
     await db.insertInto("links").values(this.row(link, now)).execute();
   }
 
-  /** Replaces target, expiry and password; keeps created_at and click_count. False when the code is absent. */
-  async update(link: LinkWrite, now: number, db: Db = this.db): Promise<boolean> {
-    const result = await db
+  /**
+   * Replaces target, expiry and password (and the owner, when `link.managedBy` is given); keeps created_at and
+   * click_count. With `revision`, only if the row is still at that revision. False when nothing was updated.
+   */
+  async update(link: LinkWrite, now: number, db: Db = this.db, revision?: number): Promise<boolean> {
+    let query = db
       .updateTable("links")
       .set({
         target: link.target,
@@ -162,10 +167,27 @@ export class LinksStore {
         password_hash: link.passwordHash,
         updated_at: now,
         revision: sql`revision + 1`,
+        ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
       })
-      .where("code", "=", link.code)
-      .executeTakeFirst();
+      .where("code", "=", link.code);
+    if (revision !== undefined) query = query.where("revision", "=", revision);
+    const result = await query.executeTakeFirst();
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** The codes among `codes` whose links refuse API edits (see `Managed`). */
+  async locked(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < codes.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom("links")
+        .select("code")
+        .where("code", "in", codes.slice(i, i + CHUNK))
+        .where("managed_by", "=", Managed.Locked)
+        .execute();
+      for (const row of rows) found.add(row.code);
+    }
+    return found;
   }
 
   /**
@@ -213,8 +235,10 @@ export class LinksStore {
     }
   }
 
-  async delete(code: string, db: Db = this.db): Promise<boolean> {
-    const result = await db.deleteFrom("links").where("code", "=", code).executeTakeFirst();
+  async delete(code: string, db: Db = this.db, revision?: number): Promise<boolean> {
+    let query = db.deleteFrom("links").where("code", "=", code);
+    if (revision !== undefined) query = query.where("revision", "=", revision);
+    const result = await query.executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -316,6 +340,7 @@ export class LinksStore {
       expires_at: link.expiresAt,
       password_hash: link.passwordHash,
       click_count: link.clickCount,
+      ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
     };
   }
 }
