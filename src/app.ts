@@ -22,11 +22,15 @@ import { AuditStore } from "./store/audit-store.js";
 import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
 import { migrateToLatest } from "./store/migrate.js";
+import { Provisioner } from "./provision/apply.js";
+import { parseDocument } from "./provision/document.js";
+import { AppError } from "./errors.js";
+import { readFile } from "node:fs/promises";
 
 export class App {
   private constructor(
     /** Read by /health/ready: true between listening and the start of shutdown. */
-    private readonly readiness: { ready: boolean },
+    private readonly readiness: { ready: boolean; provisioned: boolean },
     readonly settings: Settings,
     readonly log: Logger,
     readonly store: Store,
@@ -90,7 +94,11 @@ export class App {
         expiresAt: settings.bootstrapExpiresAt,
       };
       const keys = new KeyService(new KeysStore(store.db), feed, bootstrap, log, audit);
-      const readiness = { ready: false };
+      const provisioner = new Provisioner(store, links, keys, config, audit, log);
+      const readiness = { ready: false, provisioned: true };
+      if (settings.provisionFile) {
+        readiness.provisioned = await provision(provisioner, settings.provisionFile, log);
+      }
       const http = await buildServer({
         log,
         feed,
@@ -102,7 +110,8 @@ export class App {
         audit: new AuditStore(store.db),
         engine: store.engine,
         startedAt,
-        isReady: () => readiness.ready,
+        isReady: () => readiness.ready && readiness.provisioned,
+        provisioner,
         countLinks: () => linksStore.count(),
         feedStatus: () => changeLog.status(),
         trustedProxies: settings.trustedProxies,
@@ -153,5 +162,36 @@ export class App {
     await this.clicks.stop();
     await this.store.close();
     this.log.info("jmp stopped");
+  }
+}
+
+/**
+ * Applies the provisioning file. An unreadable or invalid file, or one that cannot be applied, leaves the
+ * instance running but not ready (`/health/ready` answers 503), with every error logged: a bad deploy never
+ * takes traffic, and never half-applies.
+ */
+async function provision(provisioner: Provisioner, file: string, log: Logger): Promise<boolean> {
+  try {
+    const doc = parseDocument(await readFile(file, "utf8"));
+    const result = await provisioner.apply(doc, {
+      owner: "file",
+      dryRun: false,
+      principal: { kind: "system", what: "provision", scopes: ["admin"] },
+    });
+    log.info(
+      { file, ...result.summary },
+      result.applied ? "provisioning file applied" : "provisioning file: no changes",
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof AppError) {
+      log.error(
+        { file, errors: err.fields ?? [] },
+        `provisioning file rejected, instance not ready: ${err.message}`,
+      );
+    } else {
+      log.error({ file, err }, "provisioning file could not be applied, instance not ready");
+    }
+    return false;
   }
 }

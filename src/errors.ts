@@ -37,9 +37,17 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/** One invalid input field: `field` is a path such as `links[3].target`. */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
 export class AppError extends Error {
   /** Machine-readable context for the client (e.g. the id of the existing object on a conflict). */
   details?: Record<string, unknown>;
+  /** Every invalid field, for errors about a whole document or batch (same shape as schema validation errors). */
+  fields?: FieldError[];
 
   constructor(
     readonly status: number,

@@ -46,6 +46,8 @@ export interface Settings {
   bootstrapExpiresAt: number | null;
   /** Where a generated first-start admin password is written instead of stdout. */
   initialSecretsFile: string | null;
+  /** `JMP_PROVISION_FILE`: an apply document (YAML/JSON) applied at every start, under a database lock. */
+  provisionFile: string | null;
   /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
   redisUrl: string | null;
   /** Runtime keys pinned by `JMP_CONFIG_<KEY>` (dots as `__`), validated here, hashed (secrets) at start. */
@@ -85,6 +87,7 @@ export const KNOWN_VARIABLES = [
   "JMP_BOOTSTRAP_API_KEY_SCOPES",
   "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT",
   "JMP_INITIAL_SECRETS_FILE",
+  "JMP_PROVISION_FILE",
   "JMP_REDIS_URL",
   // Read by the CLI's online commands and by the test suite, not by the server.
   "JMP_URL",
@@ -146,6 +149,7 @@ export function readSettings(env: Env = process.env): Settings {
     bootstrapScopes: parseScopes(readVariable(env, "JMP_BOOTSTRAP_API_KEY_SCOPES")),
     bootstrapExpiresAt: parseExpiresAt(readVariable(env, "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT")),
     initialSecretsFile: readVariable(env, "JMP_INITIAL_SECRETS_FILE") || null,
+    provisionFile: readVariable(env, "JMP_PROVISION_FILE") || null,
     redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
     configPins: configPins.filter((pin) => pin !== adminPin),
   };

@@ -53,6 +53,7 @@ export function mapError(err: unknown): MappedError {
         message: err.message,
         error: err.error,
         ...(err.details ? { details: err.details } : {}),
+        ...(err.fields ? { fields: err.fields } : {}),
       },
       headers: err.headers,
       unexpected: false,

@@ -26,6 +26,8 @@ import { auditRoutes } from "./audit-routes.js";
 import { configRoutes } from "./config-routes.js";
 import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
+import { applyRoutes } from "./apply-routes.js";
+import type { Provisioner } from "../provision/apply.js";
 
 export const ADMIN_MOUNT = "/admin";
 const PUBLIC_ROUTES = new Set(
@@ -49,6 +51,7 @@ export interface AdminDeps {
   keys: KeyService;
   bootstrap: BootstrapAccess;
   audit: AuditStore;
+  provisioner: Provisioner;
 }
 
 export function unauthorized(): AppError {
@@ -132,6 +135,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         await v1.register(configRoutes(deps.config));
         await v1.register(keysRoutes(deps.keys));
         await v1.register(auditRoutes(deps.audit));
+        await v1.register(applyRoutes(deps.provisioner));
       },
       { prefix: "/v1" },
     );

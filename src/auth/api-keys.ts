@@ -10,11 +10,16 @@ import { randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { AuditLog } from "../audit/log.js";
-import { AppError, ErrorCode } from "../errors.js";
+import { AppError, ErrorCode, type FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
-import { resolveExpiry } from "../links/expiry.js";
+import { parseRfc3339, resolveExpiry } from "../links/expiry.js";
+import { Managed } from "../links/model.js";
+import type { DocumentKey } from "../provision/document.js";
+import type { Change, FieldDiff, SectionOptions, SectionPlan } from "../provision/plan.js";
 import { isUniqueViolation } from "../store/db.js";
+import type { Transaction } from "kysely";
 import type { KeyRow, KeysStore } from "../store/keys-store.js";
+import type { Database } from "../store/schema.js";
 import { CONTROL_CHARS } from "../text.js";
 import { generateApiKey, isWellFormedApiKey, sha256Hex } from "./api-key-format.js";
 import type { BootstrapKey } from "./bootstrap.js";
@@ -167,6 +172,7 @@ export class KeyService {
       existing.scopes === JSON.stringify(scopes) &&
       existing.description === description &&
       (existing.expires_at === null ? null : Number(existing.expires_at)) === expiresAt;
+    if (!same && existing.source === Managed.File) throw managedByFile(name);
     if (!same) {
       const changes = {
         token_sha256: digest,
@@ -307,6 +313,7 @@ export class KeyService {
     }
     const row = await this.store.get(id);
     if (!row || row.revoked_at !== null) throw keyNotFound();
+    if (row.source === Managed.File) throw managedByFile(row.name);
     return row;
   }
 
@@ -353,6 +360,156 @@ export class KeyService {
     this.store
       .touch(id, now)
       .catch((err) => this.log.warn({ err, key: id }, "could not record last_used_at"));
+  }
+
+  /** The active keys stored in the database, as an apply document lists them (by digest, never a token). */
+  async exportable(): Promise<DocumentKey[]> {
+    const rows = await this.store.list(false);
+    return rows.map((row) => ({
+      name: row.name,
+      token_sha256: row.token_sha256,
+      scopes: parseScopes(row.scopes),
+      ...(row.description === null ? {} : { description: row.description }),
+      ...(row.expires_at === null ? {} : { expires_at: iso(row.expires_at)! }),
+    }));
+  }
+
+  /**
+   * The API-keys part of an apply (see LinkService.planState): keys are matched by name among active keys; the
+   * document gives the token's SHA-256, never the token. With `prune`, the owner's keys it omits are revoked.
+   */
+  async planState(
+    items: readonly DocumentKey[],
+    options: SectionOptions,
+    by: Principal,
+    db: Transaction<Database> | undefined,
+  ): Promise<SectionPlan> {
+    const now = this.clock();
+    const source = options.owner === "api" ? "api" : options.editable ? Managed.FileEditable : Managed.File;
+    const errors: FieldError[] = [];
+    const changes: Change[] = [];
+    const inserts: KeyRow[] = [];
+    const updates: { id: string; changes: Partial<KeyRow> }[] = [];
+    let unchanged = 0;
+    for (const [i, item] of items.entries()) {
+      const problems = errors.length;
+      const check = <T>(field: string, fn: () => T): T | undefined => {
+        try {
+          return fn();
+        } catch (err) {
+          if (!(err instanceof AppError)) throw err;
+          errors.push({ field: `keys[${i}].${field}`, message: err.message });
+          return undefined;
+        }
+      };
+      check("name", () => validName(item.name));
+      const digest = DIGEST.exec(item.token_sha256)?.[1];
+      if (!digest)
+        check("token_sha256", () => {
+          throw badField("must be 64 lowercase hex digits (the SHA-256 of the token)");
+        });
+      const scopes = check("scopes", () => this.grantable(item.scopes, by));
+      const description = check("description", () => validDescription(item.description));
+      const expiresAt = item.expires_at ? parseRfc3339(item.expires_at) : null;
+      if (expiresAt === null && item.expires_at) {
+        check("expires_at", () => {
+          throw badField("must be an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)");
+        });
+      }
+      if (errors.length > problems || !digest || !scopes || description === undefined) continue;
+
+      const existing = await this.store.byActiveName(item.name, db);
+      const wanted = {
+        token_sha256: digest,
+        scopes: JSON.stringify(scopes),
+        description,
+        expires_at: expiresAt,
+      };
+      if (!existing) {
+        inserts.push({
+          ...newKeyRow({
+            name: item.name,
+            digest,
+            display: `sha256:${digest.slice(0, 8)}…`,
+            scopes,
+            description,
+            expiresAt,
+            createdBy: actorOf(by),
+            now,
+          }),
+          source,
+        });
+        changes.push({
+          kind: "key",
+          id: item.name,
+          action: "create",
+          diff: { scopes: { from: null, to: scopes } },
+        });
+        continue;
+      }
+      const diff: Record<string, FieldDiff> = {};
+      if (existing.token_sha256 !== digest) {
+        diff.token_sha256 = { from: `${existing.token_sha256.slice(0, 8)}…`, to: `${digest.slice(0, 8)}…` };
+      }
+      if (existing.scopes !== wanted.scopes) diff.scopes = { from: parseScopes(existing.scopes), to: scopes };
+      if (existing.description !== description)
+        diff.description = { from: existing.description, to: description };
+      const currentExpiry = existing.expires_at === null ? null : Number(existing.expires_at);
+      if (currentExpiry !== expiresAt) diff.expires_at = { from: iso(currentExpiry), to: iso(expiresAt) };
+      if (options.owner === "file" && existing.source !== source)
+        diff.source = { from: existing.source, to: source };
+      if (Object.keys(diff).length === 0) {
+        unchanged++;
+        continue;
+      }
+      if (existing.source === "env" || (options.owner === "api" && existing.source === Managed.File)) {
+        errors.push({ field: `keys[${i}].name`, message: managedByFile(item.name).message });
+        continue;
+      }
+      updates.push({
+        id: existing.id,
+        changes: {
+          ...wanted,
+          display: existing.token_sha256 === digest ? existing.display : `sha256:${digest.slice(0, 8)}…`,
+          updated_at: now,
+          ...(options.owner === "file" ? { source } : {}),
+        },
+      });
+      changes.push({ kind: "key", id: item.name, action: "update", diff });
+    }
+
+    const revokes: KeyRow[] = [];
+    if (options.prune) {
+      const listed = new Set(items.map((item) => item.name));
+      const owned = options.owner === "api" ? ["api"] : [Managed.File, Managed.FileEditable];
+      for (const row of await this.store.activeFrom(owned, db)) {
+        if (listed.has(row.name)) continue;
+        revokes.push(row);
+        changes.push({ kind: "key", id: row.name, action: "delete", diff: {} });
+      }
+    }
+
+    const ids = [...inserts.map((r) => r.id), ...updates.map((u) => u.id), ...revokes.map((r) => r.id)];
+    return {
+      changes,
+      unchanged,
+      errors,
+      write: async (trx, at) => {
+        for (const row of inserts) await this.store.insert(row, trx);
+        for (const { id, changes: set } of updates) await this.store.update(id, set, undefined, trx);
+        for (const row of revokes) {
+          await this.store.update(
+            row.id,
+            { revoked_at: at, revoked_by: actorOf(by), active_name: null, updated_at: at },
+            undefined,
+            trx,
+          );
+        }
+      },
+      committed: async () => {
+        if (ids.length > 0) await this.feed.publish({ kind: "keys", ids });
+      },
+    };
   }
 
   private published(id: string): Promise<void> {
@@ -430,6 +587,15 @@ function etagOf(row: KeyRow): string {
 
 function parseScopes(stored: string): Scope[] {
   return (JSON.parse(stored) as string[]).filter(isScope);
+}
+
+function managedByFile(name: string): AppError {
+  return new AppError(
+    409,
+    ErrorCode.ManagedByProvisioning,
+    "managed_by_provisioning",
+    `API key '${name}' is managed by the provisioning file; change it there`,
+  );
 }
 
 function badField(message: string): AppError {

@@ -18,7 +18,9 @@ export const CSRF_HEADER = "x-csrf-token";
 export type Principal =
   | { kind: "session"; via: "bearer" | "cookie"; scopes: readonly Scope[] }
   | { kind: "bootstrap"; fingerprint: string; scopes: readonly Scope[] }
-  | { kind: "api_key"; id: string; name: string; scopes: readonly Scope[]; expiresAt: number | null };
+  | { kind: "api_key"; id: string; name: string; scopes: readonly Scope[]; expiresAt: number | null }
+  /** jmp itself: the provisioning file applied at start. */
+  | { kind: "system"; what: string; scopes: readonly Scope[] };
 
 /** Checks a bearer token that looks like an API key (`jmp_…`). */
 export type KeyVerifier = (token: string) => Promise<Principal | null>;
@@ -82,5 +84,7 @@ export function actorOf(principal: Principal): string {
       return `bootstrap:${principal.fingerprint}`;
     case "api_key":
       return `api_key:${principal.id}`;
+    case "system":
+      return `system:${principal.what}`;
   }
 }

@@ -4,14 +4,16 @@
  * actor and publish a change event; instances that receive a config event from another process (another
  * instance, the CLI) re-read the table, so every change applies everywhere without a restart.
  *
- * A key may be pinned (by `JMP_CONFIG_<KEY>`, `JMP_ADMIN_PASSWORD`, or later a provisioning file): the pinned
+ * A key may be pinned (by `JMP_CONFIG_<KEY>`, `JMP_ADMIN_PASSWORD`, or the provisioning file): the pinned
  * value wins over the database, reads back with its source, and cannot be changed through the service.
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
 import type { AuditLog } from "../audit/log.js";
+import type { FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
+import type { Change, SectionOptions, SectionPlan } from "../provision/plan.js";
 import type { ConfigStore } from "../store/config-store.js";
 import { CONTROL_CHARS } from "../text.js";
 import {
@@ -183,6 +185,127 @@ export class ConfigService {
     // A new admin password ends every admin session, on every instance.
     if (key === "api.admin_token") await this.set("api.sessions_not_before", String(now), actor, now);
     return true;
+  }
+
+  /**
+   * The config part of an apply (see LinkService.planState). Through the API the values are written like `set`
+   * (history, change event); from the provisioning file they are pinned (`source: "file"`, read-only through the
+   * API, nothing written). Keys the document omits are left alone: config is never pruned.
+   */
+  async planState(
+    values: Readonly<Record<string, string | number | boolean>>,
+    options: SectionOptions,
+    actor: string,
+  ): Promise<SectionPlan> {
+    const errors: FieldError[] = [];
+    const changes: Change[] = [];
+    const writes: { key: ConfigKey; value: string; old: string }[] = [];
+    const pins: { key: ConfigKey; value: string }[] = [];
+    let unchanged = 0;
+    for (const [key, raw] of Object.entries(values)) {
+      const field = `config.${key}`;
+      if (!isConfigKey(key)) {
+        errors.push({ field, message: "unknown config key" });
+        continue;
+      }
+      const definition = definitionOf(key)!;
+      const input = String(raw);
+      const current = this.pins.get(key)?.value ?? this.stored.get(key) ?? this.defaults.get(key)!;
+      let value: string;
+      let same: boolean;
+      try {
+        if (definition.storedAs === "argon2" && input !== "" && !isArgon2idHash(input)) {
+          same = await verifyPassword(current, definition.normalize(input));
+          value = same ? current : await this.toStored(definition, input);
+        } else {
+          value = await this.toStored(definition, input);
+          same = value === current;
+        }
+        if (!same) this.assertConsistent(key, value);
+      } catch (err) {
+        if (!(err instanceof ConfigValueError)) throw err;
+        errors.push({ field, message: err.message });
+        continue;
+      }
+      const pin = this.pins.get(key);
+      const pinnedElsewhere = pin && (options.owner === "api" || pin.source === "env");
+      if (!same && pinnedElsewhere) {
+        errors.push({ field, message: new ConfigPinnedError(key, pin.source).message });
+        continue;
+      }
+      if (options.owner === "file" && pin?.source !== "env") pins.push({ key, value });
+      if (same) {
+        unchanged++;
+        continue;
+      }
+      const shown = (v: string) => (definition.sensitive ? REDACTED : v);
+      changes.push({
+        kind: "config",
+        id: key,
+        action: "update",
+        diff: { value: { from: shown(current), to: shown(value) } },
+      });
+      if (options.owner === "api") writes.push({ key, value, old: current });
+    }
+    return {
+      changes,
+      unchanged,
+      errors,
+      write: async (trx, now) => {
+        for (const { key, value, old } of writes) {
+          const sensitive = definitionOf(key)!.sensitive;
+          await this.store.write(
+            {
+              key,
+              value,
+              actor,
+              now,
+              historyOld: sensitive ? REDACTED : old,
+              historyNew: sensitive ? REDACTED : value,
+            },
+            trx,
+          );
+        }
+        if (writes.some((w) => w.key === "api.admin_token")) {
+          await this.store.write(
+            {
+              key: "api.sessions_not_before",
+              value: String(now),
+              actor,
+              now,
+              historyOld: this.stored.get("api.sessions_not_before") ?? null,
+              historyNew: String(now),
+            },
+            trx,
+          );
+        }
+      },
+      committed: async () => {
+        for (const { key, value } of pins) this.pins.set(key, { value, source: "file" });
+        this.rebuild();
+        if (pins.length > 0) this.feed.emit({ kind: "config", keys: pins.map((p) => p.key) }, "local");
+        if (writes.length > 0) {
+          await this.reload();
+          await this.feed.publish({ kind: "config", keys: writes.map((w) => w.key) });
+        }
+      },
+    };
+  }
+
+  /**
+   * The values an export document carries: every key set in the database to something other than its default
+   * (pinned keys are the environment's or the file's business). Secrets only with `includeSecrets`, in their
+   * stored (hashed) form, which applies back unchanged.
+   */
+  exportable(includeSecrets: boolean): Record<string, string> {
+    const values: Record<string, string> = {};
+    for (const definition of REGISTRY) {
+      const key = definition.key;
+      if (this.source(key) !== "db") continue;
+      if (definition.sensitive && !includeSecrets) continue;
+      values[key] = this.stored.get(key)!;
+    }
+    return values;
   }
 
   /** Back to the registry default (a key with a random default gets a new random value). */

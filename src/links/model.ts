@@ -13,14 +13,16 @@ export interface Link {
 }
 
 /**
- * Links written by an apply document (the API's `POST /apply`, `jmp apply`, or the provisioning file) are
- * managed: the document is their source of truth. `Locked` ones refuse API edits (409); `Editable` ones accept
- * them (the next apply puts the document's values back). Prune only ever deletes managed links.
+ * Who owns an object (links and API keys): null/`api` = the Admin API; `file` = the provisioning file
+ * (`JMP_PROVISION_FILE`), which refuses API edits (409) so the file stays the source of truth; `file:editable` =
+ * the file, which allowed API edits (`allow_api_edits: true`; the next start puts the file's values back).
+ * A document applied through the API owns nothing: it writes the API's objects, and its `prune` only ever
+ * touches the API's objects, never the file's.
  */
-export const Managed = { Locked: "apply", Editable: "apply-editable" } as const;
+export const Managed = { File: "file", FileEditable: "file:editable" } as const;
 
 export function isLocked(link: { managedBy?: string | null }): boolean {
-  return link.managedBy === Managed.Locked;
+  return link.managedBy === Managed.File;
 }
 
 /** The link's entity tag: changes with every write, and differs between a deleted link and its re-creation. */

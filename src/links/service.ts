@@ -7,13 +7,15 @@
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
 import type { AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
-import { AppError, ErrorCode, notFound } from "../errors.js";
+import { AppError, ErrorCode, type FieldError, notFound } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import { isUniqueViolation } from "../store/db.js";
-import type { LinkFilter, LinksStore } from "../store/links-store.js";
+import type { Db, LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
 import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
-import { etagOf, isLocked, type Link, type LinkWrite } from "./model.js";
+import { etagOf, isLocked, type Link, type LinkWrite, Managed } from "./model.js";
+import type { Change, FieldDiff, SectionOptions, SectionPlan } from "../provision/plan.js";
+import type { DocumentLink } from "../provision/document.js";
 import { REDACTED_PASSWORD } from "./csv.js";
 import { checkTarget } from "./target.js";
 
@@ -230,10 +232,7 @@ export class LinkService {
     const target = validTarget(input.target);
     if (target !== link.target) return false;
     if (validExpiry(input.expires_at, this.clock()) !== link.expiresAt) return false;
-    if (input.password === "" || link.passwordHash === null)
-      return input.password === "" && link.passwordHash === null;
-    if (isArgon2idHash(input.password)) return input.password === link.passwordHash;
-    return verifyPassword(link.passwordHash, input.password);
+    return this.samePassword(link.passwordHash, input.password);
   }
 
   async batchCreate(items: readonly CreateLinkInput[]): Promise<BatchResult> {
@@ -423,6 +422,141 @@ export class LinkService {
     };
   }
 
+  /**
+   * The links part of an apply: compares the document's links with the database (`db`: the apply transaction)
+   * and returns what would change. A document link is the whole link: absent `expires_at`/`password` mean none;
+   * `[REDACTED]` keeps the current password. With `prune`, the owner's links the document omits are deleted.
+   */
+  async planState(items: readonly DocumentLink[], options: SectionOptions, db: Db): Promise<SectionPlan> {
+    const now = this.clock();
+    const owner = options.owner === "api" ? null : options.editable ? Managed.FileEditable : Managed.File;
+    const current = await this.store.getMany(
+      items.map((item) => item.code),
+      db,
+    );
+    const errors: FieldError[] = [];
+    const changes: Change[] = [];
+    const inserts: LinkWrite[] = [];
+    const updates: LinkWrite[] = [];
+    let unchanged = 0;
+    for (const [i, item] of items.entries()) {
+      const at = (field: string) => `links[${i}].${field}`;
+      const problems = errors.length;
+      const fail = (field: string, err: unknown) =>
+        errors.push({ field: at(field), message: messageOf(err) });
+      let target = "";
+      let expiresAt: number | null = null;
+      try {
+        this.validCode(item.code);
+      } catch (err) {
+        fail("code", err);
+      }
+      try {
+        target = validTarget(item.target);
+      } catch (err) {
+        fail("target", err);
+      }
+      if (item.expires_at) {
+        expiresAt = parseRfc3339(item.expires_at);
+        if (expiresAt === null) fail("expires_at", "must be an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)");
+      }
+      const existing = current.get(item.code);
+      const password = item.password ?? "";
+      if (password === REDACTED_PASSWORD && !existing?.passwordHash) {
+        fail(
+          "password",
+          "is [REDACTED] but the link has no password here; give the password or its $argon2id$ hash",
+        );
+      }
+      if (errors.length > problems) continue;
+
+      const diff: Record<string, FieldDiff> = {};
+      const samePassword = await this.samePassword(existing?.passwordHash ?? null, password);
+      if (!existing) {
+        inserts.push({
+          code: item.code,
+          target,
+          expiresAt,
+          passwordHash: password === "" ? null : await passwordHash(password),
+          createdAt: now,
+          clickCount: 0,
+          managedBy: owner,
+        });
+        diff.target = { from: null, to: target };
+        if (expiresAt !== null) diff.expires_at = { from: null, to: iso(expiresAt) };
+        if (password !== "") diff.password = { from: null, to: REDACTED_PASSWORD };
+        changes.push({ kind: "link", id: item.code, action: "create", diff });
+        continue;
+      }
+      if (target !== existing.target) diff.target = { from: existing.target, to: target };
+      if (expiresAt !== existing.expiresAt)
+        diff.expires_at = { from: iso(existing.expiresAt), to: iso(expiresAt) };
+      if (!samePassword) {
+        diff.password = {
+          from: existing.passwordHash === null ? null : REDACTED_PASSWORD,
+          to: password === "" ? null : REDACTED_PASSWORD,
+        };
+      }
+      if (options.owner === "file" && existing.managedBy !== owner) {
+        diff.managed_by = { from: existing.managedBy, to: owner };
+      }
+      if (Object.keys(diff).length === 0) {
+        unchanged++;
+        continue;
+      }
+      if (options.owner === "api" && isLocked(existing)) {
+        fail("code", managedError(item.code));
+        continue;
+      }
+      updates.push({
+        code: item.code,
+        target,
+        expiresAt,
+        passwordHash: samePassword
+          ? existing.passwordHash
+          : password === ""
+            ? null
+            : await passwordHash(password),
+        createdAt: existing.createdAt,
+        clickCount: existing.clickCount,
+        ...(options.owner === "file" ? { managedBy: owner } : {}),
+      });
+      changes.push({ kind: "link", id: item.code, action: "update", diff });
+    }
+
+    const deletes: string[] = [];
+    if (options.prune) {
+      const listed = new Set(items.map((item) => item.code));
+      const owners = options.owner === "api" ? [null] : [Managed.File, Managed.FileEditable];
+      for (const code of await this.store.codesOwnedBy(owners, db)) {
+        if (listed.has(code)) continue;
+        deletes.push(code);
+        changes.push({ kind: "link", id: code, action: "delete", diff: {} });
+      }
+    }
+
+    return {
+      changes,
+      unchanged,
+      errors,
+      write: async (trx, at) => {
+        await this.store.insertMany(inserts, at, trx);
+        for (const link of updates) await this.store.update(link, at, trx);
+        await this.store.deleteMany(deletes, trx);
+      },
+      committed: () =>
+        this.published([...inserts.map((l) => l.code), ...updates.map((l) => l.code), ...deletes]),
+    };
+  }
+
+  /** Does `input` (plain, `$argon2id$` hash, `[REDACTED]` or "" for none) leave `stored` as it is? */
+  private async samePassword(stored: string | null, input: string): Promise<boolean> {
+    if (input === REDACTED_PASSWORD) return stored !== null;
+    if (input === "" || stored === null) return input === "" && stored === null;
+    if (isArgon2idHash(input)) return input === stored;
+    return verifyPassword(stored, input);
+  }
+
   private auditBatch(action: string, success: readonly string[], failed: readonly unknown[]): Promise<void> {
     if (success.length === 0) return Promise.resolve();
     return this.audit.record({
@@ -546,6 +680,14 @@ function auditView(link: Link) {
     expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
     password: link.passwordHash === null ? null : "[REDACTED]",
   };
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function messageOf(err: unknown): string {
+  if (typeof err === "string") return err;
+  if (err instanceof AppError) return err.message;
+  throw err;
 }
 
 function validTarget(input: string): string {

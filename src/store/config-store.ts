@@ -1,5 +1,5 @@
 /** SQL for the runtime config table and its history. */
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Database } from "./schema.js";
 
 export interface ConfigRow {
@@ -77,9 +77,11 @@ export class ConfigStore {
       .execute();
   }
 
-  /** Writes the value and its history row in one transaction. */
-  async write(change: ConfigWrite): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+  /** Writes the value and its history row in one transaction (`within`, when given: the caller's). */
+  async write(change: ConfigWrite, within?: Transaction<Database>): Promise<void> {
+    if (!within) return this.db.transaction().execute((trx) => this.write(change, trx));
+    {
+      const trx = within;
       const updated = await trx
         .updateTable("runtime_config")
         .set({ value: change.value, updated_at: change.now, updated_by: change.actor })
@@ -101,6 +103,6 @@ export class ConfigStore {
           changed_by: change.actor,
         })
         .execute();
-    });
+    }
   }
 }

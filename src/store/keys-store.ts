@@ -1,8 +1,10 @@
 /** SQL for API keys. */
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
 import type { ApiKeysTable, Database } from "./schema.js";
 
 export type KeyRow = Selectable<ApiKeysTable>;
+
+type Db = Kysely<Database> | Transaction<Database>;
 
 export class KeysStore {
   constructor(private readonly db: Kysely<Database>) {}
@@ -11,8 +13,8 @@ export class KeysStore {
     return this.db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst();
   }
 
-  byActiveName(name: string): Promise<KeyRow | undefined> {
-    return this.db.selectFrom("api_keys").selectAll().where("active_name", "=", name).executeTakeFirst();
+  byActiveName(name: string, db: Db = this.db): Promise<KeyRow | undefined> {
+    return db.selectFrom("api_keys").selectAll().where("active_name", "=", name).executeTakeFirst();
   }
 
   /** The active key whose current token — or previous token, within its grace period — has this digest. */
@@ -36,8 +38,18 @@ export class KeysStore {
     return query.orderBy("created_at").orderBy("id").execute();
   }
 
-  async insert(row: KeyRow): Promise<void> {
-    await this.db.insertInto("api_keys").values(row).execute();
+  /** The active keys whose `source` is one of `sources`. */
+  activeFrom(sources: readonly string[], db: Db = this.db): Promise<KeyRow[]> {
+    return db
+      .selectFrom("api_keys")
+      .selectAll()
+      .where("revoked_at", "is", null)
+      .where("source", "in", sources)
+      .execute();
+  }
+
+  async insert(row: KeyRow, db: Db = this.db): Promise<void> {
+    await db.insertInto("api_keys").values(row).execute();
   }
 
   /** Applies `changes` if the key is active (and, with `revision`, unchanged since it was read). */
@@ -45,8 +57,9 @@ export class KeysStore {
     id: string,
     changes: Partial<Omit<KeyRow, "id" | "revision">>,
     revision?: number,
+    db: Db = this.db,
   ): Promise<boolean> {
-    let query = this.db
+    let query = db
       .updateTable("api_keys")
       .set({ ...changes, revision: sql<number>`revision + 1` })
       .where("id", "=", id)

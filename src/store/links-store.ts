@@ -9,7 +9,7 @@ import { type Link, type LinkWrite, Managed } from "../links/model.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
 
-type Db = Kysely<Database> | Transaction<Database>;
+export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface LinkFilter {
   search?: string | undefined;
@@ -175,6 +175,46 @@ export class LinksStore {
     return Number(result.numUpdatedRows) > 0;
   }
 
+  /** The links among `codes` that exist, by code. */
+  async getMany(codes: readonly string[], db: Db = this.db): Promise<Map<string, Link>> {
+    const found = new Map<string, Link>();
+    for (let i = 0; i < codes.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom("links")
+        .select(LINK_COLUMNS)
+        .where("code", "in", codes.slice(i, i + CHUNK))
+        .execute();
+      for (const row of rows) found.set(row.code, toLink(row));
+    }
+    return found;
+  }
+
+  /** Every code owned by one of `owners` (`null` = the API). */
+  async codesOwnedBy(owners: readonly (string | null)[], db: Db = this.db): Promise<string[]> {
+    const named = owners.filter((o): o is string => o !== null);
+    const rows = await db
+      .selectFrom("links")
+      .select("code")
+      .where((eb) =>
+        eb.or([
+          ...(named.length > 0 ? [eb("managed_by", "in", named)] : []),
+          ...(owners.includes(null) ? [eb("managed_by", "is", null)] : []),
+        ]),
+      )
+      .execute();
+    return rows.map((r) => r.code);
+  }
+
+  /** Inserts new links (codes known to be free). */
+  async insertMany(links: readonly LinkWrite[], now: number, db: Db): Promise<void> {
+    for (let i = 0; i < links.length; i += CHUNK) {
+      await db
+        .insertInto("links")
+        .values(links.slice(i, i + CHUNK).map((link) => this.row(link, now)))
+        .execute();
+    }
+  }
+
   /** The codes among `codes` whose links refuse API edits (see `Managed`). */
   async locked(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
     const found = new Set<string>();
@@ -183,7 +223,7 @@ export class LinksStore {
         .selectFrom("links")
         .select("code")
         .where("code", "in", codes.slice(i, i + CHUNK))
-        .where("managed_by", "=", Managed.Locked)
+        .where("managed_by", "=", Managed.File)
         .execute();
       for (const row of rows) found.add(row.code);
     }

@@ -1,0 +1,97 @@
+/**
+ * Admin API v1 — declarative state: `POST /apply` (a YAML or JSON document → plan → one transaction) and
+ * `GET /export` (the current state as such a document). The document may touch links, config and keys, so
+ * besides the route's `links:write` each section asks for the scope its own endpoints need.
+ */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { stringify as toYaml } from "yaml";
+import type { Principal } from "../auth/credentials.js";
+import { hasScope, type Scope } from "../auth/scopes.js";
+import { AppError, ErrorCode } from "../errors.js";
+import type { Provisioner } from "../provision/apply.js";
+import { checkDocument, parseDocument } from "../provision/document.js";
+import { ok } from "./envelope.js";
+
+/** Documents of a few hundred thousand links fit; anything larger is refused before parsing (413). */
+export const APPLY_BODY_LIMIT = 16 * 1024 * 1024;
+const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+
+function requireScope(principal: Principal | null | undefined, scope: Scope, why: string): void {
+  if (!hasScope(principal?.scopes ?? [], scope)) {
+    throw new AppError(
+      403,
+      ErrorCode.InsufficientScope,
+      "insufficient_scope",
+      `${why} requires the scope '${scope}'`,
+    );
+  }
+}
+
+export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.addContentTypeParser(
+      YAML_TYPES,
+      { parseAs: "string", bodyLimit: APPLY_BODY_LIMIT },
+      (_req, body, done) => done(null, body),
+    );
+
+    app.post(
+      "/apply",
+      {
+        config: { scope: "links:write" },
+        bodyLimit: APPLY_BODY_LIMIT,
+        schema: {
+          querystring: Type.Object({
+            dry_run: Type.Optional(Type.Boolean()),
+            prune: Type.Optional(Type.Boolean()),
+          }),
+          body: Type.Unknown(),
+        },
+      },
+      async (request) => {
+        const body = request.body;
+        const doc = typeof body === "string" ? parseDocument(body) : checkDocument(body);
+        if (doc.config && Object.keys(doc.config).length > 0)
+          requireScope(request.principal, "config:write", "A document with config");
+        if (doc.keys) requireScope(request.principal, "keys:manage", "A document with keys");
+        const result = await provisioner.apply(doc, {
+          owner: "api",
+          dryRun: request.query.dry_run === true,
+          prune: request.query.prune,
+          principal: request.principal!,
+        });
+        return ok(result, result.dry_run ? "Plan" : result.applied ? "Applied" : "No changes");
+      },
+    );
+
+    app.get(
+      "/export",
+      {
+        config: { scope: "links:read" },
+        schema: {
+          querystring: Type.Object({
+            format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("yaml")])),
+            include_secrets: Type.Optional(Type.Boolean()),
+          }),
+        },
+      },
+      async (request, reply) => {
+        const scopes = request.principal?.scopes ?? [];
+        const includeSecrets = request.query.include_secrets === true;
+        if (includeSecrets) requireScope(request.principal, "admin", "include_secrets");
+        const doc = await provisioner.export({
+          links: true,
+          config: hasScope(scopes, "config:read"),
+          keys: hasScope(scopes, "keys:manage"),
+          includeSecrets,
+        });
+        if (request.query.format === "yaml") {
+          return reply.type("application/yaml; charset=utf-8").send(toYaml(doc));
+        }
+        // The document itself, not an envelope: what this returns is what `POST /apply` takes.
+        return doc;
+      },
+    );
+  };
+}

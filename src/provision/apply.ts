@@ -1,0 +1,155 @@
+/**
+ * Declarative apply: a document (see document.ts) → a plan (create / update / delete / unchanged, with field
+ * diffs) → written in one transaction under a database-wide lock. The same engine serves `POST /admin/v1/apply`,
+ * `jmp apply` (through the API) and the provisioning file at start. An invalid item rejects the whole document
+ * with every item's error; nothing is half-applied. An unchanged document writes nothing.
+ */
+import type { Logger } from "pino";
+import type { KeyService } from "../auth/api-keys.js";
+import { actorOf, type Principal } from "../auth/credentials.js";
+import type { AuditLog } from "../audit/log.js";
+import type { ConfigService } from "../config/service.js";
+import type { LinkService } from "../links/service.js";
+import type { Store } from "../store/db.js";
+import { exclusively } from "../store/lock.js";
+import { REDACTED_PASSWORD } from "../links/csv.js";
+import { API_VERSION, type ApplyDocument, type DocumentLink, invalidDocument } from "./document.js";
+import type { Change, Owner, SectionOptions, SectionPlan } from "./plan.js";
+
+export interface ApplyRequest {
+  owner: Owner;
+  /** Plan only. */
+  dryRun: boolean;
+  /** Overrides the document's `prune`. */
+  prune?: boolean | undefined;
+  principal: Principal;
+}
+
+export interface ApplySummary {
+  create: number;
+  update: number;
+  delete: number;
+  unchanged: number;
+}
+
+export interface ApplyResult {
+  dry_run: boolean;
+  /** True when changes were written (false for a dry run and for a document that changes nothing). */
+  applied: boolean;
+  summary: ApplySummary;
+  /** Every create, update and delete (unchanged objects are only counted). */
+  changes: Change[];
+}
+
+const LOCK_NAME = "jmp:apply";
+
+export class Provisioner {
+  constructor(
+    private readonly store: Store,
+    private readonly links: LinkService,
+    private readonly keys: KeyService,
+    private readonly config: ConfigService,
+    private readonly audit: AuditLog,
+    private readonly log: Logger,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async apply(doc: ApplyDocument, request: ApplyRequest): Promise<ApplyResult> {
+    if (request.owner === "api" && doc.allow_api_edits !== undefined) {
+      throw invalidDocument([
+        { field: "allow_api_edits", message: "only applies to the provisioning file (JMP_PROVISION_FILE)" },
+      ]);
+    }
+    const options: SectionOptions = {
+      owner: request.owner,
+      prune: request.prune ?? doc.prune ?? false,
+      editable: doc.allow_api_edits === true,
+    };
+    const plan = async (
+      db: Parameters<LinkService["planState"]>[2],
+      trx?: Parameters<SectionPlan["write"]>[0],
+    ) => {
+      const sections = [
+        await this.links.planState(doc.links ?? [], options, db),
+        await this.config.planState(doc.config ?? {}, options, actorOf(request.principal)),
+        await this.keys.planState(doc.keys ?? [], options, request.principal, trx),
+      ];
+      const errors = sections.flatMap((s) => s.errors);
+      if (errors.length > 0) throw invalidDocument(errors);
+      return sections;
+    };
+
+    if (request.dryRun) return result(await plan(this.store.db), true, false);
+
+    const sections = await exclusively(this.store, LOCK_NAME, async (trx) => {
+      const planned = await plan(trx, trx);
+      const now = this.clock();
+      for (const section of planned) if (section.changes.length > 0) await section.write(trx, now);
+      return planned;
+    });
+    for (const section of sections) await section.committed();
+    const done = result(
+      sections,
+      false,
+      sections.some((s) => s.changes.length > 0),
+    );
+    if (done.applied) {
+      await this.audit.record({
+        action: "apply",
+        objectType: "state",
+        objectId: request.owner,
+        after: done.summary,
+      });
+      this.log.info({ owner: request.owner, ...done.summary }, "apply document written");
+    }
+    return done;
+  }
+
+  /**
+   * The current state as an apply document (links in code order); applying it back changes nothing. Link
+   * passwords are `[REDACTED]` (keep) unless `includeSecrets`, which exports their Argon2id hashes.
+   */
+  async export(sections: ExportSections): Promise<ApplyDocument> {
+    const doc: ApplyDocument = { apiVersion: API_VERSION, kind: "State" };
+    if (sections.links) {
+      const links: DocumentLink[] = [];
+      for await (const batch of this.links.scan({})) {
+        for (const link of batch) {
+          const item: DocumentLink = { code: link.code, target: link.target };
+          if (link.expiresAt !== null) item.expires_at = new Date(link.expiresAt).toISOString();
+          if (link.passwordHash !== null) {
+            item.password = sections.includeSecrets ? link.passwordHash : REDACTED_PASSWORD;
+          }
+          links.push(item);
+        }
+      }
+      doc.links = links;
+    }
+    if (sections.config) doc.config = this.config.exportable(sections.includeSecrets);
+    if (sections.keys) doc.keys = await this.keys.exportable();
+    return doc;
+  }
+}
+
+export interface ExportSections {
+  links: boolean;
+  config: boolean;
+  keys: boolean;
+  includeSecrets: boolean;
+}
+
+function result(sections: readonly SectionPlan[], dryRun: boolean, applied: boolean): ApplyResult {
+  const changes = sections.flatMap((s) => s.changes);
+  const count = (action: Change["action"]) => changes.filter((c) => c.action === action).length;
+  return {
+    dry_run: dryRun,
+    applied,
+    summary: {
+      create: count("create"),
+      update: count("update"),
+      delete: count("delete"),
+      unchanged: sections.reduce((n, s) => n + s.unchanged, 0),
+    },
+    changes,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The shape of a plan: what applying a document would change, section by section (links, config, keys). Each
+ * section is planned by the service that owns its objects (same validation as the API) and knows how to write
+ * itself inside the apply transaction and what to announce once that transaction has committed.
+ */
+import type { Transaction } from "kysely";
+import type { FieldError } from "../errors.js";
+import type { Database } from "../store/schema.js";
+
+export type Action = "create" | "update" | "delete";
+
+/** One field's move, as shown in a plan (secrets as `[REDACTED]`). */
+export interface FieldDiff {
+  from: unknown;
+  to: unknown;
+}
+
+export interface Change {
+  kind: "link" | "config" | "key";
+  /** The link code, the config key, or the API key name. */
+  id: string;
+  action: Action;
+  diff: Record<string, FieldDiff>;
+}
+
+/** Who applies: the Admin API (`POST /apply`, `jmp apply`) or the provisioning file at start. */
+export type Owner = "api" | "file";
+
+export interface SectionOptions {
+  owner: Owner;
+  prune: boolean;
+  /** File only: the objects it owns accept API edits. */
+  editable: boolean;
+}
+
+export interface SectionPlan {
+  changes: Change[];
+  unchanged: number;
+  errors: FieldError[];
+  /** Writes the changes; called inside the apply transaction, only when there are no errors. */
+  write(trx: Transaction<Database>, now: number): Promise<void>;
+  /** After commit: tell every instance, update in-memory state. */
+  committed(): Promise<void>;
+}
+
+/** Records `from → to` when they differ; true when they did. */
+export function diffField(diff: Record<string, FieldDiff>, name: string, from: unknown, to: unknown): void {
+  if (from !== to) diff[name] = { from, to };
+}
