@@ -13,7 +13,7 @@ import fastifyMultipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Ajv } from "ajv";
 import addFormats from "ajv-formats";
-import Fastify, { LogController } from "fastify";
+import Fastify, { type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
 import { mapError } from "./admin/envelope.js";
 import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
@@ -22,6 +22,9 @@ import type { ConfigService } from "./config/service.js";
 import type { ChangeFeed } from "./events/feed.js";
 import { corsHook } from "./admin/cors.js";
 import { HEALTH_MOUNT, type HealthDeps, healthRoutes } from "./health/routes.js";
+import fastifySwagger from "@fastify/swagger";
+import { openApiOptions } from "./admin/openapi.js";
+import { JMP_VERSION } from "./version.js";
 import type { RedirectHandler } from "./redirect/handler.js";
 
 declare module "fastify" {
@@ -171,6 +174,11 @@ export async function buildServer(deps: ServerDeps) {
         : randomUUID();
     },
     rewriteUrl: (req) => routes.rewrite(req.url ?? "/"),
+    // Errors raised before routing (a URL that does not decode) get the same envelope as every other error.
+    frameworkErrors: (error, _request, reply) => {
+      const mapped = mapError(error);
+      return (reply as FastifyReply).code(mapped.status).headers(mapped.headers).send(mapped.body);
+    },
     routerOptions: { ignoreDuplicateSlashes: false },
     serverFactory: (fastifyHandler) =>
       createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -186,6 +194,9 @@ export async function buildServer(deps: ServerDeps) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(validators());
+  // Response schemas document the API (OpenAPI) and type-check handlers; they never reshape an answer.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await app.register(fastifySwagger, openApiOptions(JMP_VERSION));
   app.decorateRequest("principal", null);
   await app.register(fastifyCookie);
   await app.register(fastifyMultipart, {

@@ -12,6 +12,7 @@ import { AppError, ErrorCode } from "../errors.js";
 import type { Provisioner } from "../provision/apply.js";
 import { checkDocument, parseDocument } from "../provision/document.js";
 import { ok } from "./envelope.js";
+import { ApplyDocument, ApplyResultSchema, Envelope } from "./schemas.js";
 
 /** Documents of a few hundred thousand links fit; anything larger is refused before parsing (413). */
 export const APPLY_BODY_LIMIT = 16 * 1024 * 1024;
@@ -39,14 +40,19 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
     app.post(
       "/apply",
       {
-        config: { scope: "links:write" },
+        config: { scope: "links:write", documentedBody: ApplyDocument },
         bodyLimit: APPLY_BODY_LIMIT,
         schema: {
           querystring: Type.Object({
             dry_run: Type.Optional(Type.Boolean()),
             prune: Type.Optional(Type.Boolean()),
           }),
+          summary: "Apply a declarative document (YAML or JSON): plan, then write in one transaction",
+          operationId: "apply",
+          tags: ["apply"],
           body: Type.Unknown(),
+          consumes: ["application/json", ...YAML_TYPES],
+          response: { 200: Envelope(ApplyResultSchema) },
         },
       },
       async (request) => {
@@ -74,6 +80,18 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
             format: Type.Optional(Type.Union([Type.Literal("json"), Type.Literal("yaml")])),
             include_secrets: Type.Optional(Type.Boolean()),
           }),
+          summary: "The current state as an apply document (JSON, or YAML with format=yaml)",
+          operationId: "exportState",
+          tags: ["apply"],
+          response: {
+            200: {
+              description: "The document",
+              content: {
+                "application/json": { schema: ApplyDocument },
+                "application/yaml": { schema: Type.String() },
+              },
+            },
+          },
         },
       },
       async (request, reply) => {

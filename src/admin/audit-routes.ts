@@ -5,6 +5,7 @@ import { AppError, ErrorCode } from "../errors.js";
 import { parseRfc3339 } from "../links/expiry.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { paginated } from "./envelope.js";
+import { AuditEntrySchema, Page } from "./schemas.js";
 
 const Query = Type.Object({
   actor: Type.Optional(Type.String({ maxLength: 160 })),
@@ -28,7 +29,14 @@ const json = (text: string | null) => (text === null ? null : (JSON.parse(text) 
 
 export function auditRoutes(audit: AuditStore): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get("/audit", { config: { scope: "admin" }, schema: { querystring: Query } }, async (request) => {
+    const schema = {
+      summary: "Who changed what, newest first",
+      operationId: "listAudit",
+      tags: ["audit"],
+      querystring: Query,
+      response: { 200: Page(AuditEntrySchema) },
+    };
+    app.get("/audit", { config: { scope: "admin" }, schema }, async (request) => {
       const q = request.query;
       const page = Math.max(1, q.page ?? 1);
       const pageSize = Math.min(100, Math.max(1, q.page_size ?? 50));

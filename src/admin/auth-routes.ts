@@ -15,6 +15,7 @@ import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { ok } from "./envelope.js";
+import { Envelope, MessageData, SessionData } from "./schemas.js";
 
 export interface AuthRoutesDeps {
   config: ConfigService;
@@ -85,7 +86,12 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       "/auth/login",
       {
         schema: {
+          summary: "Log in with the admin password (sets the session cookies)",
+          operationId: "login",
+          tags: ["auth"],
+          security: [],
           body: Type.Object({ password: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+          response: { 200: Envelope(SessionData) },
         },
       },
       async (request, reply) => {
@@ -103,7 +109,14 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       },
     );
 
-    app.post("/auth/refresh", async (request, reply) => {
+    const refreshSchema = {
+      summary: "Renew the session with the refresh cookie",
+      operationId: "refreshSession",
+      tags: ["auth"],
+      security: [],
+      response: { 200: Envelope(SessionData) },
+    };
+    app.post("/auth/refresh", { schema: refreshSchema }, async (request, reply) => {
       rateLimited(refreshLimiter.take(clientKey(request)));
       const token = request.cookies[REFRESH_COOKIE];
       if (!token) throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Refresh token not found");
@@ -115,7 +128,14 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       return ok({ message: "Token refreshed", expires_in: session.accessSeconds }, "Token refreshed");
     });
 
-    app.post("/auth/logout", async (request, reply) => {
+    const logoutSchema = {
+      summary: "Clear the session cookies",
+      operationId: "logout",
+      tags: ["auth"],
+      security: [],
+      response: { 200: Envelope(MessageData) },
+    };
+    app.post("/auth/logout", { schema: logoutSchema }, async (request, reply) => {
       reply
         .setCookie(ACCESS_COOKIE, "", cookieOptions(request, "/", 0))
         .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))
@@ -123,17 +143,33 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       return ok({ message: "Logout successful" }, "Logout successful");
     });
 
-    app.post("/auth/logout-everywhere", { config: { scope: "admin" } }, async (request, reply) => {
-      const actor = request.principal ? actorOf(request.principal) : "unknown";
-      await config.set("api.sessions_not_before", String(Date.now()), actor, Date.now());
-      reply
-        .setCookie(ACCESS_COOKIE, "", cookieOptions(request, "/", 0))
-        .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))
-        .setCookie(CSRF_COOKIE, "", cookieOptions(request, "/", 0, false));
-      return ok({ message: "All admin sessions have ended" });
-    });
+    const everywhereSchema = {
+      summary: "End every admin session on every instance",
+      operationId: "logoutEverywhere",
+      tags: ["auth"],
+      response: { 200: Envelope(MessageData) },
+    };
+    app.post(
+      "/auth/logout-everywhere",
+      { config: { scope: "admin" }, schema: everywhereSchema },
+      async (request, reply) => {
+        const actor = request.principal ? actorOf(request.principal) : "unknown";
+        await config.set("api.sessions_not_before", String(Date.now()), actor, Date.now());
+        reply
+          .setCookie(ACCESS_COOKIE, "", cookieOptions(request, "/", 0))
+          .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))
+          .setCookie(CSRF_COOKIE, "", cookieOptions(request, "/", 0, false));
+        return ok({ message: "All admin sessions have ended" });
+      },
+    );
 
-    app.get("/auth/verify", { config: { scope: "authenticated" } }, async () =>
+    const verifySchema = {
+      summary: "Check the credential",
+      operationId: "verifyCredential",
+      tags: ["auth"],
+      response: { 200: Envelope(MessageData) },
+    };
+    app.get("/auth/verify", { config: { scope: "authenticated" }, schema: verifySchema }, async () =>
       ok({ message: "Token is valid" }),
     );
   };

@@ -12,6 +12,16 @@ import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/se
 import { AppError, ErrorCode } from "../errors.js";
 import { printable } from "../text.js";
 import { ok } from "./envelope.js";
+import {
+  ActionValueSchema,
+  ConfigHistorySchema,
+  ConfigItemSchema,
+  ConfigSchemaItemSchema,
+  ConfigWrittenSchema,
+  Envelope,
+  ExecuteSaveSchema,
+  ReloadSchema,
+} from "./schemas.js";
 
 const KeyParams = Type.Object({ key: Type.String({ maxLength: 256 }) });
 const ActionBody = Type.Object({ action: Type.String({ maxLength: 64 }) }, { additionalProperties: false });
@@ -85,48 +95,92 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
   }
 
   return async (app) => {
-    app.get("/config", { config: { scope: "config:read" } }, async () => ok(config.list()));
-
-    app.get("/config/schema", { config: { scope: "config:read" } }, async () =>
-      ok(
-        REGISTRY.map((definition, order) => ({
-          key: definition.key,
-          value_type: definition.type,
-          // A random default (a secret) is not revealed: the schema says what kind of value it is.
-          default_value: typeof definition.defaultValue === "function" ? "" : defaultOf(definition),
-          description: definition.description,
-          category: definition.category,
-          enum_options:
-            "enumOptions" in definition && definition.enumOptions
-              ? definition.enumOptions.map((o) => ({
-                  value: o.value,
-                  label: o.label,
-                  label_i18n_key: null,
-                  description: o.description ?? null,
-                  description_i18n_key: null,
-                }))
-              : null,
-          requires_restart: false,
-          editable: config.describe(definition.key).editable,
-          order,
-          action: "action" in definition ? (definition.action ?? null) : null,
-          is_sensitive: definition.sensitive,
-        })),
-      ),
+    app.get(
+      "/config",
+      {
+        config: { scope: "config:read" },
+        schema: {
+          summary: "Every runtime key",
+          operationId: "listConfig",
+          tags: ["config"],
+          response: { 200: Envelope(Type.Array(ConfigItemSchema)) },
+        },
+      },
+      async () => ok(config.list()),
     );
 
-    app.post("/config/reload", { config: { scope: "config:write" } }, async () => {
-      const started = performance.now();
-      await config.reload();
-      return ok({
-        message: "Config reloaded successfully",
-        duration_ms: Math.round(performance.now() - started),
-      });
-    });
+    app.get(
+      "/config/schema",
+      {
+        config: { scope: "config:read" },
+        schema: {
+          summary: "The registry: type, default, options of every key",
+          operationId: "getConfigSchema",
+          tags: ["config"],
+          response: { 200: Envelope(Type.Array(ConfigSchemaItemSchema)) },
+        },
+      },
+      async () =>
+        ok(
+          REGISTRY.map((definition, order) => ({
+            key: definition.key,
+            value_type: definition.type,
+            // A random default (a secret) is not revealed: the schema says what kind of value it is.
+            default_value: typeof definition.defaultValue === "function" ? "" : defaultOf(definition),
+            description: definition.description,
+            category: definition.category,
+            enum_options:
+              "enumOptions" in definition && definition.enumOptions
+                ? definition.enumOptions.map((o) => ({
+                    value: o.value,
+                    label: o.label,
+                    label_i18n_key: null,
+                    description: o.description ?? null,
+                    description_i18n_key: null,
+                  }))
+                : null,
+            requires_restart: false,
+            editable: config.describe(definition.key).editable,
+            order,
+            action: "action" in definition ? (definition.action ?? null) : null,
+            is_sensitive: definition.sensitive,
+          })),
+        ),
+    );
+
+    app.post(
+      "/config/reload",
+      {
+        config: { scope: "config:write" },
+        schema: {
+          summary: "Re-read config from the database",
+          operationId: "reloadConfig",
+          tags: ["config"],
+          response: { 200: Envelope(ReloadSchema) },
+        },
+      },
+      async () => {
+        const started = performance.now();
+        await config.reload();
+        return ok({
+          message: "Config reloaded successfully",
+          duration_ms: Math.round(performance.now() - started),
+        });
+      },
+    );
 
     app.get(
       "/config/:key",
-      { config: { scope: "config:read" }, schema: { params: KeyParams } },
+      {
+        config: { scope: "config:read" },
+        schema: {
+          summary: "One key",
+          operationId: "getConfig",
+          tags: ["config"],
+          params: KeyParams,
+          response: { 200: Envelope(ConfigItemSchema) },
+        },
+      },
       async (request) => ok(config.describe(knownKey(request.params.key))),
     );
 
@@ -135,8 +189,12 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       {
         config: { scope: "config:write" },
         schema: {
+          summary: "Set a key",
+          operationId: "setConfig",
+          tags: ["config"],
           params: KeyParams,
           body: Type.Object({ value: Type.String({ maxLength: 65536 }) }, { additionalProperties: false }),
+          response: { 200: Envelope(ConfigWrittenSchema) },
         },
       },
       async (request) => {
@@ -148,7 +206,16 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
 
     app.post(
       "/config/:key/reset",
-      { config: { scope: "config:write" }, schema: { params: KeyParams } },
+      {
+        config: { scope: "config:write" },
+        schema: {
+          summary: "Set a key back to its default",
+          operationId: "resetConfig",
+          tags: ["config"],
+          params: KeyParams,
+          response: { 200: Envelope(ConfigWrittenSchema) },
+        },
+      },
       async (request) => {
         const key = knownKey(request.params.key);
         await write(key, () => config.reset(key, actor(request), Date.now()));
@@ -160,7 +227,14 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       "/config/:key/history",
       {
         config: { scope: "config:read" },
-        schema: { params: KeyParams, querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }) },
+        schema: {
+          summary: "Changes of a key, newest first",
+          operationId: "getConfigHistory",
+          tags: ["config"],
+          params: KeyParams,
+          querystring: Type.Object({ limit: Type.Optional(Type.Integer()) }),
+          response: { 200: Envelope(Type.Array(ConfigHistorySchema)) },
+        },
       },
       async (request) => {
         const key = knownKey(request.params.key);
@@ -171,7 +245,17 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
 
     app.post(
       "/config/:key/action",
-      { config: { scope: "config:write" }, schema: { params: KeyParams, body: ActionBody } },
+      {
+        config: { scope: "config:write" },
+        schema: {
+          summary: "Run a key's action (generate_token) and return the value without saving it",
+          operationId: "runConfigAction",
+          tags: ["config"],
+          params: KeyParams,
+          body: ActionBody,
+          response: { 200: Envelope(ActionValueSchema) },
+        },
+      },
       async (request) => {
         const key = knownKey(request.params.key);
         checkAction(key, request.body.action);
@@ -181,7 +265,17 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
 
     app.post(
       "/config/:key/execute-and-save",
-      { config: { scope: "config:write" }, schema: { params: KeyParams, body: ActionBody } },
+      {
+        config: { scope: "config:write" },
+        schema: {
+          summary: "Run a key's action and save the result",
+          operationId: "executeAndSaveConfig",
+          tags: ["config"],
+          params: KeyParams,
+          body: ActionBody,
+          response: { 200: Envelope(ExecuteSaveSchema) },
+        },
+      },
       async (request) => {
         const key = knownKey(request.params.key);
         checkAction(key, request.body.action);

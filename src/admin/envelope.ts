@@ -14,7 +14,7 @@ export interface Pagination {
 }
 
 export function ok<T>(data: T, message = "OK") {
-  return { code: 0, message, data };
+  return { code: 0 as const, message, data };
 }
 
 export function paginated<T>(data: T[], page: number, pageSize: number, total: number) {
@@ -24,7 +24,7 @@ export function paginated<T>(data: T[], page: number, pageSize: number, total: n
     total,
     total_pages: Math.ceil(total / pageSize),
   };
-  return { code: 0, message: "OK", data, pagination };
+  return { code: 0 as const, message: "OK", data, pagination };
 }
 
 export interface ErrorBody {
@@ -78,6 +78,8 @@ export function mapError(err: unknown): MappedError {
     );
   }
   switch (fe?.code) {
+    case "FST_ERR_BAD_URL":
+      return clientError(400, ErrorCode.BadRequest, "bad_url", "Malformed URL (invalid percent-encoding)");
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return clientError(413, ErrorCode.BadRequest, "body_too_large", "Request body is too large");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":

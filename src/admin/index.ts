@@ -3,6 +3,7 @@
  * refresh and logout; cookie-authenticated writes also need the CSRF token. With no admin password and no
  * bootstrap API key configured, the whole API answers a plain 404 (Shortlinker's "disabled" state).
  */
+import type { TSchema } from "typebox";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { KeyService } from "../auth/api-keys.js";
 import { withAuditContext } from "../audit/log.js";
@@ -27,11 +28,12 @@ import { configRoutes } from "./config-routes.js";
 import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
 import { applyRoutes } from "./apply-routes.js";
+import { openApiDocument } from "./openapi.js";
 import type { Provisioner } from "../provision/apply.js";
 
 export const ADMIN_MOUNT = "/admin";
 const PUBLIC_ROUTES = new Set(
-  ["/auth/login", "/auth/refresh", "/auth/logout"].map((p) => `${ADMIN_MOUNT}/v1${p}`),
+  ["/auth/login", "/auth/refresh", "/auth/logout", "/openapi.json"].map((p) => `${ADMIN_MOUNT}/v1${p}`),
 );
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -41,6 +43,11 @@ export type RouteScope = Scope | "authenticated";
 declare module "fastify" {
   interface FastifyContextConfig {
     scope?: RouteScope;
+    /**
+     * The request body as the OpenAPI description shows it, when the route parses the body itself (the apply
+     * document, which also comes as YAML, is checked by its own code to report item paths).
+     */
+    documentedBody?: TSchema;
   }
 }
 
@@ -136,6 +143,9 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         await v1.register(keysRoutes(deps.keys));
         await v1.register(auditRoutes(deps.audit));
         await v1.register(applyRoutes(deps.provisioner));
+        v1.get("/openapi.json", { schema: { hide: true } }, async (request) =>
+          openApiDocument(request.server, deps.config),
+        );
       },
       { prefix: "/v1" },
     );

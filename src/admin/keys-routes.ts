@@ -8,6 +8,7 @@ import { Type } from "typebox";
 import type { KeyService } from "../auth/api-keys.js";
 import type { Principal } from "../auth/credentials.js";
 import { ok } from "./envelope.js";
+import { Envelope, KeyPutSchema, KeySchema, KeyWithTokenSchema, WhoamiSchema } from "./schemas.js";
 
 const manage = { scope: "keys:manage" } as const;
 const Str = (maxLength: number) => Type.String({ maxLength });
@@ -26,7 +27,13 @@ function caller(request: FastifyRequest): Principal {
 
 export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get("/auth/whoami", { config: { scope: "authenticated" } }, async (request) => {
+    const whoamiSchema = {
+      summary: "Who the credential is",
+      operationId: "whoami",
+      tags: ["auth"],
+      response: { 200: Envelope(WhoamiSchema) },
+    };
+    app.get("/auth/whoami", { config: { scope: "authenticated" }, schema: whoamiSchema }, async (request) => {
       const p = caller(request);
       const base = { actor: p.kind, scopes: [...p.scopes] };
       if (p.kind === "api_key") {
@@ -52,14 +59,29 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       "/keys",
       {
         config: manage,
-        schema: { querystring: Type.Object({ include_revoked: Type.Optional(Type.Boolean()) }) },
+        schema: {
+          summary: "List API keys",
+          operationId: "listKeys",
+          tags: ["keys"],
+          querystring: Type.Object({ include_revoked: Type.Optional(Type.Boolean()) }),
+          response: { 200: Envelope(Type.Array(KeySchema)) },
+        },
       },
       async (request) => ok(await keys.list(request.query.include_revoked === true)),
     );
 
     app.post(
       "/keys",
-      { config: manage, schema: { body: Type.Object(KeyBody, { additionalProperties: false }) } },
+      {
+        config: manage,
+        schema: {
+          summary: "Create an API key (the token is in this answer only)",
+          operationId: "createKey",
+          tags: ["keys"],
+          body: Type.Object(KeyBody, { additionalProperties: false }),
+          response: { 201: Envelope(KeyWithTokenSchema) },
+        },
+      },
       async (request, reply) => {
         const { key, etag, token } = await keys.create(request.body, caller(request));
         reply.code(201).header("ETag", etag);
@@ -72,6 +94,10 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       {
         config: manage,
         schema: {
+          summary: "Create or update a key by name from a token digest (idempotent)",
+          operationId: "putKeyByName",
+          tags: ["keys"],
+          response: { 200: Envelope(KeyPutSchema), 201: Envelope(KeyPutSchema) },
           params: Type.Object({ name: Str(128) }),
           body: Type.Object(
             { ...KeyBody, name: Type.Optional(Str(128)), token_sha256: Str(80) },
@@ -86,7 +112,14 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get("/keys/:id", { config: manage, schema: { params: IdParams } }, async (request, reply) => {
+    const getSchema = {
+      summary: "One API key",
+      operationId: "getKey",
+      tags: ["keys"],
+      params: IdParams,
+      response: { 200: Envelope(KeySchema) },
+    };
+    app.get("/keys/:id", { config: manage, schema: getSchema }, async (request, reply) => {
       const { key, etag } = await keys.get(request.params.id);
       reply.header("ETag", etag);
       return ok(key);
@@ -96,7 +129,14 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       "/keys/:id",
       {
         config: manage,
-        schema: { params: IdParams, body: Type.Object(KeyBody, { additionalProperties: false }) },
+        schema: {
+          summary: "Change a key (If-Match supported)",
+          operationId: "updateKey",
+          tags: ["keys"],
+          params: IdParams,
+          body: Type.Object(KeyBody, { additionalProperties: false }),
+          response: { 200: Envelope(KeySchema) },
+        },
       },
       async (request, reply) => {
         const ifMatch = request.headers["if-match"];
@@ -111,6 +151,10 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       {
         config: manage,
         schema: {
+          summary: "Issue a new token; the old one works for grace_seconds more",
+          operationId: "rotateKey",
+          tags: ["keys"],
+          response: { 200: Envelope(KeyWithTokenSchema) },
           params: IdParams,
           body: Type.Optional(
             Type.Object({ grace_seconds: Type.Optional(Type.Integer()) }, { additionalProperties: false }),
@@ -128,9 +172,16 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.delete("/keys/:id", { config: manage, schema: { params: IdParams } }, async (request, reply) => {
+    const revokeSchema = {
+      summary: "Revoke a key",
+      operationId: "revokeKey",
+      tags: ["keys"],
+      params: IdParams,
+      response: { 204: Type.Null() },
+    };
+    app.delete("/keys/:id", { config: manage, schema: revokeSchema }, async (request, reply) => {
       await keys.revoke(request.params.id, caller(request));
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     });
   };
 }

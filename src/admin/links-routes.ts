@@ -15,6 +15,16 @@ import type { ImportMode, LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
 import { CONTROL_CHARS } from "../text.js";
 import { ok, paginated } from "./envelope.js";
+import {
+  BatchResultSchema,
+  Envelope,
+  ImportResultSchema,
+  LinkSchema,
+  MessageData,
+  Page,
+  StatsSchema,
+  WrittenLinkSchema,
+} from "./schemas.js";
 
 const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
 /** Batches of 5000 links with long targets need more than the default body limit. */
@@ -76,7 +86,7 @@ export function linkResponse(link: Link) {
     created_at: new Date(link.createdAt).toISOString(),
     updated_at: new Date(link.updatedAt).toISOString(),
     expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
-    password: link.passwordHash === null ? null : "[REDACTED]",
+    password: link.passwordHash === null ? null : ("[REDACTED]" as const),
     click_count: link.clickCount,
   };
 }
@@ -126,7 +136,16 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/links",
-      { config: { scope: "links:read" }, schema: { querystring: ListQuery } },
+      {
+        config: { scope: "links:read" },
+        schema: {
+          summary: "List links",
+          operationId: "listLinks",
+          tags: ["links"],
+          querystring: ListQuery,
+          response: { 200: Page(LinkSchema) },
+        },
+      },
       async (request) => {
         const q = request.query;
         if (q.only_expired && q.only_active)
@@ -140,7 +159,16 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
 
     app.post(
       "/links",
-      { config: { scope: "links:write" }, schema: { body: CreateBody } },
+      {
+        config: { scope: "links:write" },
+        schema: {
+          summary: "Create a link",
+          operationId: "createLink",
+          tags: ["links"],
+          body: CreateBody,
+          response: { 201: Envelope(WrittenLinkSchema) },
+        },
+      },
       async (request, reply) => {
         const link = await links.create(request.body);
         reply.code(201).header("ETag", etagOf(link));
@@ -148,21 +176,42 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.get("/stats", { config: { scope: "links:read" } }, async () => {
-      const stats = await links.stats();
-      return ok({
-        total_links: stats.totalLinks,
-        total_clicks: stats.totalClicks,
-        active_links: stats.activeLinks,
-      });
-    });
+    app.get(
+      "/stats",
+      {
+        config: { scope: "links:read" },
+        schema: {
+          summary: "Link statistics",
+          operationId: "getStats",
+          tags: ["links"],
+          response: { 200: Envelope(StatsSchema) },
+        },
+      },
+      async () => {
+        const stats = await links.stats();
+        return ok({
+          total_links: stats.totalLinks,
+          total_clicks: stats.totalClicks,
+          active_links: stats.activeLinks,
+        });
+      },
+    );
 
     app.get(
       "/links/export",
       {
         config: { scope: "links:read" },
         schema: {
+          summary: "Export links as CSV",
+          operationId: "exportLinksCsv",
+          tags: ["links"],
           querystring: Type.Object({ ...FilterQuery, include_secrets: Type.Optional(Type.Boolean()) }),
+          response: {
+            200: {
+              description: "CSV (Shortlinker's columns)",
+              content: { "text/csv": { schema: Type.Unsafe<Readable>({ type: "string" }) } },
+            },
+          },
         },
       },
       async (request, reply) => {
@@ -188,59 +237,78 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       },
     );
 
-    app.post("/links/import", { config: { scope: "links:write" } }, async (request) => {
-      if (!request.isMultipart()) {
-        throw new AppError(
-          400,
-          ErrorCode.InvalidMultipartData,
-          "invalid_multipart",
-          "Expected multipart/form-data with a file field",
-        );
-      }
-      let mode: ImportMode = "skip";
-      let file: Buffer | null = null;
-      try {
-        for await (const part of request.parts({
-          limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 10 },
-        })) {
-          if (part.type === "file") {
-            const content = await part.toBuffer();
-            if (part.fieldname === "file") file = content;
-          } else if (part.fieldname === "mode") {
-            const value = String(part.value).toLowerCase();
-            mode = value === "overwrite" || value === "error" ? value : "skip";
-          }
-        }
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === "FST_REQ_FILE_TOO_LARGE") {
+    app.post(
+      "/links/import",
+      {
+        config: { scope: "links:write" },
+        schema: {
+          summary: "Import links from CSV (multipart/form-data: file, mode=skip|overwrite|error)",
+          operationId: "importLinksCsv",
+          tags: ["links"],
+          consumes: ["multipart/form-data"],
+          response: { 200: Envelope(ImportResultSchema) },
+        },
+      },
+      async (request) => {
+        if (!request.isMultipart()) {
           throw new AppError(
             400,
-            ErrorCode.FileTooLarge,
-            "file_too_large",
-            "File size exceeds maximum 10 MB",
+            ErrorCode.InvalidMultipartData,
+            "invalid_multipart",
+            "Expected multipart/form-data with a file field",
           );
         }
-        throw new AppError(
-          400,
-          ErrorCode.InvalidMultipartData,
-          "invalid_multipart",
-          "Invalid multipart data",
-        );
-      }
-      if (!file || file.length === 0) {
-        throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
-      }
-      const parsed = parseImportCsv(file);
-      return ok(await links.import(parsed.rows, mode, parsed.failures));
-    });
+        let mode: ImportMode = "skip";
+        let file: Buffer | null = null;
+        try {
+          for await (const part of request.parts({
+            limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 10 },
+          })) {
+            if (part.type === "file") {
+              const content = await part.toBuffer();
+              if (part.fieldname === "file") file = content;
+            } else if (part.fieldname === "mode") {
+              const value = String(part.value).toLowerCase();
+              mode = value === "overwrite" || value === "error" ? value : "skip";
+            }
+          }
+        } catch (err) {
+          const code = (err as { code?: string }).code;
+          if (code === "FST_REQ_FILE_TOO_LARGE") {
+            throw new AppError(
+              400,
+              ErrorCode.FileTooLarge,
+              "file_too_large",
+              "File size exceeds maximum 10 MB",
+            );
+          }
+          throw new AppError(
+            400,
+            ErrorCode.InvalidMultipartData,
+            "invalid_multipart",
+            "Invalid multipart data",
+          );
+        }
+        if (!file || file.length === 0) {
+          throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
+        }
+        const parsed = parseImportCsv(file);
+        return ok(await links.import(parsed.rows, mode, parsed.failures));
+      },
+    );
 
     app.post(
       "/links/batch",
       {
         config: { scope: "links:write" },
         bodyLimit: BATCH_BODY_LIMIT,
-        schema: { body: Type.Object({ links: Type.Array(CreateBody) }, { additionalProperties: false }) },
+        schema: {
+          summary: "Create links in a batch",
+          operationId: "batchCreateLinks",
+          tags: ["links"],
+          body: Type.Object({ links: Type.Array(CreateBody) }, { additionalProperties: false }),
+          response: { 200: Envelope(BatchResultSchema) },
+        },
       },
       async (request) => ok(await links.batchCreate(request.body.links)),
     );
@@ -251,6 +319,10 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
         config: { scope: "links:write" },
         bodyLimit: BATCH_BODY_LIMIT,
         schema: {
+          summary: "Update links in a batch",
+          operationId: "batchUpdateLinks",
+          tags: ["links"],
+          response: { 200: Envelope(BatchResultSchema) },
           body: Type.Object(
             {
               updates: Type.Array(
@@ -273,6 +345,10 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
         config: { scope: "links:write" },
         bodyLimit: BATCH_BODY_LIMIT,
         schema: {
+          summary: "Delete links in a batch",
+          operationId: "batchDeleteLinks",
+          tags: ["links"],
+          response: { 200: Envelope(BatchResultSchema) },
           body: Type.Object(
             { codes: Type.Array(Type.String({ maxLength: 1024 })) },
             { additionalProperties: false },
@@ -284,7 +360,16 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
 
     app.get(
       "/links/*",
-      { config: { scope: "links:read" }, schema: { params: CodeParams } },
+      {
+        config: { scope: "links:read" },
+        schema: {
+          summary: "Get a link",
+          operationId: "getLink",
+          tags: ["links"],
+          params: CodeParams,
+          response: { 200: Envelope(LinkSchema) },
+        },
+      },
       async (request, reply) => {
         const link = await links.get(request.params["*"]);
         reply.header("ETag", etagOf(link));
@@ -296,7 +381,16 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       "/links/*",
       {
         config: { scope: "links:write" },
-        schema: { params: CodeParams, querystring: PutQuery, body: UpdateBody, headers: PreconditionHeaders },
+        schema: {
+          summary: "Update a link (with ?upsert=true: create or replace)",
+          operationId: "putLink",
+          tags: ["links"],
+          params: CodeParams,
+          querystring: PutQuery,
+          body: UpdateBody,
+          headers: PreconditionHeaders,
+          response: { 200: Envelope(WrittenLinkSchema), 201: Envelope(WrittenLinkSchema) },
+        },
       },
       async (request, reply) => {
         const noneMatch = request.headers["if-none-match"];
@@ -315,7 +409,17 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
 
     app.delete(
       "/links/*",
-      { config: { scope: "links:write" }, schema: { params: CodeParams, headers: PreconditionHeaders } },
+      {
+        config: { scope: "links:write" },
+        schema: {
+          summary: "Delete a link",
+          operationId: "deleteLink",
+          tags: ["links"],
+          params: CodeParams,
+          headers: PreconditionHeaders,
+          response: { 200: Envelope(MessageData) },
+        },
+      },
       async (request) => {
         await links.remove(request.params["*"], { ifMatch: request.headers["if-match"] });
         return ok({ message: "Link deleted successfully" });

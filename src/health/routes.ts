@@ -2,6 +2,7 @@
  * Health endpoints at `<routes.health_prefix>`: `/live` and `/ready` are open (for probes); `/health` itself
  * shows details and needs an admin credential or the `api.health_token` bearer.
  */
+import { Envelope, HealthSchema, HealthUnavailableSchema } from "../admin/schemas.js";
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync } from "fastify";
 import { unauthorized } from "../admin/index.js";
@@ -56,17 +57,45 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       reply.header("Cache-Control", "no-store");
     });
 
-    app.get("/live", async (_request, reply) => reply.code(204).send());
-
-    app.get("/ready", async (_request, reply) => {
-      const ready = deps.isReady() && (await checkStorage(deps.countLinks)).healthy;
-      return reply
-        .code(ready ? 200 : 503)
-        .type("text/plain; charset=utf-8")
-        .send(ready ? "OK" : "Service Unavailable");
+    const probe = (operationId: string, summary: string, ok: number) => ({
+      operationId,
+      summary,
+      tags: ["health"],
+      security: [],
+      response: {
+        [ok]: {
+          description: "Yes",
+          content: ok === 204 ? undefined : { "text/plain": { schema: { type: "string" } } },
+        },
+        503: { description: "No", content: { "text/plain": { schema: { type: "string" } } } },
+      },
     });
+    app.get(
+      "/live",
+      { schema: probe("live", "Liveness: the process answers", 204) },
+      async (_request, reply) => reply.code(204).send(),
+    );
 
-    app.get("/", async (request, reply) => {
+    app.get(
+      "/ready",
+      { schema: probe("ready", "Readiness: serving, storage reachable, provisioning applied", 200) },
+      async (_request, reply) => {
+        const ready = deps.isReady() && (await checkStorage(deps.countLinks)).healthy;
+        return reply
+          .code(ready ? 200 : 503)
+          .type("text/plain; charset=utf-8")
+          .send(ready ? "OK" : "Service Unavailable");
+      },
+    );
+
+    const healthSchema = {
+      summary: "Detailed health (health token, or any Admin API credential)",
+      operationId: "getHealth",
+      tags: ["health"],
+      security: [{ bearer: [] }, { cookie: [] }] as Record<string, string[]>[],
+      response: { 200: Envelope(HealthSchema), 503: HealthUnavailableSchema },
+    };
+    app.get("/", { schema: healthSchema }, async (request, reply) => {
       const bearer = bearerToken(request.headers.authorization);
       const allowed =
         healthTokenMatches(deps.config.get("api.health_token"), bearer) ||

@@ -1,4 +1,8 @@
-/** A small HTTP client for contract tests: real requests with fetch, a cookie jar, no automatic redirects. */
+/**
+ * A small HTTP client for contract tests: real requests with fetch, a cookie jar, no automatic redirects. Every
+ * exchange with the Admin or health API is checked against the server's OpenAPI description (contract.ts).
+ */
+import { contractChecker } from "./contract.js";
 export interface Reply<T = any> {
   status: number;
   headers: Headers;
@@ -66,6 +70,16 @@ export class Client {
     } catch {
       json = undefined;
     }
+    const checker = await contractChecker(this.baseUrl);
+    const problem = checker?.check(
+      method,
+      path,
+      options.json,
+      res.status,
+      res.headers.get("content-type") ?? "",
+      text,
+    );
+    if (problem) throw new Error(`OpenAPI contract: ${problem}`);
     return { status: res.status, headers: res.headers, text, json };
   }
 
