@@ -8,7 +8,7 @@ import { Type } from "typebox";
 import { stringify as toYaml } from "yaml";
 import type { Principal } from "../auth/credentials.js";
 import { hasScope, type Scope } from "../auth/scopes.js";
-import { AppError, ErrorCode } from "../errors.js";
+import { AppError, badRequest, ErrorCode } from "../errors.js";
 import type { Provisioner } from "../provision/apply.js";
 import { checkDocument, parseDocument } from "../provision/document.js";
 import { ok } from "./envelope.js";
@@ -46,6 +46,13 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
           querystring: Type.Object({
             dry_run: Type.Optional(Type.Boolean()),
             prune: Type.Optional(Type.Boolean()),
+            owner: Type.Optional(
+              Type.Union([Type.Literal("api"), Type.Literal("file")], {
+                description:
+                  "file: plan the document as the provisioning file (JMP_PROVISION_FILE) is applied at start, " +
+                  "to preview the next deploy; needs dry_run=true and the admin scope",
+              }),
+            ),
           }),
           summary: "Apply a declarative document (YAML or JSON): plan, then write in one transaction",
           operationId: "apply",
@@ -56,13 +63,19 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
         },
       },
       async (request) => {
+        const owner = request.query.owner ?? "api";
+        if (owner === "file") {
+          // Writing as the file would let any API caller take objects out of the API's hands; a preview is safe.
+          if (request.query.dry_run !== true) throw badRequest("owner=file only plans: add dry_run=true");
+          requireScope(request.principal, "admin", "Planning as the provisioning file");
+        }
         const body = request.body;
         const doc = typeof body === "string" ? parseDocument(body) : checkDocument(body);
         if (doc.config && Object.keys(doc.config).length > 0)
           requireScope(request.principal, "config:write", "A document with config");
         if (doc.keys) requireScope(request.principal, "keys:manage", "A document with keys");
         const result = await provisioner.apply(doc, {
-          owner: "api",
+          owner,
           dryRun: request.query.dry_run === true,
           prune: request.query.prune,
           principal: request.principal!,

@@ -6,16 +6,10 @@
  * usual settings (`JMP_DATABASE_URL`, `JMP_DATA_DIR`), recorded in history as actor `cli` and published on the
  * change log, so running servers apply them at once.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { type ConfigKey, ConfigValueError, definitionOf, REGISTRY } from "../config/registry.js";
-import {
-  ConfigPinnedError,
-  type ConfigItem,
-  ConfigService,
-  type HistoryItem,
-  isConfigKey,
-} from "../config/service.js";
+import { ConfigPinnedError, ConfigService, isConfigKey } from "../config/service.js";
 import { AuditLog } from "../audit/log.js";
 import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
@@ -23,7 +17,8 @@ import { readSettings } from "../settings.js";
 import { ConfigStore } from "../store/config-store.js";
 import { openStore, type Store } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
-import { type ApiTarget, apiCall, apiTarget } from "./api.js";
+import type { ConfigHistoryEntry, ConfigItem, JmpClient } from "../client/index.js";
+import { apiClient } from "./api.js";
 import { CliError } from "./errors.js";
 
 export interface ConfigBackend {
@@ -31,7 +26,7 @@ export interface ConfigBackend {
   get(key: string): Promise<ConfigItem>;
   set(key: string, value: string): Promise<ConfigItem>;
   reset(key: string): Promise<ConfigItem>;
-  history(key: string, limit: number): Promise<HistoryItem[]>;
+  history(key: string, limit: number): Promise<ConfigHistoryEntry[]>;
   /** Stored values of sensitive keys (offline only): hashes for passwords and tokens, the JWT secret itself. */
   secrets(): Promise<{ key: string; value: string }[]>;
   close(): Promise<void>;
@@ -90,22 +85,19 @@ export async function offlineBackend(): Promise<ConfigBackend> {
 }
 
 /** Works through the Admin API of a running server. */
-export function onlineBackend(target: ApiTarget): ConfigBackend {
-  const call = <T>(method: string, path: string, body?: unknown) =>
-    apiCall<T>(target, method, `/config${path}`, body);
-  const item = (key: string) => call<ConfigItem>("GET", `/${encodeURIComponent(key)}`);
+export function onlineBackend(client: JmpClient): ConfigBackend {
   return {
-    list: () => call("GET", ""),
-    get: item,
+    list: () => client.config.list(),
+    get: (key) => client.config.get(key),
     async set(key, value) {
-      await call("PUT", `/${encodeURIComponent(key)}`, { value });
-      return item(key);
+      await client.config.set(key, value);
+      return client.config.get(key);
     },
     async reset(key) {
-      await call("POST", `/${encodeURIComponent(key)}/reset`);
-      return item(key);
+      await client.config.reset(key);
+      return client.config.get(key);
     },
-    history: (key, limit) => call("GET", `/${encodeURIComponent(key)}/history?limit=${limit}`),
+    history: (key, limit) => client.config.history(key, limit),
     async secrets() {
       throw new CliError(
         "secrets can only be exported offline (without JMP_URL): the API never returns them",
@@ -116,8 +108,8 @@ export function onlineBackend(target: ApiTarget): ConfigBackend {
 }
 
 export async function configBackend(): Promise<ConfigBackend> {
-  const target = apiTarget();
-  return target ? onlineBackend(target) : offlineBackend();
+  const client = apiClient();
+  return client ? onlineBackend(client) : offlineBackend();
 }
 
 export async function exportConfig(backend: ConfigBackend, includeSecrets: boolean): Promise<ExportDocument> {
@@ -166,23 +158,4 @@ export async function importConfig(backend: ConfigBackend, file: string): Promis
     if (before.value !== after.value || before.updated_at !== after.updated_at) changed++;
   }
   return changed;
-}
-
-export function printTable(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return (
-    rows
-      .map((row) =>
-        row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join("  ")
-          .trimEnd(),
-      )
-      .join("\n") + "\n"
-  );
-}
-
-export function writeOutput(text: string, file: string | undefined): void {
-  if (file) writeFileSync(file, text, { mode: 0o600 });
-  else process.stdout.write(text);
 }

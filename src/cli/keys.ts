@@ -6,15 +6,13 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { generateApiKey, sha256Hex } from "../auth/api-key-format.js";
-import type { KeyView } from "../auth/api-keys.js";
+import type { ApiKey } from "../client/index.js";
 import { readSettings } from "../settings.js";
-import { apiCall, requireApiTarget } from "./api.js";
-import { printTable, writeOutput } from "./config.js";
+import { requireClient } from "./api.js";
+import { json, printTable, writeOutput } from "./output.js";
 import { readSecret } from "./reset-password.js";
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-
-function keyTable(keys: KeyView[]): string {
+function keyTable(keys: ApiKey[]): string {
   return printTable([
     ["ID", "NAME", "SCOPES", "EXPIRES", "LAST USED", "SOURCE"],
     ...keys.map((k) => [
@@ -79,7 +77,7 @@ export function registerKeyCommands(program: Command): void {
         secretFile?: string;
         json?: boolean;
       }) => {
-        const created = await apiCall<KeyView & { token: string }>(requireApiTarget(), "POST", "/keys", {
+        const { data: created } = await requireClient().keys.create({
           name: options.name,
           scopes: options.scope,
           ...(options.expiresIn ? { expires_in: options.expiresIn } : {}),
@@ -98,11 +96,7 @@ export function registerKeyCommands(program: Command): void {
     .option("--include-revoked")
     .option("--json", "print JSON")
     .action(async (options: { includeRevoked?: boolean; json?: boolean }) => {
-      const list = await apiCall<KeyView[]>(
-        requireApiTarget(),
-        "GET",
-        `/keys${options.includeRevoked ? "?include_revoked=true" : ""}`,
-      );
+      const list = await requireClient().keys.list({ includeRevoked: options.includeRevoked === true });
       writeOutput(options.json ? json(list) : keyTable(list), undefined);
     });
 
@@ -110,12 +104,12 @@ export function registerKeyCommands(program: Command): void {
     .command("show <id>")
     .option("--json", "print JSON")
     .action(async (id: string, options: { json?: boolean }) => {
-      const key = await apiCall<KeyView>(requireApiTarget(), "GET", `/keys/${encodeURIComponent(id)}`);
+      const { data: key } = await requireClient().keys.get(id);
       writeOutput(options.json ? json(key) : keyTable([key]), undefined);
     });
 
   keys.command("revoke <id>").action(async (id: string) => {
-    await apiCall(requireApiTarget(), "DELETE", `/keys/${encodeURIComponent(id)}`);
+    await requireClient().keys.revoke(id);
     writeOutput(`revoked ${id}\n`, undefined);
   });
 
@@ -125,14 +119,7 @@ export function registerKeyCommands(program: Command): void {
     .option("--grace <seconds>", "grace period in seconds (at most 86400)", "0")
     .option("--secret-file <path>", "write the new token here (mode 0600) instead of stdout")
     .action(async (id: string, options: { grace: string; secretFile?: string }) => {
-      const rotated = await apiCall<KeyView & { token: string }>(
-        requireApiTarget(),
-        "POST",
-        `/keys/${encodeURIComponent(id)}/rotate`,
-        {
-          grace_seconds: Number.parseInt(options.grace, 10) || 0,
-        },
-      );
+      const rotated = await requireClient().keys.rotate(id, Number.parseInt(options.grace, 10) || 0);
       emitToken(rotated.token, options.secretFile);
     });
 
@@ -141,11 +128,7 @@ export function registerKeyCommands(program: Command): void {
     .description("who the configured credential is (actor, scopes)")
     .option("--json", "print JSON")
     .action(async (options: { json?: boolean }) => {
-      const me = await apiCall<{ actor: string; scopes: string[]; key_id?: string; name?: string }>(
-        requireApiTarget(),
-        "GET",
-        "/auth/whoami",
-      );
+      const me = await requireClient().auth.whoami();
       writeOutput(
         options.json
           ? json(me)

@@ -10,15 +10,11 @@ import { definitionOf } from "../config/registry.js";
 import { readSettings, SettingsError } from "../settings.js";
 import { openStore } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
-import {
-  configBackend,
-  exportConfig,
-  importConfig,
-  printTable,
-  writeOutput,
-  type ConfigBackend,
-} from "./config.js";
+import { configBackend, exportConfig, importConfig, type ConfigBackend } from "./config.js";
+import { json, printTable, writeOutput } from "./output.js";
 import { CliError } from "./errors.js";
+import { JmpApiError, JmpConnectionError } from "../client/index.js";
+import { registerApplyCommands } from "./apply.js";
 import { registerKeyCommands } from "./keys.js";
 import { readSecret, resetPassword } from "./reset-password.js";
 
@@ -69,7 +65,6 @@ async function withConfig(run: (backend: ConfigBackend) => Promise<void>): Promi
   }
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const config = program
   .command("config")
   .description("runtime configuration (through the API when JMP_URL is set, else directly on the database)");
@@ -163,14 +158,20 @@ config
   );
 
 registerKeyCommands(program);
+registerApplyCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof SettingsError) {
     process.stderr.write(`jmp: invalid setting: ${err.message}\n`);
     process.exit(2);
   }
-  if (err instanceof CliError) {
+  if (err instanceof CliError || err instanceof JmpConnectionError) {
     process.stderr.write(`jmp: ${err.message}\n`);
+    process.exit(1);
+  }
+  if (err instanceof JmpApiError) {
+    const fields = err.fields.map((f) => `  ${f.field}: ${f.message}\n`).join("");
+    process.stderr.write(`jmp: ${err.message} (HTTP ${err.status}, ${err.error})\n${fields}`);
     process.exit(1);
   }
   pino().error({ err }, "command failed");

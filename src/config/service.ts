@@ -188,9 +188,10 @@ export class ConfigService {
   }
 
   /**
-   * The config part of an apply (see LinkService.planState). Through the API the values are written like `set`
-   * (history, change event); from the provisioning file they are pinned (`source: "file"`, read-only through the
-   * API, nothing written). Keys the document omits are left alone: config is never pruned.
+   * The config part of an apply (see LinkService.planState). The values are written like `set` (history, change
+   * event); from the provisioning file they are also pinned (`source: "file"`, read-only through the API). Keys
+   * the document omits are left alone: config is never pruned (a key the file drops keeps its last value and
+   * becomes editable again).
    */
   async planState(
     values: Readonly<Record<string, string | number | boolean>>,
@@ -210,7 +211,11 @@ export class ConfigService {
       }
       const definition = definitionOf(key)!;
       const input = String(raw);
-      const current = this.pins.get(key)?.value ?? this.stored.get(key) ?? this.defaults.get(key)!;
+      const pin = this.pins.get(key);
+      // The file's values are stored like the API's and pinned on top: a restart with the same file finds them
+      // in the database and writes nothing, and a changed value is a normal change with history.
+      const ownPin = options.owner === "file" && pin?.source === "file";
+      const current = (ownPin ? undefined : pin?.value) ?? this.stored.get(key) ?? this.defaults.get(key)!;
       let value: string;
       let same: boolean;
       try {
@@ -227,7 +232,6 @@ export class ConfigService {
         errors.push({ field, message: err.message });
         continue;
       }
-      const pin = this.pins.get(key);
       const pinnedElsewhere = pin && (options.owner === "api" || pin.source === "env");
       if (!same && pinnedElsewhere) {
         errors.push({ field, message: new ConfigPinnedError(key, pin.source).message });
@@ -245,7 +249,7 @@ export class ConfigService {
         action: "update",
         diff: { value: { from: shown(current), to: shown(value) } },
       });
-      if (options.owner === "api") writes.push({ key, value, old: current });
+      writes.push({ key, value, old: current });
     }
     return {
       changes,
@@ -334,8 +338,8 @@ export class ConfigService {
   }
 
   /** Re-reads every row (changes made by other processes or directly in the database). */
-  async reload(): Promise<void> {
-    const rows = await this.store.readAll();
+  async reload(db?: Parameters<ConfigStore["readAll"]>[0]): Promise<void> {
+    const rows = await this.store.readAll(db);
     const next = new Map<string, string>();
     const updated = new Map<string, number>();
     for (const row of rows) {

@@ -82,6 +82,8 @@ export class Provisioner {
     if (request.dryRun) return result(await plan(this.store.db), true, false);
 
     const sections = await exclusively(this.store, LOCK_NAME, async (trx) => {
+      // What an instance that held the lock before us committed (several instances provisioning at start).
+      await this.config.reload(trx);
       const planned = await plan(trx, trx);
       const now = this.clock();
       for (const section of planned) if (section.changes.length > 0) await section.write(trx, now);

@@ -21,8 +21,9 @@ export interface ConfigWrite {
 export class ConfigStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  readAll(): Promise<ConfigRow[]> {
-    return this.db.selectFrom("runtime_config").select(["key", "value", "updated_at"]).execute();
+  /** Every row; `db` may be a transaction (an apply reads what the instances before it committed). */
+  readAll(db: Kysely<Database> | Transaction<Database> = this.db): Promise<ConfigRow[]> {
+    return db.selectFrom("runtime_config").select(["key", "value", "updated_at"]).execute();
   }
 
   async read(key: string): Promise<string | undefined> {

@@ -1,0 +1,241 @@
+/**
+ * `jmp apply`, `jmp export` and `jmp links …`: the online commands for declared state and links, all through the
+ * typed client. `apply` prints its plan the way `terraform plan` does; with `--detailed-exitcode` it exits 2
+ * when the document changes (or would change) something, 0 when the state already matches.
+ */
+import { readFileSync } from "node:fs";
+import { Readable } from "node:stream";
+import type { Command } from "commander";
+import type { ApplyResult } from "../client/index.js";
+import { requireClient } from "./api.js";
+import { CliError } from "./errors.js";
+import { json, printTable, Progress, uploadStream, writeOutput } from "./output.js";
+import { readSecret } from "./reset-password.js";
+
+/** Files above this size get a progress report while they upload. */
+const PROGRESS_FROM_BYTES = 1024 * 1024;
+
+const SIGN = { create: "+", update: "~", delete: "-" } as const;
+
+function show(value: unknown): string {
+  return value === null || value === undefined ? "(none)" : JSON.stringify(value);
+}
+
+/** The plan as a person reads it: one block per object, one line per changed field. */
+export function formatPlan(result: ApplyResult): string {
+  const lines: string[] = [];
+  for (const change of result.changes) {
+    lines.push(`  ${SIGN[change.action]} ${change.kind} ${change.id}`);
+    for (const [field, { from, to }] of Object.entries(change.diff)) {
+      lines.push(
+        change.action === "create"
+          ? `      ${field}: ${show(to)}`
+          : `      ${field}: ${show(from)} → ${show(to)}`,
+      );
+    }
+  }
+  const { create, update, delete: remove, unchanged } = result.summary;
+  const counts = `${create} to create, ${update} to update, ${remove} to delete, ${unchanged} unchanged`;
+  if (result.changes.length === 0)
+    lines.push(`No changes. The state matches the document (${unchanged} objects).`);
+  else if (result.dry_run) lines.push("", `Plan: ${counts}. (dry run: nothing was written)`);
+  else
+    lines.push(
+      "",
+      `Apply complete: ${counts.replace(/to (create|update|delete)/g, (_, a: string) => `${a}d`)}.`,
+    );
+  return `${lines.join("\n")}\n`;
+}
+
+function readDocument(file: string): Buffer {
+  try {
+    return readFileSync(file === "-" ? 0 : file);
+  } catch (err) {
+    throw new CliError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+export function registerApplyCommands(program: Command): void {
+  program
+    .command("apply")
+    .description("bring the server to the state in a document (YAML or JSON, apiVersion: jmp/v1)")
+    .requiredOption("-f, --file <path>", "the document ('-' for stdin)")
+    .option("--dry-run", "only print the plan")
+    .option("--prune", "delete the API's links and revoke the API's keys that the document does not list")
+    .option(
+      "--provisioning",
+      "with --dry-run: plan the document as the server's provisioning file (JMP_PROVISION_FILE) at its next start",
+    )
+    .option("--detailed-exitcode", "exit 2 when there are changes (pending or made), 0 when there are none")
+    .option("--json", "print the result as JSON")
+    .action(
+      async (options: {
+        file: string;
+        dryRun?: boolean;
+        prune?: boolean;
+        provisioning?: boolean;
+        detailedExitcode?: boolean;
+        json?: boolean;
+      }) => {
+        if (options.provisioning && !options.dryRun)
+          throw new CliError("--provisioning only plans: add --dry-run");
+        const text = readDocument(options.file);
+        const client = requireClient();
+        let body: ReadableStream<Uint8Array> | undefined;
+        let progress: Progress | undefined;
+        if (text.length >= PROGRESS_FROM_BYTES) {
+          progress = new Progress("uploading document", text.length, "bytes");
+          body = uploadStream(text, progress);
+        }
+        const result = await client.apply(text.toString("utf8"), {
+          dryRun: options.dryRun === true,
+          ...(options.prune ? { prune: true } : {}),
+          ...(options.provisioning ? { asProvisioningFile: true } : {}),
+          ...(body ? { body } : {}),
+        });
+        progress?.finish(result.dry_run ? "planned" : "applied");
+        writeOutput(options.json ? json(result) : formatPlan(result), undefined);
+        if (options.detailedExitcode && result.changes.length > 0) process.exitCode = 2;
+      },
+    );
+
+  program
+    .command("export [file]")
+    .description("write the current state as an apply document (stdout by default)")
+    .option("--format <format>", "yaml or json", "yaml")
+    .option("--include-secrets", "include link password hashes (needs the admin scope)")
+    .action(async (file: string | undefined, options: { format: string; includeSecrets?: boolean }) => {
+      if (options.format !== "yaml" && options.format !== "json")
+        throw new CliError("--format must be yaml or json");
+      const client = requireClient();
+      const includeSecrets = options.includeSecrets === true;
+      const text =
+        options.format === "yaml"
+          ? await client.exportYaml({ includeSecrets })
+          : json(await client.export({ includeSecrets }));
+      writeOutput(text, file);
+    });
+
+  const links = program.command("links").description("short links (through the API: JMP_URL, JMP_TOKEN)");
+
+  links
+    .command("list")
+    .option("--search <text>", "only codes or targets containing this")
+    .option("--page <n>", "page number", "1")
+    .option("--page-size <n>", "links per page (at most 100)", "20")
+    .option("--json", "print JSON")
+    .action(async (options: { search?: string; page: string; pageSize: string; json?: boolean }) => {
+      const page = await requireClient().links.list({
+        ...(options.search ? { search: options.search } : {}),
+        page: Number.parseInt(options.page, 10) || 1,
+        page_size: Number.parseInt(options.pageSize, 10) || 20,
+      });
+      if (options.json) return writeOutput(json(page), undefined);
+      const rows = page.data.map((l) => [l.code, l.target, l.expires_at ?? "never", String(l.click_count)]);
+      const { page: at, total_pages, total } = page.pagination;
+      writeOutput(
+        printTable([["CODE", "TARGET", "EXPIRES", "CLICKS"], ...rows]) +
+          `page ${at} of ${total_pages} (${total} links)\n`,
+        undefined,
+      );
+    });
+
+  links
+    .command("get <code>")
+    .option("--json", "print JSON")
+    .action(async (code: string, options: { json?: boolean }) => {
+      const { data, etag } = await requireClient().links.get(code);
+      if (options.json) return writeOutput(json({ ...data, etag }), undefined);
+      writeOutput(
+        printTable([
+          ["CODE", "TARGET", "EXPIRES", "CLICKS", "PASSWORD"],
+          [
+            data.code,
+            data.target,
+            data.expires_at ?? "never",
+            String(data.click_count),
+            data.password ? "yes" : "no",
+          ],
+        ]),
+        undefined,
+      );
+    });
+
+  links
+    .command("set <code> <target>")
+    .description("create the link, or replace it (idempotent: PUT ?upsert=true)")
+    .option("--expires-at <time>", "RFC 3339 time or a duration such as 30d")
+    .option("--password-file <path>", "protect the link with the password in this file")
+    .option("--json", "print JSON")
+    .action(
+      async (
+        code: string,
+        target: string,
+        options: { expiresAt?: string; passwordFile?: string; json?: boolean },
+      ) => {
+        const password = options.passwordFile ? await readSecret(options.passwordFile, "") : undefined;
+        const { data } = await requireClient().links.put(
+          code,
+          {
+            target,
+            ...(options.expiresAt ? { expires_at: options.expiresAt } : {}),
+            ...(password ? { password } : {}),
+          },
+          { upsert: true },
+        );
+        writeOutput(options.json ? json(data) : `${data.code} → ${data.target}\n`, undefined);
+      },
+    );
+
+  links.command("delete <code>").action(async (code: string) => {
+    await requireClient().links.delete(code);
+    writeOutput(`deleted ${code}\n`, undefined);
+  });
+
+  links
+    .command("import <file>")
+    .description("import a CSV file (Shortlinker's columns)")
+    .option("--mode <mode>", "skip, overwrite or error for existing codes", "skip")
+    .option("--json", "print JSON")
+    .action(async (file: string, options: { mode: string; json?: boolean }) => {
+      if (!["skip", "overwrite", "error"].includes(options.mode)) {
+        throw new CliError("--mode must be skip, overwrite or error");
+      }
+      const csv = readDocument(file);
+      const progress = new Progress("importing", null, "bytes");
+      const result = await requireClient().links.importCsv(
+        new Blob([new Uint8Array(csv)], { type: "text/csv" }),
+        options.mode as "skip",
+      );
+      progress.add(csv.length);
+      progress.finish(
+        `${result.success_count} imported, ${result.skipped_count} skipped, ${result.failed_count} failed`,
+      );
+      if (options.json) return writeOutput(json(result), undefined);
+      if (result.failed_items.length > 0) {
+        const rows = result.failed_items.map((f) => [String(f.row ?? ""), f.code, f.error]);
+        writeOutput(printTable([["ROW", "CODE", "ERROR"], ...rows]), undefined);
+      }
+      if (result.failed_count > 0) process.exitCode = 1;
+    });
+
+  links
+    .command("export [file]")
+    .description("export every link as CSV (stdout by default), streamed")
+    .option("--include-secrets", "include password hashes (needs the admin scope)")
+    .action(async (file: string | undefined, options: { includeSecrets?: boolean }) => {
+      const stream = await requireClient().links.exportCsv(
+        options.includeSecrets ? { include_secrets: true } : {},
+      );
+      const progress = file ? new Progress("exporting", null, "rows") : undefined;
+      const chunks: Buffer[] = [];
+      for await (const chunk of Readable.fromWeb(stream as import("node:stream/web").ReadableStream)) {
+        const buffer = Buffer.from(chunk as Uint8Array);
+        if (file) chunks.push(buffer);
+        else process.stdout.write(buffer);
+        progress?.add(buffer.toString("utf8").split("\n").length - 1);
+      }
+      if (file) writeOutput(Buffer.concat(chunks).toString("utf8"), file);
+      progress?.finish("done");
+    });
+}

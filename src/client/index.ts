@@ -1,0 +1,390 @@
+/**
+ * `jmp/client`: a typed client for the whole Admin API. Results are the `data` of the envelope, typed from the
+ * same schemas that describe the API (src/admin/schemas.ts); failures throw `JmpApiError` with the server's
+ * numeric code, stable `error` name, message and field errors. It runs anywhere `fetch` does (Node ≥ 20).
+ *
+ *   import { JmpClient } from "jmp/client";
+ *   const jmp = new JmpClient({ url: "https://s.example", token: process.env.JMP_TOKEN! });
+ *   await jmp.links.put("gh", { target: "https://github.com" }, { upsert: true });
+ */
+import type {
+  ApiKey,
+  ApiKeyPut,
+  ApiKeyWithToken,
+  ApplyResult,
+  AuditEntry,
+  BatchResult,
+  ConfigHistoryEntry,
+  ConfigItem,
+  ConfigSchemaItem,
+  ConfigWritten,
+  ErrorBody,
+  ImportResult,
+  Link,
+  Pagination,
+  Stats,
+  Whoami,
+  WrittenLink,
+} from "../admin/schemas.js";
+import type { ApplyDocument } from "../provision/document.js";
+
+export type {
+  ApiKey,
+  ApiKeyPut,
+  ApiKeyWithToken,
+  ApplyDocument,
+  ApplyResult,
+  AuditEntry,
+  BatchResult,
+  ConfigHistoryEntry,
+  ConfigItem,
+  ConfigSchemaItem,
+  ConfigWritten,
+  ImportResult,
+  Link,
+  Pagination,
+  Stats,
+  Whoami,
+  WrittenLink,
+};
+
+/** A failed call: the HTTP status and the error envelope (`code`, `error`, `message`, `fields`). */
+export class JmpApiError extends Error {
+  readonly status: number;
+  /** Shortlinker-compatible numeric code (e.g. 3001 link exists, 7006 precondition failed). */
+  readonly code: number;
+  /** Stable snake_case name (e.g. `already_exists`, `precondition_failed`, `invalid_document`). */
+  readonly error: string;
+  readonly fields: { field: string; message: string }[];
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(status: number, body: Partial<ErrorBody>) {
+    super(body.message ?? `HTTP ${status}`);
+    this.name = "JmpApiError";
+    this.status = status;
+    this.code = body.code ?? 0;
+    this.error = body.error ?? "http_error";
+    this.fields = body.fields ?? [];
+    this.details = body.details;
+  }
+}
+
+/** The server could not be reached (DNS, refused connection, TLS, timeout). */
+export class JmpConnectionError extends Error {
+  constructor(url: string, cause: unknown) {
+    super(`cannot reach ${url}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = "JmpConnectionError";
+  }
+}
+
+export interface JmpClientOptions {
+  /** The server's base URL, e.g. `https://s.example` (the admin prefix is added). */
+  url: string;
+  /** An API key (`jmp_…`), the bootstrap key, or an access token. */
+  token: string;
+  /** The Admin API prefix (runtime key `routes.admin_prefix`), default `/admin`. */
+  adminPrefix?: string;
+  fetch?: typeof fetch;
+}
+
+export interface Tagged<T> {
+  data: T;
+  /** The object's ETag, for `ifMatch`. */
+  etag: string | null;
+}
+
+export interface LinkInput {
+  target: string;
+  /** RFC 3339 or relative (`7d`); "" removes the expiry on update. */
+  expires_at?: string | null;
+  /** Plain text (hashed by the server) or an `$argon2id$` hash; "" removes it on update. */
+  password?: string | null;
+}
+
+export interface LinkFilter {
+  search?: string;
+  created_after?: string;
+  created_before?: string;
+  only_expired?: boolean;
+  only_active?: boolean;
+}
+
+export interface KeyInput {
+  name?: string;
+  scopes?: string[];
+  description?: string | null;
+  expires_at?: string | null;
+  expires_in?: string;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+interface Call {
+  method: string;
+  path: string;
+  query?: Query | undefined;
+  json?: unknown;
+  body?: RequestInit["body"] | undefined;
+  headers?: Record<string, string | undefined> | undefined;
+}
+
+export class JmpClient {
+  readonly url: string;
+  private readonly base: string;
+  private readonly token: string;
+  private readonly fetcher: typeof fetch;
+
+  constructor(options: JmpClientOptions) {
+    this.url = options.url.replace(/\/+$/, "");
+    this.base = `${this.url}${options.adminPrefix ?? "/admin"}/v1`;
+    this.token = options.token;
+    this.fetcher = options.fetch ?? fetch;
+  }
+
+  /** The raw response of a call; throws JmpApiError for any non-2xx answer. */
+  async send(call: Call): Promise<Response> {
+    const url = new URL(this.base + call.path);
+    for (const [name, value] of Object.entries(call.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    for (const [name, value] of Object.entries(call.headers ?? {}))
+      if (value !== undefined) headers[name] = value;
+    let body = call.body;
+    if (call.json !== undefined) {
+      body = JSON.stringify(call.json);
+      headers["content-type"] = "application/json";
+    }
+    let response: Response;
+    try {
+      response = await this.fetcher(url, {
+        method: call.method,
+        headers,
+        body: body ?? null,
+        ...(body instanceof ReadableStream ? { duplex: "half" } : {}),
+      } as RequestInit);
+    } catch (err) {
+      throw new JmpConnectionError(this.url, err);
+    }
+    if (!response.ok) {
+      const envelope = (await response.json().catch(() => ({}))) as Partial<ErrorBody>;
+      throw new JmpApiError(response.status, envelope);
+    }
+    return response;
+  }
+
+  /** A call whose answer is the `{code, message, data}` envelope: returns `data`. */
+  async call<T>(call: Call): Promise<T> {
+    return (await this.tagged<T>(call)).data;
+  }
+
+  private async tagged<T>(call: Call): Promise<Tagged<T>> {
+    const response = await this.send(call);
+    if (response.status === 204) return { data: undefined as T, etag: null };
+    const envelope = (await response.json()) as { data: T };
+    return { data: envelope.data, etag: response.headers.get("etag") };
+  }
+
+  readonly links = {
+    list: (query: LinkFilter & { page?: number; page_size?: number } = {}) =>
+      this.send({ method: "GET", path: "/links", query: query as Query }).then(
+        (r) => r.json() as Promise<{ data: Link[]; pagination: Pagination }>,
+      ),
+    get: (code: string) => this.tagged<Link>({ method: "GET", path: `/links/${encodeCode(code)}` }),
+    create: (input: LinkInput & { code?: string; force?: boolean }) =>
+      this.tagged<WrittenLink>({ method: "POST", path: "/links", json: input }),
+    /**
+     * Update (Shortlinker semantics); with `upsert` create or replace; with `createOnly` (If-None-Match: *)
+     * create only; with `ifMatch` only if unchanged since that ETag.
+     */
+    put: (
+      code: string,
+      input: LinkInput,
+      options: { upsert?: boolean; createOnly?: boolean; ifMatch?: string } = {},
+    ) =>
+      this.tagged<WrittenLink>({
+        method: "PUT",
+        path: `/links/${encodeCode(code)}`,
+        query: { upsert: options.upsert || undefined },
+        json: input,
+        headers: { "if-match": options.ifMatch, "if-none-match": options.createOnly ? "*" : undefined },
+      }),
+    delete: (code: string, options: { ifMatch?: string } = {}) =>
+      this.call<{ message: string }>({
+        method: "DELETE",
+        path: `/links/${encodeCode(code)}`,
+        headers: { "if-match": options.ifMatch },
+      }),
+    batchCreate: (links: (LinkInput & { code?: string; force?: boolean })[]) =>
+      this.call<BatchResult>({ method: "POST", path: "/links/batch", json: { links } }),
+    batchUpdate: (updates: { code: string; payload: LinkInput }[]) =>
+      this.call<BatchResult>({ method: "PUT", path: "/links/batch", json: { updates } }),
+    batchDelete: (codes: string[]) =>
+      this.call<BatchResult>({ method: "DELETE", path: "/links/batch", json: { codes } }),
+    stats: () => this.call<Stats>({ method: "GET", path: "/stats" }),
+    /** The CSV export as a stream (flat memory for any number of links). */
+    exportCsv: async (query: LinkFilter & { include_secrets?: boolean } = {}) => {
+      const response = await this.send({ method: "GET", path: "/links/export", query: query as Query });
+      return response.body!;
+    },
+    importCsv: (csv: Blob | string, mode: "skip" | "overwrite" | "error" = "skip") => {
+      const form = new FormData();
+      form.set("mode", mode);
+      form.set("file", typeof csv === "string" ? new Blob([csv], { type: "text/csv" }) : csv, "links.csv");
+      return this.call<ImportResult>({ method: "POST", path: "/links/import", body: form });
+    },
+  };
+
+  readonly config = {
+    list: () => this.call<ConfigItem[]>({ method: "GET", path: "/config" }),
+    schema: () => this.call<ConfigSchemaItem[]>({ method: "GET", path: "/config/schema" }),
+    get: (key: string) =>
+      this.call<ConfigItem>({ method: "GET", path: `/config/${encodeURIComponent(key)}` }),
+    set: (key: string, value: string) =>
+      this.call<ConfigWritten>({
+        method: "PUT",
+        path: `/config/${encodeURIComponent(key)}`,
+        json: { value },
+      }),
+    reset: (key: string) =>
+      this.call<ConfigWritten>({ method: "POST", path: `/config/${encodeURIComponent(key)}/reset` }),
+    history: (key: string, limit?: number) =>
+      this.call<ConfigHistoryEntry[]>({
+        method: "GET",
+        path: `/config/${encodeURIComponent(key)}/history`,
+        query: { limit },
+      }),
+    reload: () =>
+      this.call<{ message: string; duration_ms: number }>({ method: "POST", path: "/config/reload" }),
+    action: (key: string, action: string) =>
+      this.call<{ value: string }>({
+        method: "POST",
+        path: `/config/${encodeURIComponent(key)}/action`,
+        json: { action },
+      }),
+    executeAndSave: (key: string, action: string) =>
+      this.call<{ success: boolean }>({
+        method: "POST",
+        path: `/config/${encodeURIComponent(key)}/execute-and-save`,
+        json: { action },
+      }),
+  };
+
+  readonly keys = {
+    list: (options: { includeRevoked?: boolean } = {}) =>
+      this.call<ApiKey[]>({
+        method: "GET",
+        path: "/keys",
+        query: { include_revoked: options.includeRevoked || undefined },
+      }),
+    get: (id: string) => this.tagged<ApiKey>({ method: "GET", path: `/keys/${encodeURIComponent(id)}` }),
+    create: (input: KeyInput & { name: string; scopes: string[] }) =>
+      this.tagged<ApiKeyWithToken>({ method: "POST", path: "/keys", json: input }),
+    putByName: (name: string, input: KeyInput & { token_sha256: string }) =>
+      this.tagged<ApiKeyPut>({
+        method: "PUT",
+        path: `/keys/by-name/${encodeURIComponent(name)}`,
+        json: input,
+      }),
+    update: (id: string, input: KeyInput, options: { ifMatch?: string } = {}) =>
+      this.tagged<ApiKey>({
+        method: "PATCH",
+        path: `/keys/${encodeURIComponent(id)}`,
+        json: input,
+        headers: { "if-match": options.ifMatch },
+      }),
+    rotate: (id: string, graceSeconds = 0) =>
+      this.call<ApiKeyWithToken>({
+        method: "POST",
+        path: `/keys/${encodeURIComponent(id)}/rotate`,
+        json: { grace_seconds: graceSeconds },
+      }),
+    revoke: (id: string) => this.call<void>({ method: "DELETE", path: `/keys/${encodeURIComponent(id)}` }),
+  };
+
+  readonly auth = {
+    whoami: () => this.call<Whoami>({ method: "GET", path: "/auth/whoami" }),
+    verify: () => this.call<{ message: string }>({ method: "GET", path: "/auth/verify" }),
+  };
+
+  readonly audit = {
+    list: (
+      query: {
+        actor?: string;
+        object_type?: string;
+        object_id?: string;
+        since?: string;
+        until?: string;
+        page?: number;
+        page_size?: number;
+      } = {},
+    ) =>
+      this.send({ method: "GET", path: "/audit", query }).then(
+        (r) => r.json() as Promise<{ data: AuditEntry[]; pagination: Pagination }>,
+      ),
+  };
+
+  /**
+   * Applies a document (an object, or YAML/JSON text). `dryRun` only plans; `prune` deletes the API's links and
+   * revokes the API's keys that the document omits. `asProvisioningFile` (with `dryRun`) previews what the
+   * document would change if it were the provisioning file at the next start. An invalid document throws
+   * JmpApiError with `fields`.
+   */
+  apply(
+    document: ApplyDocument | string,
+    options: {
+      dryRun?: boolean;
+      prune?: boolean;
+      asProvisioningFile?: boolean;
+      body?: ReadableStream<Uint8Array>;
+    } = {},
+  ): Promise<ApplyResult> {
+    const query = {
+      dry_run: options.dryRun || undefined,
+      prune: options.prune,
+      owner: options.asProvisioningFile ? "file" : undefined,
+    };
+    if (typeof document !== "string")
+      return this.call({ method: "POST", path: "/apply", query, json: document });
+    return this.call({
+      method: "POST",
+      path: "/apply",
+      query,
+      body: options.body ?? document,
+      headers: { "content-type": "application/yaml" },
+    });
+  }
+
+  /** The current state as an apply document (`include_secrets` needs the admin scope). */
+  async export(options: { includeSecrets?: boolean } = {}): Promise<ApplyDocument> {
+    const response = await this.send({
+      method: "GET",
+      path: "/export",
+      query: { include_secrets: options.includeSecrets || undefined },
+    });
+    return (await response.json()) as ApplyDocument;
+  }
+
+  /** The same as YAML text. */
+  async exportYaml(options: { includeSecrets?: boolean } = {}): Promise<string> {
+    const response = await this.send({
+      method: "GET",
+      path: "/export",
+      query: { format: "yaml", include_secrets: options.includeSecrets || undefined },
+    });
+    return response.text();
+  }
+
+  /** The OpenAPI description of this server. */
+  async openapi(): Promise<Record<string, unknown>> {
+    return (await (await this.send({ method: "GET", path: "/openapi.json" })).json()) as Record<
+      string,
+      unknown
+    >;
+  }
+}
+
+/** Link codes may contain `/`; each segment is encoded, the slashes kept (as the server's routes expect). */
+function encodeCode(code: string): string {
+  return code.split("/").map(encodeURIComponent).join("/");
+}
