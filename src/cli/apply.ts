@@ -187,10 +187,13 @@ export function registerApplyCommands(program: Command): void {
       },
     );
 
-  links.command("delete <code>").action(async (code: string) => {
-    await requireClient().links.delete(code);
-    writeOutput(`deleted ${code}\n`, undefined);
-  });
+  links
+    .command("delete <code>")
+    .option("--json", "print JSON")
+    .action(async (code: string, options: { json?: boolean }) => {
+      await requireClient().links.delete(code);
+      writeOutput(options.json ? json({ deleted: code }) : `deleted ${code}\n`, undefined);
+    });
 
   links
     .command("import <file>")
@@ -202,12 +205,16 @@ export function registerApplyCommands(program: Command): void {
         throw new CliError("--mode must be skip, overwrite or error");
       }
       const csv = readDocument(file);
-      const progress = new Progress("importing", null, "bytes");
-      const result = await requireClient().links.importCsv(
-        new Blob([new Uint8Array(csv)], { type: "text/csv" }),
-        options.mode as "skip",
-      );
-      progress.add(csv.length);
+      const progress = new Progress("importing", csv.length, "bytes");
+      let reported = 0;
+      const result = await requireClient().links.importCsv(csv, options.mode as "skip", {
+        onUpload: (sent, total) => {
+          // The multipart framing is counted in `total`; report the share of the file.
+          const now = Math.min(csv.length, Math.round((sent / total) * csv.length));
+          progress.add(now - reported);
+          reported = now;
+        },
+      });
       progress.finish(
         `${result.success_count} imported, ${result.skipped_count} skipped, ${result.failed_count} failed`,
       );

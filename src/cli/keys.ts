@@ -55,8 +55,10 @@ export function registerKeyCommands(program: Command): void {
   keys
     .command("hash")
     .description("read a token on stdin and print its sha256: form (offline)")
-    .action(async () => {
-      writeOutput(`sha256:${sha256Hex(await readSecret(undefined, "Token: "))}\n`, undefined);
+    .option("--json", "print JSON")
+    .action(async (options: { json?: boolean }) => {
+      const digest = `sha256:${sha256Hex(await readSecret(undefined, "Token: "))}`;
+      writeOutput(options.json ? json({ sha256: digest }) : `${digest}\n`, undefined);
     });
 
   keys
@@ -108,19 +110,26 @@ export function registerKeyCommands(program: Command): void {
       writeOutput(options.json ? json(key) : keyTable([key]), undefined);
     });
 
-  keys.command("revoke <id>").action(async (id: string) => {
-    await requireClient().keys.revoke(id);
-    writeOutput(`revoked ${id}\n`, undefined);
-  });
+  keys
+    .command("revoke <id>")
+    .option("--json", "print JSON")
+    .action(async (id: string, options: { json?: boolean }) => {
+      await requireClient().keys.revoke(id);
+      writeOutput(options.json ? json({ revoked: id }) : `revoked ${id}\n`, undefined);
+    });
 
   keys
     .command("rotate <id>")
     .description("issue a new token; the old one keeps working for --grace seconds")
     .option("--grace <seconds>", "grace period in seconds (at most 86400)", "0")
     .option("--secret-file <path>", "write the new token here (mode 0600) instead of stdout")
-    .action(async (id: string, options: { grace: string; secretFile?: string }) => {
+    .option("--json", "print the key as JSON (the token included unless --secret-file)")
+    .action(async (id: string, options: { grace: string; secretFile?: string; json?: boolean }) => {
       const rotated = await requireClient().keys.rotate(id, Number.parseInt(options.grace, 10) || 0);
-      emitToken(rotated.token, options.secretFile);
+      if (options.json && !options.secretFile) return writeOutput(json(rotated), undefined);
+      const { token, ...key } = rotated;
+      if (options.json) writeOutput(json(key), undefined);
+      emitToken(token, options.secretFile);
     });
 
   program
@@ -144,16 +153,38 @@ export function registerKeyCommands(program: Command): void {
     .description(
       "validate the bootstrap settings (JMP_BOOTSTRAP_API_KEY*, JMP_ADMIN_PASSWORD); non-zero exit on a problem",
     )
-    .action(() => {
+    .option("--json", "print JSON")
+    .action((options: { json?: boolean }) => {
       const settings = readSettings();
       const keys = settings.bootstrapKeys.map((k) => k.fingerprint);
+      const expired = settings.bootstrapExpiresAt !== null && settings.bootstrapExpiresAt <= Date.now();
+      if (options.json) {
+        writeOutput(
+          json({
+            bootstrap_keys: settings.bootstrapKeys.map((k) => ({
+              fingerprint: k.fingerprint,
+              standard_format: !k.nonStandardFormat,
+            })),
+            scopes: settings.bootstrapScopes,
+            expires_at:
+              settings.bootstrapExpiresAt === null
+                ? null
+                : new Date(settings.bootstrapExpiresAt).toISOString(),
+            expired,
+            admin_password_pinned: settings.adminPassword !== null,
+          }),
+          undefined,
+        );
+        if (expired) process.exitCode = 1;
+        return;
+      }
       const lines = [
         `bootstrap API key: ${keys.length ? `fingerprints ${keys.join(", ")}` : "not set"}`,
         `  scopes: ${settings.bootstrapScopes.join(",")}`,
         `  expires: ${settings.bootstrapExpiresAt === null ? "never" : new Date(settings.bootstrapExpiresAt).toISOString()}`,
         `admin password: ${settings.adminPassword === null ? "not pinned" : "pinned by the environment"}`,
       ];
-      if (settings.bootstrapExpiresAt !== null && settings.bootstrapExpiresAt <= Date.now()) {
+      if (expired) {
         process.stderr.write(
           "jmp: JMP_BOOTSTRAP_API_KEY_EXPIRES_AT is in the past: the bootstrap key is refused\n",
         );

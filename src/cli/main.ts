@@ -1,179 +1,30 @@
 #!/usr/bin/env node
 /**
- * The `jmp` command. With no subcommand it serves (like Shortlinker). Exit codes: 0 success, 1 failure,
- * 2 invalid settings or usage.
+ * The `jmp` executable: runs the command tree (program.ts) and turns failures into messages and exit codes —
+ * 0 success, 1 failure, 2 invalid settings or usage (or changes, with `jmp apply --detailed-exitcode`).
  */
-import { Command } from "commander";
 import { pino } from "pino";
-import { serve } from "../main.js";
-import { definitionOf } from "../config/registry.js";
-import { readSettings, SettingsError } from "../settings.js";
-import { openStore } from "../store/db.js";
-import { migrateToLatest } from "../store/migrate.js";
-import { configBackend, exportConfig, importConfig, type ConfigBackend } from "./config.js";
-import { json, printTable, writeOutput } from "./output.js";
-import { CliError } from "./errors.js";
 import { JmpApiError, JmpConnectionError } from "../client/index.js";
-import { registerApplyCommands } from "./apply.js";
-import { registerKeyCommands } from "./keys.js";
-import { readSecret, resetPassword } from "./reset-password.js";
+import { SettingsError } from "../settings.js";
+import { CliError } from "./errors.js";
+import { buildProgram } from "./program.js";
 
-const program = new Command()
-  .name("jmp")
-  .description(
-    "Self-hosted short links. Settings come from JMP_* environment variables (see docs/configuration.md).",
-  )
-  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
-
-program
-  .command("serve", { isDefault: true })
-  .description("run the server (the default command)")
-  .action(() => serve());
-
-program
-  .command("migrate")
-  .description("apply pending database migrations and exit")
-  .action(async () => {
-    const settings = readSettings();
-    const store = openStore(settings.database);
-    try {
-      const { applied } = await migrateToLatest(store.db, store.engine);
-      process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
-    } finally {
-      await store.close();
+buildProgram()
+  .parseAsync()
+  .catch((err: unknown) => {
+    if (err instanceof SettingsError) {
+      process.stderr.write(`jmp: invalid setting: ${err.message}\n`);
+      process.exit(2);
     }
-  });
-
-program
-  .command("reset-password")
-  .description(
-    "set the admin password (read from stdin, a TTY prompt, or --password-file); applies without a restart",
-  )
-  .option("--password-file <path>", "read the new password from this file")
-  .action(async (options: { passwordFile?: string }) => {
-    await resetPassword(options);
-    process.stdout.write("admin password updated\n");
-  });
-
-/** Runs a config subcommand against the API (JMP_URL set) or the database, closing what it opened. */
-async function withConfig(run: (backend: ConfigBackend) => Promise<void>): Promise<void> {
-  const backend = await configBackend();
-  try {
-    await run(backend);
-  } finally {
-    await backend.close();
-  }
-}
-
-const config = program
-  .command("config")
-  .description("runtime configuration (through the API when JMP_URL is set, else directly on the database)");
-
-config
-  .command("list")
-  .description("every key with its value and source")
-  .option("--json", "print JSON")
-  .action((options: { json?: boolean }) =>
-    withConfig(async (backend) => {
-      const items = await backend.list();
-      if (options.json) return writeOutput(json(items), undefined);
-      writeOutput(
-        printTable([["KEY", "VALUE", "SOURCE"], ...items.map((i) => [i.key, i.value, i.source])]),
-        undefined,
-      );
-    }),
-  );
-
-config
-  .command("get <key>")
-  .description("one key")
-  .option("--json", "print JSON")
-  .action((key: string, options: { json?: boolean }) =>
-    withConfig(async (backend) => {
-      const item = await backend.get(key);
-      writeOutput(options.json ? json(item) : `${item.value}\n`, undefined);
-    }),
-  );
-
-config
-  .command("set <key> [value]")
-  .description("set a key (the value may come from stdin or --value-file, e.g. for secrets)")
-  .option("--value-file <path>", "read the value from this file")
-  .option("--json", "print JSON")
-  .action((key: string, value: string | undefined, options: { valueFile?: string; json?: boolean }) =>
-    withConfig(async (backend) => {
-      if (definitionOf(key)?.sensitive && value !== undefined) {
-        throw new CliError(`${key} is a secret: give it on stdin or with --value-file, not as an argument`);
-      }
-      const input = value ?? (await readSecret(options.valueFile, `Value for ${key}: `));
-      const item = await backend.set(key, input);
-      writeOutput(options.json ? json(item) : `${item.key} = ${item.value}\n`, undefined);
-    }),
-  );
-
-config
-  .command("reset <key>")
-  .description("set a key back to its default")
-  .option("--json", "print JSON")
-  .action((key: string, options: { json?: boolean }) =>
-    withConfig(async (backend) => {
-      const item = await backend.reset(key);
-      writeOutput(options.json ? json(item) : `${item.key} = ${item.value}\n`, undefined);
-    }),
-  );
-
-config
-  .command("history <key>")
-  .description("changes of a key, newest first")
-  .option("--limit <n>", "how many (1-100)", "20")
-  .option("--json", "print JSON")
-  .action((key: string, options: { limit: string; json?: boolean }) =>
-    withConfig(async (backend) => {
-      const limit = Math.min(100, Math.max(1, Number.parseInt(options.limit, 10) || 20));
-      const entries = await backend.history(key, limit);
-      if (options.json) return writeOutput(json(entries), undefined);
-      const rows = entries.map((e) => [e.changed_at, e.changed_by ?? "", e.old_value ?? "", e.new_value]);
-      writeOutput(printTable([["CHANGED_AT", "BY", "OLD", "NEW"], ...rows]), undefined);
-    }),
-  );
-
-config
-  .command("export [file]")
-  .description("write all keys as JSON (stdout by default); secrets only with --include-secrets (offline)")
-  .option("--include-secrets", "include the stored secrets (hashes of passwords and tokens, the JWT secret)")
-  .action((file: string | undefined, options: { includeSecrets?: boolean }) =>
-    withConfig(async (backend) => {
-      writeOutput(json(await exportConfig(backend, options.includeSecrets === true)), file);
-    }),
-  );
-
-config
-  .command("import <file>")
-  .description("set every key in an export file (validated as a whole first)")
-  .action((file: string) =>
-    withConfig(async (backend) => {
-      const changed = await importConfig(backend, file);
-      writeOutput(`${changed} key(s) changed\n`, undefined);
-    }),
-  );
-
-registerKeyCommands(program);
-registerApplyCommands(program);
-
-program.parseAsync().catch((err: unknown) => {
-  if (err instanceof SettingsError) {
-    process.stderr.write(`jmp: invalid setting: ${err.message}\n`);
-    process.exit(2);
-  }
-  if (err instanceof CliError || err instanceof JmpConnectionError) {
-    process.stderr.write(`jmp: ${err.message}\n`);
+    if (err instanceof CliError || err instanceof JmpConnectionError) {
+      process.stderr.write(`jmp: ${err.message}\n`);
+      process.exit(1);
+    }
+    if (err instanceof JmpApiError) {
+      const fields = err.fields.map((f) => `  ${f.field}: ${f.message}\n`).join("");
+      process.stderr.write(`jmp: ${err.message} (HTTP ${err.status}, ${err.error})\n${fields}`);
+      process.exit(1);
+    }
+    pino().error({ err }, "command failed");
     process.exit(1);
-  }
-  if (err instanceof JmpApiError) {
-    const fields = err.fields.map((f) => `  ${f.field}: ${f.message}\n`).join("");
-    process.stderr.write(`jmp: ${err.message} (HTTP ${err.status}, ${err.error})\n${fields}`);
-    process.exit(1);
-  }
-  pino().error({ err }, "command failed");
-  process.exit(1);
-});
+  });
