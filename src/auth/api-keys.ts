@@ -151,7 +151,6 @@ export class KeyService {
       const row = newKeyRow({
         name,
         digest,
-        display: `sha256:${digest.slice(0, 8)}…`,
         scopes,
         description,
         expiresAt,
@@ -176,7 +175,7 @@ export class KeyService {
     if (!same) {
       const changes = {
         token_sha256: digest,
-        display: existing.token_sha256 === digest ? existing.display : `sha256:${digest.slice(0, 8)}…`,
+        display: existing.token_sha256 === digest ? existing.display : digestDisplay(digest),
         scopes: JSON.stringify(scopes),
         description,
         expires_at: expiresAt,
@@ -430,7 +429,6 @@ export class KeyService {
           ...newKeyRow({
             name: item.name,
             digest,
-            display: `sha256:${digest.slice(0, 8)}…`,
             scopes,
             description,
             expiresAt,
@@ -470,7 +468,7 @@ export class KeyService {
         id: existing.id,
         changes: {
           ...wanted,
-          display: existing.token_sha256 === digest ? existing.display : `sha256:${digest.slice(0, 8)}…`,
+          display: existing.token_sha256 === digest ? existing.display : digestDisplay(digest),
           updated_at: now,
           ...(options.owner === "file" ? { source } : {}),
         },
@@ -533,10 +531,16 @@ function toCacheEntry(row: KeyRow | undefined, digest: string): CacheEntry {
   };
 }
 
+/** How a key known only by its digest is shown. */
+function digestDisplay(digest: string): string {
+  return `sha256:${digest.slice(0, 8)}…`;
+}
+
 function newKeyRow(key: {
   name: string;
   digest: string;
-  display: string;
+  /** How the key is shown in lists; keys given by digest only show the digest's start. */
+  display?: string;
   scopes: Scope[];
   description: string | null;
   expiresAt: number | null;
@@ -548,7 +552,7 @@ function newKeyRow(key: {
     name: key.name,
     active_name: key.name,
     token_sha256: key.digest,
-    display: key.display,
+    display: key.display ?? digestDisplay(key.digest),
     scopes: JSON.stringify(key.scopes),
     description: key.description,
     expires_at: key.expiresAt,

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import type { ApplyResult } from "../client/index.js";
 import { requireClient } from "./api.js";
 import { CliError } from "./errors.js";
-import { json, printTable, Progress, uploadStream, writeOutput } from "./output.js";
+import { json, printTable, Progress, writeOutput } from "./output.js";
 import { readSecret } from "./reset-password.js";
 
 /** Files above this size get a progress report while they upload. */
@@ -81,17 +81,23 @@ export function registerApplyCommands(program: Command): void {
           throw new CliError("--provisioning only plans: add --dry-run");
         const text = readDocument(options.file);
         const client = requireClient();
-        let body: ReadableStream<Uint8Array> | undefined;
-        let progress: Progress | undefined;
-        if (text.length >= PROGRESS_FROM_BYTES) {
-          progress = new Progress("uploading document", text.length, "bytes");
-          body = uploadStream(text, progress);
-        }
+        const progress =
+          text.length >= PROGRESS_FROM_BYTES
+            ? new Progress("uploading document", text.length, "bytes")
+            : undefined;
+        let reported = 0;
         const result = await client.apply(text.toString("utf8"), {
           dryRun: options.dryRun === true,
           ...(options.prune ? { prune: true } : {}),
           ...(options.provisioning ? { asProvisioningFile: true } : {}),
-          ...(body ? { body } : {}),
+          ...(progress
+            ? {
+                onUpload: (sent: number) => {
+                  progress.add(sent - reported);
+                  reported = sent;
+                },
+              }
+            : {}),
         });
         progress?.finish(result.dry_run ? "planned" : "applied");
         writeOutput(options.json ? json(result) : formatPlan(result), undefined);

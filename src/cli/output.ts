@@ -69,24 +69,3 @@ export class Progress {
     return `${this.label}: ${bar}${Math.round(share * 100)}% (${amount(this.done)} of ${amount(this.total)})`;
   }
 }
-
-/** A stream over `data` that reports to `progress` as the receiver pulls it (upload progress). */
-export function uploadStream(
-  data: Uint8Array,
-  progress: Progress,
-  chunk = 256 * 1024,
-): ReadableStream<Uint8Array> {
-  let offset = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (offset >= data.length) {
-        controller.close();
-        return;
-      }
-      const piece = data.subarray(offset, offset + chunk);
-      offset += piece.length;
-      progress.add(piece.length);
-      controller.enqueue(piece);
-    },
-  });
-}

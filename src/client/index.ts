@@ -7,7 +7,10 @@
  *   const jmp = new JmpClient({ url: "https://s.example", token: process.env.JMP_TOKEN! });
  *   await jmp.links.put("gh", { target: "https://github.com" }, { upsert: true });
  */
-import type {
+import type * as Api from "../admin/schemas.js";
+import type { ApplyDocument } from "../provision/document.js";
+
+export type {
   ApiKey,
   ApiKeyPut,
   ApiKeyWithToken,
@@ -18,7 +21,6 @@ import type {
   ConfigItem,
   ConfigSchemaItem,
   ConfigWritten,
-  ErrorBody,
   ImportResult,
   Link,
   Pagination,
@@ -26,27 +28,7 @@ import type {
   Whoami,
   WrittenLink,
 } from "../admin/schemas.js";
-import type { ApplyDocument } from "../provision/document.js";
-
-export type {
-  ApiKey,
-  ApiKeyPut,
-  ApiKeyWithToken,
-  ApplyDocument,
-  ApplyResult,
-  AuditEntry,
-  BatchResult,
-  ConfigHistoryEntry,
-  ConfigItem,
-  ConfigSchemaItem,
-  ConfigWritten,
-  ImportResult,
-  Link,
-  Pagination,
-  Stats,
-  Whoami,
-  WrittenLink,
-};
+export type { ApplyDocument } from "../provision/document.js";
 
 /** A failed call: the HTTP status and the error envelope (`code`, `error`, `message`, `fields`). */
 export class JmpApiError extends Error {
@@ -58,7 +40,7 @@ export class JmpApiError extends Error {
   readonly fields: { field: string; message: string }[];
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(status: number, body: Partial<ErrorBody>) {
+  constructor(status: number, body: Partial<Api.ErrorBody>) {
     super(body.message ?? `HTTP ${status}`);
     this.name = "JmpApiError";
     this.status = status;
@@ -167,7 +149,7 @@ export class JmpClient {
       throw new JmpConnectionError(this.url, err);
     }
     if (!response.ok) {
-      const envelope = (await response.json().catch(() => ({}))) as Partial<ErrorBody>;
+      const envelope = (await response.json().catch(() => ({}))) as Partial<Api.ErrorBody>;
       throw new JmpApiError(response.status, envelope);
     }
     return response;
@@ -188,11 +170,11 @@ export class JmpClient {
   readonly links = {
     list: (query: LinkFilter & { page?: number; page_size?: number } = {}) =>
       this.send({ method: "GET", path: "/links", query: query as Query }).then(
-        (r) => r.json() as Promise<{ data: Link[]; pagination: Pagination }>,
+        (r) => r.json() as Promise<{ data: Api.Link[]; pagination: Api.Pagination }>,
       ),
-    get: (code: string) => this.tagged<Link>({ method: "GET", path: `/links/${encodeCode(code)}` }),
+    get: (code: string) => this.tagged<Api.Link>({ method: "GET", path: `/links/${encodeCode(code)}` }),
     create: (input: LinkInput & { code?: string; force?: boolean }) =>
-      this.tagged<WrittenLink>({ method: "POST", path: "/links", json: input }),
+      this.tagged<Api.WrittenLink>({ method: "POST", path: "/links", json: input }),
     /**
      * Update (Shortlinker semantics); with `upsert` create or replace; with `createOnly` (If-None-Match: *)
      * create only; with `ifMatch` only if unchanged since that ETag.
@@ -202,7 +184,7 @@ export class JmpClient {
       input: LinkInput,
       options: { upsert?: boolean; createOnly?: boolean; ifMatch?: string } = {},
     ) =>
-      this.tagged<WrittenLink>({
+      this.tagged<Api.WrittenLink>({
         method: "PUT",
         path: `/links/${encodeCode(code)}`,
         query: { upsert: options.upsert || undefined },
@@ -216,12 +198,12 @@ export class JmpClient {
         headers: { "if-match": options.ifMatch },
       }),
     batchCreate: (links: (LinkInput & { code?: string; force?: boolean })[]) =>
-      this.call<BatchResult>({ method: "POST", path: "/links/batch", json: { links } }),
+      this.call<Api.BatchResult>({ method: "POST", path: "/links/batch", json: { links } }),
     batchUpdate: (updates: { code: string; payload: LinkInput }[]) =>
-      this.call<BatchResult>({ method: "PUT", path: "/links/batch", json: { updates } }),
+      this.call<Api.BatchResult>({ method: "PUT", path: "/links/batch", json: { updates } }),
     batchDelete: (codes: string[]) =>
-      this.call<BatchResult>({ method: "DELETE", path: "/links/batch", json: { codes } }),
-    stats: () => this.call<Stats>({ method: "GET", path: "/stats" }),
+      this.call<Api.BatchResult>({ method: "DELETE", path: "/links/batch", json: { codes } }),
+    stats: () => this.call<Api.Stats>({ method: "GET", path: "/stats" }),
     /** The CSV export as a stream (flat memory for any number of links). */
     exportCsv: async (query: LinkFilter & { include_secrets?: boolean } = {}) => {
       const response = await this.send({ method: "GET", path: "/links/export", query: query as Query });
@@ -241,7 +223,7 @@ export class JmpClient {
         typeof csv === "string" ? new TextEncoder().encode(csv) : csv,
         options.onUpload,
       );
-      return this.call<ImportResult>({
+      return this.call<Api.ImportResult>({
         method: "POST",
         path: "/links/import",
         body,
@@ -251,20 +233,20 @@ export class JmpClient {
   };
 
   readonly config = {
-    list: () => this.call<ConfigItem[]>({ method: "GET", path: "/config" }),
-    schema: () => this.call<ConfigSchemaItem[]>({ method: "GET", path: "/config/schema" }),
+    list: () => this.call<Api.ConfigItem[]>({ method: "GET", path: "/config" }),
+    schema: () => this.call<Api.ConfigSchemaItem[]>({ method: "GET", path: "/config/schema" }),
     get: (key: string) =>
-      this.call<ConfigItem>({ method: "GET", path: `/config/${encodeURIComponent(key)}` }),
+      this.call<Api.ConfigItem>({ method: "GET", path: `/config/${encodeURIComponent(key)}` }),
     set: (key: string, value: string) =>
-      this.call<ConfigWritten>({
+      this.call<Api.ConfigWritten>({
         method: "PUT",
         path: `/config/${encodeURIComponent(key)}`,
         json: { value },
       }),
     reset: (key: string) =>
-      this.call<ConfigWritten>({ method: "POST", path: `/config/${encodeURIComponent(key)}/reset` }),
+      this.call<Api.ConfigWritten>({ method: "POST", path: `/config/${encodeURIComponent(key)}/reset` }),
     history: (key: string, limit?: number) =>
-      this.call<ConfigHistoryEntry[]>({
+      this.call<Api.ConfigHistoryEntry[]>({
         method: "GET",
         path: `/config/${encodeURIComponent(key)}/history`,
         query: { limit },
@@ -287,29 +269,29 @@ export class JmpClient {
 
   readonly keys = {
     list: (options: { includeRevoked?: boolean } = {}) =>
-      this.call<ApiKey[]>({
+      this.call<Api.ApiKey[]>({
         method: "GET",
         path: "/keys",
         query: { include_revoked: options.includeRevoked || undefined },
       }),
-    get: (id: string) => this.tagged<ApiKey>({ method: "GET", path: `/keys/${encodeURIComponent(id)}` }),
+    get: (id: string) => this.tagged<Api.ApiKey>({ method: "GET", path: `/keys/${encodeURIComponent(id)}` }),
     create: (input: KeyInput & { name: string; scopes: string[] }) =>
-      this.tagged<ApiKeyWithToken>({ method: "POST", path: "/keys", json: input }),
+      this.tagged<Api.ApiKeyWithToken>({ method: "POST", path: "/keys", json: input }),
     putByName: (name: string, input: KeyInput & { token_sha256: string }) =>
-      this.tagged<ApiKeyPut>({
+      this.tagged<Api.ApiKeyPut>({
         method: "PUT",
         path: `/keys/by-name/${encodeURIComponent(name)}`,
         json: input,
       }),
     update: (id: string, input: KeyInput, options: { ifMatch?: string } = {}) =>
-      this.tagged<ApiKey>({
+      this.tagged<Api.ApiKey>({
         method: "PATCH",
         path: `/keys/${encodeURIComponent(id)}`,
         json: input,
         headers: { "if-match": options.ifMatch },
       }),
     rotate: (id: string, graceSeconds = 0) =>
-      this.call<ApiKeyWithToken>({
+      this.call<Api.ApiKeyWithToken>({
         method: "POST",
         path: `/keys/${encodeURIComponent(id)}/rotate`,
         json: { grace_seconds: graceSeconds },
@@ -318,7 +300,7 @@ export class JmpClient {
   };
 
   readonly auth = {
-    whoami: () => this.call<Whoami>({ method: "GET", path: "/auth/whoami" }),
+    whoami: () => this.call<Api.Whoami>({ method: "GET", path: "/auth/whoami" }),
     verify: () => this.call<{ message: string }>({ method: "GET", path: "/auth/verify" }),
   };
 
@@ -335,15 +317,15 @@ export class JmpClient {
       } = {},
     ) =>
       this.send({ method: "GET", path: "/audit", query }).then(
-        (r) => r.json() as Promise<{ data: AuditEntry[]; pagination: Pagination }>,
+        (r) => r.json() as Promise<{ data: Api.AuditEntry[]; pagination: Api.Pagination }>,
       ),
   };
 
   /**
    * Applies a document (an object, or YAML/JSON text). `dryRun` only plans; `prune` deletes the API's links and
    * revokes the API's keys that the document omits. `asProvisioningFile` (with `dryRun`) previews what the
-   * document would change if it were the provisioning file at the next start. An invalid document throws
-   * JmpApiError with `fields`.
+   * document would change if it were the provisioning file at the next start. `onUpload` is told how many bytes
+   * of a text document have been sent. An invalid document throws JmpApiError with `fields`.
    */
   apply(
     document: ApplyDocument | string,
@@ -351,9 +333,9 @@ export class JmpClient {
       dryRun?: boolean;
       prune?: boolean;
       asProvisioningFile?: boolean;
-      body?: ReadableStream<Uint8Array>;
+      onUpload?: (sentBytes: number, totalBytes: number) => void;
     } = {},
-  ): Promise<ApplyResult> {
+  ): Promise<Api.ApplyResult> {
     const query = {
       dry_run: options.dryRun || undefined,
       prune: options.prune,
@@ -361,12 +343,13 @@ export class JmpClient {
     };
     if (typeof document !== "string")
       return this.call({ method: "POST", path: "/apply", query, json: document });
+    const text = new TextEncoder().encode(document);
     return this.call({
       method: "POST",
       path: "/apply",
       query,
-      body: options.body ?? document,
-      headers: { "content-type": "application/yaml" },
+      body: options.onUpload ? chunkedUpload(text, options.onUpload) : text,
+      headers: { "content-type": "application/yaml", "content-length": String(text.length) },
     });
   }
 
@@ -414,7 +397,7 @@ function multipartUpload(
   fields: Record<string, string>,
   file: Uint8Array,
   onUpload: ((sent: number, total: number) => void) | undefined,
-): { body: ReadableStream<Uint8Array>; contentType: string; length: number } {
+): { body: ReadableStream<Uint8Array> | Uint8Array; contentType: string; length: number } {
   const boundary = `jmp-${crypto.randomUUID()}`;
   const encoder = new TextEncoder();
   const head = Object.entries(fields)
@@ -437,18 +420,29 @@ function multipartUpload(
     whole.set(part, at);
     at += part.length;
   }
+  return {
+    body: onUpload ? chunkedUpload(whole, onUpload) : whole,
+    contentType: `multipart/form-data; boundary=${boundary}`,
+    length: whole.length,
+  };
+}
+
+/** `data` as a stream of chunks, telling `onUpload` how much the receiver has pulled (upload progress). */
+function chunkedUpload(
+  data: Uint8Array,
+  onUpload: (sent: number, total: number) => void,
+): ReadableStream<Uint8Array> {
   let sent = 0;
-  const body = new ReadableStream<Uint8Array>({
+  return new ReadableStream<Uint8Array>({
     pull(controller) {
-      if (sent >= whole.length) {
+      if (sent >= data.length) {
         controller.close();
         return;
       }
-      const chunk = whole.subarray(sent, sent + UPLOAD_CHUNK_BYTES);
+      const chunk = data.subarray(sent, sent + UPLOAD_CHUNK_BYTES);
       sent += chunk.length;
       controller.enqueue(chunk);
-      onUpload?.(sent, whole.length);
+      onUpload(sent, data.length);
     },
   });
-  return { body, contentType: `multipart/form-data; boundary=${boundary}`, length: whole.length };
 }
