@@ -2,7 +2,7 @@
  * Zero to managed: a fresh instance given only a bootstrap key file and a provisioning file (JMP_PROVISION_FILE)
  * comes up ready with everything the file declares; a restart writes nothing; `jmp apply --dry-run
  * --provisioning` previews the next deploy; a bad file keeps the instance out of traffic; several instances
- * starting together on one empty PostgreSQL database make one copy of everything.
+ * starting together on one empty PostgreSQL or MySQL/MariaDB database make one copy of everything.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -122,6 +122,21 @@ describe("zero to managed with a provisioning file", () => {
     assert.equal((await admin.get("/admin/v1/links/doc-1")).json.data.target, "https://docs.example/page/1");
   });
 
+  it("keys and config values from the file are read-only through the API", async () => {
+    const admin = new Client(jmp!.url, { authorization: `Bearer ${BOOTSTRAP_KEY}` });
+    const keys = await admin.get("/admin/v1/keys");
+    const reader = keys.json.data.find((k: { name: string }) => k.name === "reader");
+    assert.equal(reader.source, "file");
+    const patch = await admin.request("PATCH", `/admin/v1/keys/${reader.id}`, {
+      json: { scopes: ["admin"] },
+    });
+    assert.equal(patch.status, 409);
+    assert.equal(patch.json.error, "managed_by_provisioning");
+    const config = await admin.put("/admin/v1/config/features.random_code_length", { value: "12" });
+    assert.equal(config.status, 409);
+    assert.equal(config.json.error, "managed_by_provisioning");
+  });
+
   it("a restart with the same file writes nothing", async () => {
     await jmp!.stop();
     const before = fingerprint(space.dir);
@@ -197,6 +212,47 @@ describe("zero to managed with a provisioning file", () => {
   });
 });
 
+describe("a provisioning file with allow_api_edits", () => {
+  let jmp: SpawnedJmp | undefined;
+  after(async () => {
+    await jmp?.stop();
+  });
+
+  it("lets the API edit its links, and the next start puts the file's values back", async () => {
+    const space = workspace({
+      apiVersion: "jmp/v1",
+      allow_api_edits: true,
+      links: [{ code: "editable", target: "https://file.example/" }],
+    });
+    jmp = await spawnJmp(space.env);
+    const admin = new Client(jmp.url, { authorization: `Bearer ${BOOTSTRAP_KEY}` });
+    const edit = await admin.put("/admin/v1/links/editable", { target: "https://api.example/" });
+    assert.equal(edit.status, 200, edit.text);
+    assert.equal(
+      (await new Client(jmp.url).get("/editable")).headers.get("location"),
+      "https://api.example/",
+    );
+
+    await jmp.stop();
+    jmp = await spawnJmp(space.env);
+    assert.equal(await waitReady(jmp.url), 200);
+    assert.equal(
+      (await new Client(jmp.url).get("/editable")).headers.get("location"),
+      "https://file.example/",
+    );
+  });
+
+  it("is refused in a document sent to the API", async () => {
+    const admin = new Client(jmp!.url, { authorization: `Bearer ${BOOTSTRAP_KEY}` });
+    const r = await admin.post("/admin/v1/apply", { apiVersion: "jmp/v1", allow_api_edits: true });
+    assert.equal(r.status, 400);
+    assert.deepEqual(
+      r.json.fields.map((f: { field: string }) => f.field),
+      ["allow_api_edits"],
+    );
+  });
+});
+
 describe("a provisioning file that fails validation", () => {
   let jmp: SpawnedJmp | undefined;
   after(async () => {
@@ -224,43 +280,45 @@ describe("a provisioning file that fails validation", () => {
   });
 });
 
-describe("three instances starting at once on one empty PostgreSQL database", () => {
-  const instances: SpawnedJmp[] = [];
-  let dropDatabase: (() => Promise<void>) | undefined;
+for (const engine of ["postgres", "mysql"] as const) {
+  describe(`three instances starting at once on one empty ${engine} database`, () => {
+    const instances: SpawnedJmp[] = [];
+    let dropDatabase: (() => Promise<void>) | undefined;
 
-  after(async () => {
-    await Promise.all(instances.map((i) => i.stop()));
-    await dropDatabase?.();
+    after(async () => {
+      await Promise.all(instances.map((i) => i.stop()));
+      await dropDatabase?.();
+    });
+
+    it("make one copy of everything, without errors", async (t) => {
+      if (!ENGINES.includes(engine)) return t.skip(`${engine} is not among JMP_TEST_ENGINES`);
+      const reason = await unreachable(engine);
+      if (reason && REQUIRE_ENGINES) throw new Error(reason);
+      if (reason) return t.skip(reason);
+      const db = await createDatabase(engine);
+      dropDatabase = () => db.drop();
+      const space = workspace();
+      const env = { ...space.env, JMP_DATABASE_URL: db.url };
+      instances.push(...(await Promise.all([spawnJmp(env), spawnJmp(env), spawnJmp(env)])));
+      for (const instance of instances) assert.equal(await waitReady(instance.url), 200, instance.stdout());
+
+      const logs = instances.map((i) => i.stdout() + i.stderr()).join("\n");
+      assert.doesNotMatch(logs, /"level":(50|60)/, "no instance logged an error");
+      assert.equal((logs.match(/"msg":"provisioning file applied"/g) ?? []).length, 1, "exactly one wrote");
+      assert.equal((logs.match(/"msg":"provisioning file: no changes"/g) ?? []).length, 2);
+
+      const admin = new Client(instances[2]!.url, { authorization: `Bearer ${BOOTSTRAP_KEY}` });
+      assert.equal((await admin.get("/admin/v1/links?page_size=1")).json.pagination.total, LINKS);
+      const keys = await admin.get("/admin/v1/keys");
+      assert.deepEqual(
+        keys.json.data
+          .filter((k: { source: string }) => k.source === "file")
+          .map((k: { name: string }) => k.name)
+          .sort(),
+        ["reader", "writer"],
+      );
+      const audit = await admin.get("/admin/v1/audit?object_type=state");
+      assert.equal(audit.json.pagination.total, 1);
+    });
   });
-
-  it("make one copy of everything, without errors", async (t) => {
-    if (!ENGINES.includes("postgres")) return t.skip("postgres is not among JMP_TEST_ENGINES");
-    const reason = await unreachable("postgres");
-    if (reason && REQUIRE_ENGINES) throw new Error(reason);
-    if (reason) return t.skip(reason);
-    const db = await createDatabase("postgres");
-    dropDatabase = () => db.drop();
-    const space = workspace();
-    const env = { ...space.env, JMP_DATABASE_URL: db.url };
-    instances.push(...(await Promise.all([spawnJmp(env), spawnJmp(env), spawnJmp(env)])));
-    for (const instance of instances) assert.equal(await waitReady(instance.url), 200, instance.stdout());
-
-    const logs = instances.map((i) => i.stdout() + i.stderr()).join("\n");
-    assert.doesNotMatch(logs, /"level":(50|60)/, "no instance logged an error");
-    assert.equal((logs.match(/"msg":"provisioning file applied"/g) ?? []).length, 1, "exactly one wrote");
-    assert.equal((logs.match(/"msg":"provisioning file: no changes"/g) ?? []).length, 2);
-
-    const admin = new Client(instances[2]!.url, { authorization: `Bearer ${BOOTSTRAP_KEY}` });
-    assert.equal((await admin.get("/admin/v1/links?page_size=1")).json.pagination.total, LINKS);
-    const keys = await admin.get("/admin/v1/keys");
-    assert.deepEqual(
-      keys.json.data
-        .filter((k: { source: string }) => k.source === "file")
-        .map((k: { name: string }) => k.name)
-        .sort(),
-      ["reader", "writer"],
-    );
-    const audit = await admin.get("/admin/v1/audit?object_type=state");
-    assert.equal(audit.json.pagination.total, 1);
-  });
-});
+}
