@@ -167,6 +167,12 @@ describe("jmp apply, export and links, online", () => {
       500,
     );
     assert.match(exported.stderr, /^exporting: \d+ rows — done$/m);
+    assert.equal(statSync(out).mode & 0o777, 0o600);
+    const toStdout = await runJmp(["links", "export", "--search", "co-csv-1"], env);
+    assert.equal(toStdout.code, 0, toStdout.stderr);
+    assert.match(toStdout.stdout, /^code,target,/);
+    assert.match(toStdout.stdout, /^co-csv-12,https:\/\/csv\.example\/12,/m);
+    assert.equal(toStdout.stderr, "", "no progress without a file");
 
     const failing = file("bad.csv", "code,target\nco-bad-csv,ftp://x\n");
     const r = await runJmp(["links", "import", failing], env);

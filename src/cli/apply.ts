@@ -3,8 +3,9 @@
  * typed client. `apply` prints its plan the way `terraform plan` does; with `--detailed-exitcode` it exits 2
  * when the document changes (or would change) something, 0 when the state already matches.
  */
-import { readFileSync } from "node:fs";
-import { Readable } from "node:stream";
+import { createWriteStream, readFileSync } from "node:fs";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import type { ApplyResult } from "../client/index.js";
 import { requireClient } from "./api.js";
@@ -235,20 +236,27 @@ export function registerApplyCommands(program: Command): void {
   links
     .command("export [file]")
     .description("export every link as CSV (stdout by default), streamed")
+    .option("--search <text>", "only codes or targets containing this")
     .option("--include-secrets", "include password hashes (needs the admin scope)")
-    .action(async (file: string | undefined, options: { includeSecrets?: boolean }) => {
-      const stream = await requireClient().links.exportCsv(
-        options.includeSecrets ? { include_secrets: true } : {},
-      );
+    .action(async (file: string | undefined, options: { search?: string; includeSecrets?: boolean }) => {
+      const stream = await requireClient().links.exportCsv({
+        ...(options.search ? { search: options.search } : {}),
+        ...(options.includeSecrets ? { include_secrets: true } : {}),
+      });
+      // Rows go to the file (owner-only: it may hold password hashes) or stdout as they arrive: flat memory.
+      const out = file ? createWriteStream(file, { mode: 0o600 }) : process.stdout;
       const progress = file ? new Progress("exporting", null, "rows") : undefined;
-      const chunks: Buffer[] = [];
-      for await (const chunk of Readable.fromWeb(stream as import("node:stream/web").ReadableStream)) {
-        const buffer = Buffer.from(chunk as Uint8Array);
-        if (file) chunks.push(buffer);
-        else process.stdout.write(buffer);
-        progress?.add(buffer.toString("utf8").split("\n").length - 1);
-      }
-      if (file) writeOutput(Buffer.concat(chunks).toString("utf8"), file);
+      const count = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          let rows = 0;
+          for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) rows++;
+          progress?.add(rows);
+          done(null, chunk);
+        },
+      });
+      await pipeline(Readable.fromWeb(stream as import("node:stream/web").ReadableStream), count, out, {
+        end: file !== undefined,
+      });
       progress?.finish("done");
     });
 }
