@@ -11,6 +11,8 @@ import { hasScope } from "../auth/scopes.js";
 import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
 import { parseRfc3339 } from "../links/expiry.js";
 import { etagOf, type Link } from "../links/model.js";
+import { normalizeTags, settingsResponse } from "../links/settings.js";
+import { SettingsInputProperties } from "../links/settings-schema.js";
 import type { ImportMode, LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
 import { CONTROL_CHARS } from "../text.js";
@@ -40,6 +42,7 @@ const CreateBody = Type.Object(
     expires_at: NullableString(256),
     password: NullableString(1024),
     force: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    ...SettingsInputProperties,
   },
   { additionalProperties: false },
 );
@@ -52,6 +55,7 @@ const UpdateBody = Type.Object(
     password: NullableString(1024),
     code: NullableString(1024),
     force: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    ...SettingsInputProperties,
   },
   { additionalProperties: false },
 );
@@ -62,6 +66,12 @@ const FilterQuery = {
   created_before: Type.Optional(Type.String({ maxLength: 64 })),
   only_expired: Type.Optional(Type.Boolean()),
   only_active: Type.Optional(Type.Boolean()),
+  tags: Type.Optional(Type.String({ maxLength: 4096, description: "comma-separated tags" })),
+  tags_mode: Type.Optional(
+    Type.Union([Type.Literal("any"), Type.Literal("all")], {
+      description: "any (default) or all of the tags",
+    }),
+  ),
 };
 
 const ListQuery = Type.Object({
@@ -88,6 +98,7 @@ export function linkResponse(link: Link) {
     expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
     password: link.passwordHash === null ? null : ("[REDACTED]" as const),
     click_count: link.clickCount,
+    ...settingsResponse(link),
   };
 }
 
@@ -102,11 +113,23 @@ function toFilter(query: {
   created_before?: string | undefined;
   only_expired?: boolean | undefined;
   only_active?: boolean | undefined;
+  tags?: string | undefined;
+  tags_mode?: "any" | "all" | undefined;
 }): LinkFilter {
   if (query.search && CONTROL_CHARS.test(query.search)) {
     throw badRequest("search must not contain control characters");
   }
+  let tags: string[] | undefined;
+  if (query.tags) {
+    try {
+      tags = normalizeTags(query.tags.split(","));
+    } catch (err) {
+      throw badRequest(`tags: ${(err as Error).message}`);
+    }
+  }
   return {
+    tags,
+    tagsMode: query.tags_mode,
     search: query.search || undefined,
     createdAfter: dateParam("created_after", query.created_after),
     createdBefore: dateParam("created_before", query.created_before),

@@ -5,6 +5,7 @@
  * Responses are serialised with JSON.stringify, not from these schemas: a schema can never change an answer.
  */
 import { type Static, type TSchema, Type } from "typebox";
+import { SettingsOutputProperties } from "../links/settings-schema.js";
 import { ApplyDocument } from "../provision/document.js";
 
 const Str = Type.String();
@@ -53,6 +54,7 @@ const LinkProperties = {
   expires_at: Nullable(Time),
   password: Nullable(Type.Literal("[REDACTED]")),
   click_count: Int,
+  ...SettingsOutputProperties,
 };
 export const LinkSchema = Type.Object(LinkProperties, closed);
 /** Create/update answers: Shortlinker's PostNewLink keys (`force: null`) plus the stored fields. */

@@ -1,15 +1,26 @@
 /**
- * The links CSV format, shared with Shortlinker: `code,target,created_at,expires_at,password,click_count`.
- * Columns are found by name, so files with extra or reordered columns import too. Passwords travel as Argon2id
+ * The links CSV format, shared with Shortlinker: `code,target,created_at,expires_at,password,click_count`, then
+ * jmp's link settings (`redirect_status`, …, `rules`; see settings.ts). Columns are found by name, so files with
+ * extra, missing or reordered columns import too — Shortlinker's six-column files included; an absent or empty
+ * settings cell means the default. Tags are one comma-separated cell; rules are JSON. Passwords travel as Argon2id
  * hashes only in an export asked for with secrets (a full backup); otherwise as `[REDACTED]`. Never in plain text.
  */
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
-import { ErrorCode } from "../errors.js";
+import { ErrorCode, type FieldError } from "../errors.js";
 import type { Link } from "./model.js";
 import type { ImportResult, ImportRow } from "./service.js";
+import { SETTINGS_FIELDS, type SettingsInput, settingsResponse } from "./settings.js";
 
-export const CSV_COLUMNS = ["code", "target", "created_at", "expires_at", "password", "click_count"] as const;
+export const CSV_COLUMNS = [
+  "code",
+  "target",
+  "created_at",
+  "expires_at",
+  "password",
+  "click_count",
+  ...SETTINGS_FIELDS,
+] as const;
 
 export function csvHeader(): string {
   return stringify([CSV_COLUMNS]);
@@ -31,8 +42,58 @@ export function csvRows(links: readonly Link[], withHashes: boolean): string {
       link.expiresAt === null ? "" : new Date(link.expiresAt).toISOString(),
       link.passwordHash === null ? "" : withHashes ? link.passwordHash : REDACTED_PASSWORD,
       String(link.clickCount),
+      ...settingsCells(link),
     ]),
   );
+}
+
+function settingsCells(link: Link): string[] {
+  const settings = settingsResponse(link);
+  return SETTINGS_FIELDS.map((field) => {
+    const value = settings[field];
+    if (value === null) return "";
+    if (field === "tags") return (value as string[]).join(",");
+    if (field === "rules") return (value as unknown[]).length === 0 ? "" : JSON.stringify(value);
+    return String(value);
+  });
+}
+
+/** The settings cells of an imported row as API input; a cell of the wrong type is a field error. */
+function settingsInput(record: Record<string, string>): { settings: SettingsInput; errors: FieldError[] } {
+  const settings: Record<string, unknown> = {};
+  const errors: FieldError[] = [];
+  for (const field of SETTINGS_FIELDS) {
+    const cell = record[field];
+    if (cell === undefined || cell === "") continue;
+    switch (field) {
+      case "enabled":
+      case "forward_query":
+      case "crawlable":
+        if (cell === "true" || cell === "false") settings[field] = cell === "true";
+        else errors.push({ field, message: 'must be "true" or "false"' });
+        break;
+      case "redirect_status":
+      case "max_clicks":
+        if (/^\d{1,15}$/.test(cell)) settings[field] = Number(cell);
+        else errors.push({ field, message: "must be a whole number" });
+        break;
+      case "tags":
+        settings.tags = cell.split(",");
+        break;
+      case "rules":
+        try {
+          const rules: unknown = JSON.parse(cell);
+          if (!Array.isArray(rules)) throw new Error("not an array");
+          settings.rules = rules;
+        } catch {
+          errors.push({ field, message: "must be a JSON array of rules" });
+        }
+        break;
+      default:
+        settings[field] = cell;
+    }
+  }
+  return { settings: settings as SettingsInput, errors };
 }
 
 export interface ParsedImport {
@@ -75,6 +136,7 @@ export function parseImportCsv(content: Buffer): ParsedImport {
       expires_at: record.expires_at ?? "",
       password: record.password ?? "",
       click_count: record.click_count ?? "",
+      ...settingsInput(record),
     });
   }
   return { rows, failures };

@@ -1,5 +1,7 @@
+import type { LinkSettings } from "./settings.js";
+
 /** The link as the services see it (times in epoch ms, UTC). */
-export interface Link {
+export interface Link extends LinkSettings {
   code: string;
   target: string;
   createdAt: number;
@@ -31,7 +33,7 @@ export function etagOf(link: Pick<Link, "revision" | "updatedAt">): string {
 }
 
 /** The fields a write sets; `createdAt`/`clickCount` only matter for inserts and imports. */
-export interface LinkWrite {
+export interface LinkWrite extends LinkSettings {
   code: string;
   target: string;
   expiresAt: number | null;

@@ -17,6 +17,16 @@ import { etagOf, isLocked, type Link, type LinkWrite, Managed } from "./model.js
 import type { Change, FieldDiff, SectionOptions, SectionPlan } from "../provision/plan.js";
 import type { DocumentLink } from "../provision/document.js";
 import { REDACTED_PASSWORD } from "./csv.js";
+import {
+  DEFAULT_SETTINGS,
+  invalidSettings,
+  pickSettings,
+  resolveSettings,
+  SETTINGS_FIELDS,
+  type SettingsInput,
+  settingsDiff,
+  settingsResponse,
+} from "./settings.js";
 import { checkTarget } from "./target.js";
 
 /** Placeholder during an import: take the password of the existing link. */
@@ -25,7 +35,7 @@ const KEEP_PASSWORD = "\u0000keep";
 export const MAX_BATCH_SIZE = 5000;
 const GENERATE_ATTEMPTS = 8;
 
-export interface CreateLinkInput {
+export interface CreateLinkInput extends SettingsInput {
   code?: string | null | undefined;
   target: string;
   expires_at?: string | null | undefined;
@@ -33,7 +43,7 @@ export interface CreateLinkInput {
   force?: boolean | null | undefined;
 }
 
-export interface UpdateLinkInput {
+export interface UpdateLinkInput extends SettingsInput {
   target: string;
   expires_at?: string | null | undefined;
   password?: string | null | undefined;
@@ -79,6 +89,10 @@ export interface ImportRow {
   expires_at: string;
   password: string;
   click_count: string;
+  /** The optional columns beyond Shortlinker's six (absent columns: defaults). */
+  settings: SettingsInput;
+  /** Settings cells that could not be read (wrong type). */
+  errors: FieldError[];
 }
 
 export interface ImportResult {
@@ -215,11 +229,7 @@ export class LinkService {
       }
     }
     if (options.createOnly) throw existsPrecondition(code);
-    const replacement = {
-      target: input.target,
-      expires_at: input.expires_at ?? "",
-      password: input.password ?? "",
-    };
+    const replacement = wholeLink(input);
     if (await this.sameAs(current, replacement)) {
       assertMatches(current, options.ifMatch);
       return { link: current, created: false };
@@ -227,11 +237,13 @@ export class LinkService {
     return { link: await this.update(code, replacement, options), created: false };
   }
 
-  /** True when writing `input` would leave the link as it is. */
-  private async sameAs(link: Link, input: { target: string; expires_at: string; password: string }) {
+  /** True when writing `input` (a whole link) would leave the link as it is. */
+  private async sameAs(link: Link, input: ReturnType<typeof wholeLink>) {
     const target = validTarget(input.target);
     if (target !== link.target) return false;
     if (validExpiry(input.expires_at, this.clock()) !== link.expiresAt) return false;
+    const settings = resolveSettings(input, DEFAULT_SETTINGS);
+    if (Object.keys(settingsDiff(pickSettings(link), settings)).length > 0) return false;
     return this.samePassword(link.passwordHash, input.password);
   }
 
@@ -446,10 +458,17 @@ export class LinkService {
         errors.push({ field: at(field), message: messageOf(err) });
       let target = "";
       let expiresAt: number | null = null;
+      let settings = DEFAULT_SETTINGS;
       try {
         this.validCode(item.code);
       } catch (err) {
         fail("code", err);
+      }
+      try {
+        settings = resolveSettings(item, DEFAULT_SETTINGS);
+      } catch (err) {
+        if (!(err instanceof AppError && err.fields)) throw err;
+        for (const f of err.fields) fail(f.field, f.message);
       }
       try {
         target = validTarget(item.target);
@@ -481,10 +500,14 @@ export class LinkService {
           createdAt: now,
           clickCount: 0,
           managedBy: owner,
+          ...settings,
         });
         diff.target = { from: null, to: target };
         if (expiresAt !== null) diff.expires_at = { from: null, to: iso(expiresAt) };
         if (password !== "") diff.password = { from: null, to: REDACTED_PASSWORD };
+        for (const [field, change] of Object.entries(settingsDiff(DEFAULT_SETTINGS, settings))) {
+          diff[field] = { from: null, to: change.to };
+        }
         changes.push({ kind: "link", id: item.code, action: "create", diff });
         continue;
       }
@@ -497,6 +520,7 @@ export class LinkService {
           to: password === "" ? null : REDACTED_PASSWORD,
         };
       }
+      Object.assign(diff, settingsDiff(pickSettings(existing), settings));
       if (options.owner === "file" && existing.managedBy !== owner) {
         diff.managed_by = { from: existing.managedBy, to: owner };
       }
@@ -519,6 +543,7 @@ export class LinkService {
             : await passwordHash(password),
         createdAt: existing.createdAt,
         clickCount: existing.clickCount,
+        ...settings,
         ...(options.owner === "file" ? { managedBy: owner } : {}),
       });
       changes.push({ kind: "link", id: item.code, action: "update", diff });
@@ -580,6 +605,7 @@ export class LinkService {
       passwordHash: input.password ? await passwordHash(input.password) : null,
       createdAt: now,
       clickCount: 0,
+      ...resolveSettings(input, DEFAULT_SETTINGS),
     };
   }
 
@@ -599,10 +625,12 @@ export class LinkService {
       passwordHash: passwordHashValue,
       createdAt: current.createdAt,
       clickCount: current.clickCount,
+      ...resolveSettings(input, pickSettings(current)),
     };
   }
 
   private async prepareImport(row: ImportRow, now: number): Promise<LinkWrite> {
+    if (row.errors.length > 0) throw invalidSettings(row.errors);
     if (row.code === "") throw new AppError(400, ErrorCode.LinkInvalidCode, "invalid_code", "Empty code");
     const code = this.validCode(row.code);
     const createdAt = row.created_at === "" ? now : parseRfc3339(row.created_at);
@@ -646,6 +674,7 @@ export class LinkService {
       passwordHash: hash,
       createdAt,
       clickCount,
+      ...resolveSettings(row.settings, DEFAULT_SETTINGS),
     };
   }
 
@@ -679,6 +708,19 @@ function auditView(link: Link) {
     target: link.target,
     expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
     password: link.passwordHash === null ? null : "[REDACTED]",
+    ...settingsResponse(link),
+  };
+}
+
+/** An upsert body as the whole link: every absent optional field means its default. */
+function wholeLink(input: UpdateLinkInput) {
+  const settings: SettingsInput = {};
+  for (const field of SETTINGS_FIELDS) (settings as Record<string, unknown>)[field] = input[field] ?? null;
+  return {
+    ...settings,
+    target: input.target,
+    expires_at: input.expires_at ?? "",
+    password: input.password ?? "",
   };
 }
 

@@ -7,6 +7,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { type Static, Type } from "typebox";
 import { parse as parseYaml } from "yaml";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
+import { SettingsInputProperties } from "../links/settings-schema.js";
 
 export const API_VERSION = "jmp/v1";
 
@@ -25,6 +26,8 @@ export const DocumentLink = Type.Object(
     expires_at: NullableString(64),
     /** A plain password, an `$argon2id$` hash, or `[REDACTED]` (keep the current password). */
     password: NullableString(1024),
+    /** The link's settings; absent means the default (a listed link is the whole link). */
+    ...SettingsInputProperties,
   },
   { additionalProperties: false },
 );

@@ -6,6 +6,8 @@ import type { Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { type Link, type LinkWrite, Managed } from "../links/model.js";
+import type { Rule } from "../links/rules.js";
+import type { LinkSettings, RedirectStatus } from "../links/settings.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
 
@@ -16,6 +18,9 @@ export interface LinkFilter {
   createdAfter?: number | undefined;
   createdBefore?: number | undefined;
   state?: "active" | "expired" | undefined;
+  /** Links with any (or, with `tagsMode: "all"`, every one) of these tags. */
+  tags?: readonly string[] | undefined;
+  tagsMode?: "any" | "all" | undefined;
 }
 
 /** Keeps statements well under every engine's bound-parameter limit. */
@@ -31,10 +36,61 @@ const LINK_COLUMNS = [
   "click_count",
   "revision",
   "managed_by",
+  "redirect_status",
+  "enabled",
+  "max_clicks",
+  "valid_from",
+  "fallback_url",
+  "title",
+  "notes",
+  "forward_query",
+  "crawlable",
+  "rules",
 ] as const;
 
+/** The settings columns a write sets (tags live in link_tags). */
+const SETTINGS_COLUMNS = [
+  "redirect_status",
+  "enabled",
+  "max_clicks",
+  "valid_from",
+  "fallback_url",
+  "title",
+  "notes",
+  "forward_query",
+  "crawlable",
+  "rules",
+] as const satisfies readonly (keyof LinksTable)[];
+
+function settingsColumns(link: LinkSettings) {
+  return {
+    redirect_status: link.redirectStatus,
+    enabled: link.enabled ? 1 : 0,
+    max_clicks: link.maxClicks,
+    valid_from: link.validFrom,
+    fallback_url: link.fallbackUrl,
+    title: link.title,
+    notes: link.notes,
+    forward_query: link.forwardQuery ? 1 : 0,
+    crawlable: link.crawlable ? 1 : 0,
+    rules: link.rules.length === 0 ? null : JSON.stringify(link.rules),
+  };
+}
+
+/** A row as a link; `tags` are filled in by `withTags` where the caller needs them. */
 function toLink(row: Pick<Selectable<LinksTable>, (typeof LINK_COLUMNS)[number]>): Link {
   return {
+    redirectStatus: row.redirect_status === null ? null : (Number(row.redirect_status) as RedirectStatus),
+    enabled: Number(row.enabled) === 1,
+    maxClicks: row.max_clicks === null ? null : Number(row.max_clicks),
+    validFrom: row.valid_from === null ? null : Number(row.valid_from),
+    fallbackUrl: row.fallback_url,
+    title: row.title,
+    notes: row.notes,
+    tags: [],
+    forwardQuery: Number(row.forward_query) === 1,
+    crawlable: Number(row.crawlable) === 1,
+    rules: row.rules === null ? [] : (JSON.parse(row.rules) as Rule[]),
     code: row.code,
     target: row.target,
     createdAt: Number(row.created_at),
@@ -63,8 +119,99 @@ export class LinksStore {
   ) {}
 
   async get(code: string, db: Db = this.db): Promise<Link | undefined> {
+    const link = await this.getWithoutTags(code, db);
+    return link && (await this.withTags([link], db))[0];
+  }
+
+  /** One link without its tags (the redirect path has no use for them). */
+  async getWithoutTags(code: string, db: Db = this.db): Promise<Link | undefined> {
     const row = await db.selectFrom("links").select(LINK_COLUMNS).where("code", "=", code).executeTakeFirst();
     return row && toLink(row);
+  }
+
+  /** Fills in the tags of `links` (one query per chunk). */
+  async withTags(links: Link[], db: Db = this.db): Promise<Link[]> {
+    const byCode = new Map(links.map((link) => [link.code, link]));
+    const codes = [...byCode.keys()];
+    for (let i = 0; i < codes.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom("link_tags")
+        .select(["code", "tag"])
+        .where("code", "in", codes.slice(i, i + CHUNK))
+        .orderBy("tag")
+        .execute();
+      for (const row of rows) byCode.get(row.code)!.tags.push(row.tag);
+    }
+    return links;
+  }
+
+  /** Replaces the tags of the written links. */
+  private async writeTags(links: readonly LinkWrite[], db: Db): Promise<void> {
+    for (let i = 0; i < links.length; i += CHUNK) {
+      const chunk = links.slice(i, i + CHUNK);
+      await db
+        .deleteFrom("link_tags")
+        .where(
+          "code",
+          "in",
+          chunk.map((l) => l.code),
+        )
+        .execute();
+      const rows = chunk.flatMap((link) => link.tags.map((tag) => ({ code: link.code, tag })));
+      for (let j = 0; j < rows.length; j += CHUNK) {
+        await db
+          .insertInto("link_tags")
+          .values(rows.slice(j, j + CHUNK))
+          .execute();
+      }
+    }
+  }
+
+  /** Tags in use, with how many links carry each. */
+  async tagCounts(db: Db = this.db): Promise<{ tag: string; count: number }[]> {
+    const rows = await db
+      .selectFrom("link_tags")
+      .select(["tag", (eb) => eb.fn.countAll<number>().as("count")])
+      .groupBy("tag")
+      .orderBy("tag")
+      .execute();
+    return rows.map((r) => ({ tag: r.tag, count: Number(r.count) }));
+  }
+
+  /** The codes of the links carrying `tag`. */
+  async codesTagged(tag: string, db: Db = this.db): Promise<string[]> {
+    const rows = await db.selectFrom("link_tags").select("code").where("tag", "=", tag).execute();
+    return rows.map((r) => r.code);
+  }
+
+  /**
+   * Renames a tag on every link that has it (merging into `to` where it is already present), or removes it
+   * (`to` null); bumps those links' revision so their ETags change. Returns the codes touched.
+   */
+  async retag(from: string, to: string | null, now: number, db: Db): Promise<string[]> {
+    const codes = await this.codesTagged(from, db);
+    if (codes.length === 0) return codes;
+    for (let i = 0; i < codes.length; i += CHUNK) {
+      const chunk = codes.slice(i, i + CHUNK);
+      if (to !== null) {
+        const already = await db
+          .selectFrom("link_tags")
+          .select("code")
+          .where("tag", "=", to)
+          .where("code", "in", chunk)
+          .execute();
+        const have = new Set(already.map((r) => r.code));
+        const add = chunk.filter((code) => !have.has(code)).map((code) => ({ code, tag: to }));
+        if (add.length > 0) await db.insertInto("link_tags").values(add).execute();
+      }
+      await db.deleteFrom("link_tags").where("tag", "=", from).where("code", "in", chunk).execute();
+      await db
+        .updateTable("links")
+        .set({ updated_at: now, revision: sql`revision + 1` })
+        .where("code", "in", chunk)
+        .execute();
+    }
+    return codes;
   }
 
   /** The codes among `codes` that exist. */
@@ -88,6 +235,22 @@ export class LinksStore {
           eb(eb.fn("lower", ["target"]), "like", sql<string>`${pattern} escape '!'`),
         ]),
       );
+    }
+    if (filter.tags && filter.tags.length > 0) {
+      const tags = [...filter.tags];
+      query =
+        filter.tagsMode === "all"
+          ? query.where("code", "in", (eb) =>
+              eb
+                .selectFrom("link_tags")
+                .select("code")
+                .where("tag", "in", tags)
+                .groupBy("code")
+                .having((h) => h.fn.count("tag").distinct(), "=", tags.length),
+            )
+          : query.where("code", "in", (eb) =>
+              eb.selectFrom("link_tags").select("code").where("tag", "in", tags),
+            );
     }
     if (filter.createdAfter !== undefined) query = query.where("created_at", ">=", filter.createdAfter);
     if (filter.createdBefore !== undefined) query = query.where("created_at", "<=", filter.createdBefore);
@@ -118,7 +281,7 @@ export class LinksStore {
         .select((eb) => eb.fn.countAll<number>().as("total"))
         .executeTakeFirstOrThrow(),
     ]);
-    return { links: rows.map(toLink), total: Number(count.total) };
+    return { links: await this.withTags(rows.map(toLink)), total: Number(count.total) };
   }
 
   /** Every matching link in code order, fetched in batches by keyset (flat memory for any table size). */
@@ -129,7 +292,7 @@ export class LinksStore {
       if (after !== null) query = query.where("code", ">", after);
       const rows = await query.orderBy("code", "asc").limit(batchSize).execute();
       if (rows.length === 0) return;
-      yield rows.map(toLink);
+      yield await this.withTags(rows.map(toLink));
       if (rows.length < batchSize) return;
       after = rows[rows.length - 1]!.code;
     }
@@ -152,6 +315,7 @@ export class LinksStore {
 
   async insert(link: LinkWrite, now: number, db: Db = this.db): Promise<void> {
     await db.insertInto("links").values(this.row(link, now)).execute();
+    await this.writeTags([link], db);
   }
 
   /**
@@ -165,6 +329,7 @@ export class LinksStore {
         target: link.target,
         expires_at: link.expiresAt,
         password_hash: link.passwordHash,
+        ...settingsColumns(link),
         updated_at: now,
         revision: sql`revision + 1`,
         ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
@@ -172,7 +337,9 @@ export class LinksStore {
       .where("code", "=", link.code);
     if (revision !== undefined) query = query.where("revision", "=", revision);
     const result = await query.executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+    const updated = Number(result.numUpdatedRows) > 0;
+    if (updated) await this.writeTags([link], db);
+    return updated;
   }
 
   /** The links among `codes` that exist, by code. */
@@ -186,6 +353,7 @@ export class LinksStore {
         .execute();
       for (const row of rows) found.set(row.code, toLink(row));
     }
+    await this.withTags([...found.values()], db);
     return found;
   }
 
@@ -213,6 +381,7 @@ export class LinksStore {
         .values(links.slice(i, i + CHUNK).map((link) => this.row(link, now)))
         .execute();
     }
+    await this.writeTags(links, db);
   }
 
   /** The codes among `codes` whose links refuse API edits (see `Managed`). */
@@ -246,6 +415,7 @@ export class LinksStore {
             target: fromInput<string>("target"),
             expires_at: fromInput<number | null>("expires_at"),
             password_hash: fromInput<string | null>("password_hash"),
+            ...Object.fromEntries(SETTINGS_COLUMNS.map((column) => [column, fromInput(column)])),
             updated_at: now,
             revision: sql<number>`revision + 1`,
             ...(keepHistory
@@ -263,6 +433,7 @@ export class LinksStore {
               target: eb.ref("excluded.target"),
               expires_at: eb.ref("excluded.expires_at"),
               password_hash: eb.ref("excluded.password_hash"),
+              ...Object.fromEntries(SETTINGS_COLUMNS.map((column) => [column, eb.ref(`excluded.${column}`)])),
               updated_at: now,
               revision: sql`links.revision + 1`,
               ...(keepHistory
@@ -273,12 +444,14 @@ export class LinksStore {
           .execute();
       }
     }
+    await this.writeTags(links, db);
   }
 
   async delete(code: string, db: Db = this.db, revision?: number): Promise<boolean> {
     let query = db.deleteFrom("links").where("code", "=", code);
     if (revision !== undefined) query = query.where("revision", "=", revision);
     const result = await query.executeTakeFirst();
+    // Tags go with the link: link_tags references links ON DELETE CASCADE (SQLite runs with foreign_keys = ON).
     return Number(result.numDeletedRows) > 0;
   }
 
@@ -379,6 +552,7 @@ export class LinksStore {
       updated_at: now,
       expires_at: link.expiresAt,
       password_hash: link.passwordHash,
+      ...settingsColumns(link),
       click_count: link.clickCount,
       ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
     };

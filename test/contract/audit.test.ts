@@ -42,6 +42,17 @@ forEachEngine("audit log", (engine) => {
       target: "https://a.example",
       expires_at: null,
       password: "[REDACTED]",
+      redirect_status: null,
+      enabled: true,
+      max_clicks: null,
+      valid_from: null,
+      fallback_url: null,
+      title: null,
+      notes: null,
+      tags: [],
+      forward_query: false,
+      crawlable: false,
+      rules: [],
     });
     assert.equal(updated.before.target, "https://a.example");
     assert.equal(updated.after.target, "https://b.example");

@@ -33,15 +33,26 @@ forEachEngine("CSV import/export", (engine) => {
       /^attachment; filename="shortlinks_export_\d{8}_\d{6}\.csv"$/,
     );
     const lines = r.text.trim().split("\n");
-    assert.equal(lines[0], "code,target,created_at,expires_at,password,click_count");
-    assert.match(lines[1]!, /^e1,"https:\/\/e1\.example\/a,b",\S+,2030-01-01T00:00:00\.000Z,,0$/);
-    assert.match(lines[2]!, /^e2,"https:\/\/e2\.example\/""q""",\S+,,\[REDACTED\],0$/);
+    // Shortlinker's six columns first, then the link settings (defaults: only `enabled` and the flags are set).
+    assert.equal(
+      lines[0],
+      "code,target,created_at,expires_at,password,click_count," +
+        "redirect_status,enabled,max_clicks,valid_from,fallback_url,title,notes,tags,forward_query,crawlable,rules",
+    );
+    assert.match(
+      lines[1]!,
+      /^e1,"https:\/\/e1\.example\/a,b",\S+,2030-01-01T00:00:00\.000Z,,0,,true,,,,,,,false,false,$/,
+    );
+    assert.match(
+      lines[2]!,
+      /^e2,"https:\/\/e2\.example\/""q""",\S+,,\[REDACTED\],0,,true,,,,,,,false,false,$/,
+    );
     assert.ok(!r.text.includes("argon2"), "hashes are not exported unless asked for");
   });
 
   it("exports password hashes only with include_secrets=true, for admins", async () => {
     const full = await s.api.get("/admin/v1/links/export?include_secrets=true");
-    assert.match(full.text, /^e2,.*,"\$argon2id\$[^"]+",0$/m);
+    assert.match(full.text, /^e2,.*,"\$argon2id\$[^"]+",0,/m);
     const reader = await s.api.post("/admin/v1/keys", { name: "csv-reader", scopes: ["links:read"] });
     const client = new Client(s.url, { authorization: `Bearer ${reader.json.data.token}` });
     assert.equal((await client.get("/admin/v1/links/export")).status, 200);

@@ -128,11 +128,22 @@ forEachEngine("links API", (engine) => {
       assert.deepEqual(Object.keys(r.json.data).sort(), [
         "click_count",
         "code",
+        "crawlable",
         "created_at",
+        "enabled",
         "expires_at",
+        "fallback_url",
+        "forward_query",
+        "max_clicks",
+        "notes",
         "password",
+        "redirect_status",
+        "rules",
+        "tags",
         "target",
+        "title",
         "updated_at",
+        "valid_from",
       ]);
       const missing = await s.api.get("/admin/v1/links/nope");
       assert.equal(missing.status, 404);
