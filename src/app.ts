@@ -6,6 +6,8 @@ import type { Logger } from "pino";
 import { ensureAdminCredential } from "./auth/first-start.js";
 import { AuditLog } from "./audit/log.js";
 import { KeyService } from "./auth/api-keys.js";
+import { verifyPassword } from "./auth/password.js";
+import { RateLimiter } from "./auth/rate-limit.js";
 import { SessionTokens } from "./auth/sessions.js";
 import { ConfigService } from "./config/service.js";
 import { ChangeFeed } from "./events/feed.js";
@@ -120,6 +122,12 @@ export class App {
           cache,
           clicks,
           lookup: (code) => links.lookupForRedirect(code),
+          claimClick: (code) => links.claimClick(code),
+          verifyPassword,
+          // 5 wrong passwords per client and link, then one try every 10 s.
+          passwordAttempts: new RateLimiter(0.1, 5),
+          robotsTxt: () => links.robotsTxt(),
+          permanentCacheSeconds: () => config.get("features.permanent_redirect_cache_seconds"),
           defaultUrl: () => config.get("features.default_url"),
           redirectStatus: () => Number(config.get("features.default_redirect_status")),
           utmPassthrough: () => config.get("utm.enable_passthrough"),

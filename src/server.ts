@@ -120,6 +120,16 @@ class TrustedProxies {
     return this.list.check(plain, isIPv4(plain) ? "ipv4" : "ipv6");
   };
 
+  /** The client's address: the socket peer, or what trusted proxies say in X-Forwarded-For (right to left). */
+  readonly clientAddress = (req: IncomingMessage): string => {
+    let address = req.socket.remoteAddress ?? "";
+    const forwarded = req.headers["x-forwarded-for"];
+    if (forwarded === undefined) return address;
+    const hops = (Array.isArray(forwarded) ? forwarded.join(",") : forwarded).split(",").reverse();
+    for (let hop = 0; hop < hops.length && this.trusts(address, hop); hop++) address = hops[hop]!.trim();
+    return address;
+  };
+
   private rebuild(): void {
     const list = new BlockList();
     for (const entry of [...this.fromSettings, ...this.config.get("api.trusted_proxies")]) {
@@ -185,8 +195,10 @@ export async function buildServer(deps: ServerDeps) {
         const url = req.url ?? "/";
         const query = url.indexOf("?");
         const path = query === -1 ? url : url.slice(0, query);
-        if ((req.method === "GET" || req.method === "HEAD") && !routes.isMounted(path)) {
-          deps.redirect(req, res, path);
+        // POST reaches the redirect handler too: it is how the password form of a protected link answers.
+        const method = req.method;
+        if ((method === "GET" || method === "HEAD" || method === "POST") && !routes.isMounted(path)) {
+          deps.redirect(req, res, path, proxies.clientAddress);
           return;
         }
         fastifyHandler(req, res);

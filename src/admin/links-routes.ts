@@ -25,6 +25,8 @@ import {
   MessageData,
   Page,
   StatsSchema,
+  TagChangeSchema,
+  TagCountSchema,
   WrittenLinkSchema,
 } from "./schemas.js";
 
@@ -197,6 +199,51 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
         reply.code(201).header("ETag", etagOf(link));
         return ok(writeResponse(link), "Link created");
       },
+    );
+
+    app.get(
+      "/tags",
+      {
+        config: { scope: "links:read" },
+        schema: {
+          summary: "Tags in use, with how many links carry each",
+          operationId: "listTags",
+          tags: ["links"],
+          response: { 200: Envelope(Type.Array(TagCountSchema)) },
+        },
+      },
+      async () => ok(await links.tags()),
+    );
+
+    app.put(
+      "/tags/:tag",
+      {
+        config: { scope: "links:write" },
+        schema: {
+          summary: "Rename a tag on every link (merging into an existing tag of that name)",
+          operationId: "renameTag",
+          tags: ["links"],
+          params: Type.Object({ tag: Type.String({ maxLength: 1024 }) }),
+          body: Type.Object({ name: Type.String({ maxLength: 1024 }) }, { additionalProperties: false }),
+          response: { 200: Envelope(TagChangeSchema) },
+        },
+      },
+      async (request) => ok(await links.renameTag(request.params.tag, request.body.name)),
+    );
+
+    app.delete(
+      "/tags/:tag",
+      {
+        config: { scope: "links:write" },
+        schema: {
+          summary: "Remove a tag from every link",
+          operationId: "deleteTag",
+          tags: ["links"],
+          params: Type.Object({ tag: Type.String({ maxLength: 1024 }) }),
+          response: { 200: Envelope(TagChangeSchema) },
+        },
+      },
+      async (request) => ok(await links.renameTag(request.params.tag, null)),
     );
 
     app.get(

@@ -82,6 +82,8 @@ export const ImportResultSchema = Type.Object(
 );
 
 export const StatsSchema = Type.Object({ total_links: Int, total_clicks: Int, active_links: Int }, closed);
+export const TagCountSchema = Type.Object({ tag: Str, count: Int }, closed);
+export const TagChangeSchema = Type.Object({ tag: Nullable(Str), links: Int }, closed);
 
 // ---- auth
 
@@ -270,6 +272,8 @@ export type WrittenLink = Static<typeof WrittenLinkSchema>;
 export type BatchResult = Static<typeof BatchResultSchema>;
 export type ImportResult = Static<typeof ImportResultSchema>;
 export type Stats = Static<typeof StatsSchema>;
+export type TagCount = Static<typeof TagCountSchema>;
+export type TagChange = Static<typeof TagChangeSchema>;
 export type Pagination = Static<typeof PaginationSchema>;
 export type Whoami = Static<typeof WhoamiSchema>;
 export type ConfigItem = Static<typeof ConfigItemSchema>;

@@ -9,6 +9,7 @@
  */
 import type * as Api from "../admin/schemas.js";
 import type { ApplyDocument } from "../provision/document.js";
+import type { SettingsInput } from "../links/settings.js";
 
 export type {
   ApiKey,
@@ -25,6 +26,8 @@ export type {
   Link,
   Pagination,
   Stats,
+  TagChange,
+  TagCount,
   Whoami,
   WrittenLink,
 } from "../admin/schemas.js";
@@ -75,7 +78,8 @@ export interface Tagged<T> {
   etag: string | null;
 }
 
-export interface LinkInput {
+/** A link to write: Shortlinker's fields plus jmp's settings (tags, redirect_status, rules, …). */
+export interface LinkInput extends SettingsInput {
   target: string;
   /** RFC 3339 or relative (`7d`); "" removes the expiry on update. */
   expires_at?: string | null;
@@ -85,6 +89,9 @@ export interface LinkInput {
 
 export interface LinkFilter {
   search?: string;
+  /** Comma-separated tags; `tags_mode` any (default) or all. */
+  tags?: string;
+  tags_mode?: "any" | "all";
   created_after?: string;
   created_before?: string;
   only_expired?: boolean;
@@ -230,6 +237,14 @@ export class JmpClient {
         headers: { "content-type": contentType, "content-length": String(length) },
       });
     },
+  };
+
+  readonly tags = {
+    list: () => this.call<Api.TagCount[]>({ method: "GET", path: "/tags" }),
+    rename: (tag: string, name: string) =>
+      this.call<Api.TagChange>({ method: "PUT", path: `/tags/${encodeURIComponent(tag)}`, json: { name } }),
+    delete: (tag: string) =>
+      this.call<Api.TagChange>({ method: "DELETE", path: `/tags/${encodeURIComponent(tag)}` }),
   };
 
   readonly config = {

@@ -601,6 +601,17 @@ export const REGISTRY = [
   ),
   intKey(
     {
+      key: "features.permanent_redirect_cache_seconds",
+      category: "features",
+      description:
+        "How long browsers and proxies may keep a permanent redirect (301/308), in seconds (Cache-Control max-age). Other redirects are never cached.",
+      defaultValue: "3600",
+    },
+    0,
+    31_536_000,
+  ),
+  intKey(
+    {
       key: "api.sessions_not_before",
       category: "auth",
       description:

@@ -104,14 +104,11 @@ export interface Visit {
   now: number;
 }
 
-/** The target of the first matching rule, or undefined. */
-export function matchRule(rules: readonly Rule[], visit: Visit): string | undefined {
+/** The index of the first rule whose conditions all match, or -1. */
+export function matchRule(rules: readonly Rule[], visit: Visit): number {
   let params: URLSearchParams | undefined;
   const query = () => (params ??= new URLSearchParams(visit.query));
-  for (const rule of rules) {
-    if (rule.conditions.every((c) => matches(c, visit, query))) return rule.target;
-  }
-  return undefined;
+  return rules.findIndex((rule) => rule.conditions.every((c) => matches(c, visit, query)));
 }
 
 function matches(condition: Condition, visit: Visit, query: () => URLSearchParams): boolean {

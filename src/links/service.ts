@@ -18,6 +18,7 @@ import type { Change, FieldDiff, SectionOptions, SectionPlan } from "../provisio
 import type { DocumentLink } from "../provision/document.js";
 import { REDACTED_PASSWORD } from "./csv.js";
 import {
+  checkTag,
   DEFAULT_SETTINGS,
   invalidSettings,
   pickSettings,
@@ -128,6 +129,40 @@ export class LinkService {
 
   scan(filter: LinkFilter) {
     return this.store.scan(filter, this.clock());
+  }
+
+  tags() {
+    return this.store.tagCounts();
+  }
+
+  /**
+   * Renames `from` to `to` on every link that has it (merging where a link has both), or removes it (`to`
+   * null). Refused (409) while a link owned by the provisioning file carries the tag: the file is its source.
+   */
+  async renameTag(from: string, to: string | null): Promise<{ tag: string | null; links: number }> {
+    let name: string | null = null;
+    try {
+      checkTag(from);
+      if (to !== null) name = checkTag(to);
+    } catch (err) {
+      throw invalidSettings([{ field: to === null ? "tag" : "name", message: (err as Error).message }]);
+    }
+    const now = this.clock();
+    const codes = await this.store.db.transaction().execute(async (trx) => {
+      const tagged = await this.store.codesTagged(from, trx);
+      const locked = await this.store.locked(tagged, trx);
+      if (locked.size > 0) throw managedError([...locked][0]!);
+      return this.store.retag(from, name, now, trx);
+    });
+    if (codes.length === 0) throw notFound(`Tag '${from}' is not in use`);
+    await this.published(codes);
+    await this.audit.record({
+      action: name === null ? "tag.delete" : "tag.rename",
+      objectType: "tag",
+      objectId: from,
+      after: { tag: name, links: codes.length },
+    });
+    return { tag: name, links: codes.length };
   }
 
   async create(input: CreateLinkInput): Promise<Link> {
@@ -591,9 +626,24 @@ export class LinkService {
     });
   }
 
-  /** Used by the redirect path on a cache miss. */
+  /** Used by the redirect path on a cache miss (tags are not needed there). */
   lookupForRedirect(code: string) {
-    return this.store.get(code);
+    return this.store.getWithoutTags(code);
+  }
+
+  /** One visit of a link with `max_clicks`; false when it has none left. */
+  claimClick(code: string): Promise<boolean> {
+    return this.store.claimClick(code);
+  }
+
+  /**
+   * `/robots.txt`: everything is disallowed except the links marked crawlable (each allowed exactly, `$`).
+   * At most 10 000 are listed, which is more than any crawler reads.
+   */
+  async robotsTxt(): Promise<string> {
+    const codes = await this.store.crawlableCodes(10_000);
+    const allowed = codes.map((code) => `Allow: /${code}$\n`).join("");
+    return `# Short links are not for indexing, except those marked crawlable.\nUser-agent: *\n${allowed}Disallow: /\n`;
   }
 
   private async prepareCreate(input: CreateLinkInput, now: number): Promise<LinkWrite> {

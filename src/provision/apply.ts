@@ -13,6 +13,7 @@ import type { LinkService } from "../links/service.js";
 import type { Store } from "../store/db.js";
 import { exclusively } from "../store/lock.js";
 import { REDACTED_PASSWORD } from "../links/csv.js";
+import { DEFAULT_SETTINGS, pickSettings, settingsDiff } from "../links/settings.js";
 import { API_VERSION, type ApplyDocument, type DocumentLink, invalidDocument } from "./document.js";
 import type { Change, Owner, SectionOptions, SectionPlan } from "./plan.js";
 
@@ -121,6 +122,10 @@ export class Provisioner {
           if (link.expiresAt !== null) item.expires_at = new Date(link.expiresAt).toISOString();
           if (link.passwordHash !== null) {
             item.password = sections.includeSecrets ? link.passwordHash : REDACTED_PASSWORD;
+          }
+          // Only settings that differ from the defaults: a document lists what is special about a link.
+          for (const [field, { to }] of Object.entries(settingsDiff(DEFAULT_SETTINGS, pickSettings(link)))) {
+            (item as Record<string, unknown>)[field] = to;
           }
           links.push(item);
         }

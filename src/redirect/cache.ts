@@ -6,12 +6,33 @@
  */
 import { LRUCache } from "lru-cache";
 import type { ChangeFeed } from "../events/feed.js";
+import type { Rule } from "../links/rules.js";
 
 export interface CachedLink {
   /** `Location` header value, already made header-safe. */
   location: string;
   /** Epoch ms; `Infinity` when the link never expires. */
   expiresAt: number;
+  /** What the link asks for beyond "code → target"; null for a plain link (the common and fastest case). */
+  extra: LinkExtras | null;
+}
+
+export interface LinkExtras {
+  /** 0: the runtime default. */
+  status: number;
+  enabled: boolean;
+  /** Epoch ms; `-Infinity` when always valid. */
+  validFrom: number;
+  /** `Location`-safe fallback for unavailable links, or null (404). */
+  fallback: string | null;
+  /** Has max_clicks: every visit claims a click in the database first. */
+  limited: boolean;
+  passwordHash: string | null;
+  forwardQuery: boolean;
+  crawlable: boolean;
+  rules: readonly Rule[];
+  /** The `Location` of each rule's target, by rule index. */
+  ruleLocations: readonly string[];
 }
 
 export interface LinkCacheOptions {

@@ -1,33 +1,49 @@
 /**
- * The redirect hot path: `GET`/`HEAD /{code}` → 307 + `Location`. It runs before Fastify on the raw Node
+ * The redirect hot path: `GET`/`HEAD /{code}` → status + `Location`. It runs before Fastify on the raw Node
  * request (see server.ts), answers warm codes synchronously from the cache, and goes to the database only on a
  * cache miss (concurrent misses for one code share a single query). Expiry is checked on every hit.
+ *
+ * A plain link (the common case) takes the short branch in `serve`. Links with settings (see links/settings.ts)
+ * take `serveExtra`: availability (enabled, valid_from, expiry, fallback), the password form (also `POST
+ * /{code}`), the exact click limit (an atomic database claim per visit), rules and query forwarding.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import type { RateLimiter } from "../auth/rate-limit.js";
 import { isValidCodeSyntax } from "../links/codes.js";
+import type { Link } from "../links/model.js";
+import { matchRule } from "../links/rules.js";
 import { locationFor } from "../links/target.js";
-import type { CachedLink, LinkCache } from "./cache.js";
+import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
 import type { ClickBuffer } from "./clicks.js";
-
-export interface StoredRedirect {
-  target: string;
-  expiresAt: number | null;
-}
+import { readPasswordForm, sendPasswordPage } from "./password-page.js";
+import { withQuery, withUtm } from "./query.js";
 
 export interface RedirectDeps {
   cache: LinkCache;
   /** Reads one link from the database (the cache-miss path). */
-  lookup(code: string): Promise<StoredRedirect | undefined>;
+  lookup(code: string): Promise<Link | undefined>;
+  /** Counts one visit of a link with `max_clicks`, atomically; false when the limit is reached. */
+  claimClick(code: string): Promise<boolean>;
+  verifyPassword(hash: string, password: string): Promise<boolean>;
+  /** Failed password attempts, per client IP and link. */
+  passwordAttempts: RateLimiter;
+  /** The body of `/robots.txt`. */
+  robotsTxt(): Promise<string>;
   clicks: ClickBuffer;
   defaultUrl(): string;
   trackClicks(): boolean;
   /** `features.default_redirect_status` */
   redirectStatus(): number;
+  /** `features.permanent_redirect_cache_seconds`: how long browsers may keep a 301/308. */
+  permanentCacheSeconds(): number;
   /** `utm.enable_passthrough` */
   utmPassthrough(): boolean;
   log: Logger;
 }
+
+/** The header an API client sends a link's password in (instead of the form). */
+export const PASSWORD_HEADER = "x-link-password";
 
 const NOT_FOUND_BODY = Buffer.from(
   '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not Found</title></head>' +
@@ -43,17 +59,26 @@ const NOT_FOUND_HEADERS = [
   "X-Content-Type-Options",
   "nosniff",
 ];
-const REDIRECT_CACHE_CONTROL = "no-cache, no-store, must-revalidate";
+const NO_CACHE = "no-cache, no-store, must-revalidate";
 
-export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, path: string) => void;
+export type RedirectHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  clientIp: (req: IncomingMessage) => string,
+) => void;
 
 export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
   const { cache, clicks } = deps;
   const inflight = new Map<string, Promise<CachedLink | undefined>>();
 
-  function redirect(res: ServerResponse, location: string): void {
-    const headers = ["Location", location, "Cache-Control", REDIRECT_CACHE_CONTROL, "Content-Length", "0"];
-    res.writeHead(deps.redirectStatus(), headers);
+  function redirect(res: ServerResponse, location: string, status: number, crawlable: boolean): void {
+    const code = status === 0 ? deps.redirectStatus() : status;
+    const cacheControl =
+      code === 301 || code === 308 ? `public, max-age=${deps.permanentCacheSeconds()}` : NO_CACHE;
+    const headers = ["Location", location, "Cache-Control", cacheControl, "Content-Length", "0"];
+    if (!crawlable) headers.push("X-Robots-Tag", "noindex");
+    res.writeHead(code, headers);
     res.end();
   }
 
@@ -62,21 +87,130 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     res.end(req.method === "HEAD" ? undefined : NOT_FOUND_BODY);
   }
 
+  /** The visitor's query string, as sent (without `?`), or "" */
+  function queryOf(req: IncomingMessage): string {
+    const url = req.url!;
+    const question = url.indexOf("?");
+    return question === -1 ? "" : url.slice(question + 1);
+  }
+
+  function count(req: IncomingMessage, code: string): void {
+    // HEAD is what link checkers and previews send: it is answered but not counted as a click.
+    if (req.method === "GET" && deps.trackClicks()) clicks.count(code);
+  }
+
   function serve(
     req: IncomingMessage,
     res: ServerResponse,
     code: string,
     link: CachedLink | undefined,
+    ip: Ip,
+  ) {
+    if (link === undefined) return notFound(req, res);
+    if (link.extra !== null) return serveExtra(req, res, code, link, link.extra, ip);
+    if (req.method === "POST") return methodNotAllowed(res);
+    if (link.expiresAt <= Date.now()) return notFound(req, res);
+    count(req, code);
+    const query = deps.utmPassthrough() ? queryOf(req) : "";
+    redirect(res, query === "" ? link.location : withUtm(link.location, query), 0, false);
+  }
+
+  function serveExtra(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: string,
+    link: CachedLink,
+    extra: LinkExtras,
+    ip: Ip,
   ): void {
-    if (link === undefined || link.expiresAt <= Date.now()) {
-      notFound(req, res);
+    const now = Date.now();
+    if (!extra.enabled || now < extra.validFrom || link.expiresAt <= now) return unavailable(req, res, extra);
+    if (extra.passwordHash !== null) {
+      void guarded(req, res, code, link, extra, ip).catch((err: unknown) => failed(res, err, code));
       return;
     }
-    // HEAD is what link checkers and previews send: it is answered but not counted as a click.
-    if (req.method === "GET" && deps.trackClicks()) clicks.count(code);
-    const url = req.url!;
-    const query = deps.utmPassthrough() ? url.indexOf("?") : -1;
-    redirect(res, query === -1 ? link.location : withUtm(link.location, url.slice(query + 1)));
+    if (req.method === "POST") return methodNotAllowed(res);
+    proceed(req, res, code, link, extra, 0);
+  }
+
+  /** Password-protected: the form on GET, its answer on POST, or the password in a header (API clients). */
+  async function guarded(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: string,
+    link: CachedLink,
+    extra: LinkExtras,
+    ip: Ip,
+  ): Promise<void> {
+    const action = `/${code.split("/").map(encodeURIComponent).join("/")}`;
+    const header = req.headers[PASSWORD_HEADER];
+    const given =
+      req.method === "POST" ? await readPasswordForm(req) : typeof header === "string" ? header : undefined;
+    if (given === undefined) return sendPasswordPage(req, res, action, 200, null);
+    if (given === null) return sendPasswordPage(req, res, action, 400, "wrong");
+    const key = `${ip(req)}\u0000${code}`;
+    const allowed = deps.passwordAttempts.check(key);
+    if (!allowed.allowed) return sendPasswordPage(req, res, action, 429, allowed);
+    if (!(await deps.verifyPassword(extra.passwordHash!, given))) {
+      deps.passwordAttempts.take(key);
+      return sendPasswordPage(req, res, action, 401, "wrong");
+    }
+    // A form post continues with a GET to the target (303); a header-carrying request gets the link's status.
+    proceed(req, res, code, link, extra, req.method === "POST" ? 303 : 0);
+  }
+
+  /** The visit is allowed: claim a click when the link is limited, pick the target, redirect. */
+  function proceed(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: string,
+    link: CachedLink,
+    extra: LinkExtras,
+    status: number,
+  ): void {
+    const go = () => {
+      const query = queryOf(req);
+      let location = link.location;
+      if (extra.rules.length > 0) {
+        const visit = {
+          userAgent: req.headers["user-agent"],
+          acceptLanguage: req.headers["accept-language"],
+          query,
+          now: Date.now(),
+        };
+        const match = matchRule(extra.rules, visit);
+        if (match !== -1) location = extra.ruleLocations[match]!;
+      }
+      if (extra.forwardQuery) location = withQuery(location, query);
+      else if (query !== "" && deps.utmPassthrough()) location = withUtm(location, query);
+      redirect(res, location, status || extra.status, extra.crawlable);
+    };
+    if (!extra.limited || req.method === "HEAD") {
+      count(req, code);
+      return go();
+    }
+    deps.claimClick(code).then(
+      (claimed) => (claimed ? go() : unavailable(req, res, extra)),
+      (err: unknown) => failed(res, err, code),
+    );
+  }
+
+  /** Disabled, not yet valid, expired or used up: the fallback URL, or 404. */
+  function unavailable(req: IncomingMessage, res: ServerResponse, extra: LinkExtras): void {
+    if (extra.fallback === null) return notFound(req, res);
+    redirect(res, extra.fallback, 302, extra.crawlable);
+  }
+
+  function methodNotAllowed(res: ServerResponse): void {
+    res.writeHead(405, ["Allow", "GET, HEAD", "Content-Length", "0"]);
+    res.end();
+  }
+
+  function failed(res: ServerResponse, err: unknown, code: string): void {
+    deps.log.error({ err, code }, "redirect failed");
+    if (res.headersSent) return;
+    res.writeHead(503, ["Content-Type", "text/plain; charset=utf-8", "Retry-After", "5"]);
+    res.end("Service Unavailable\n");
   }
 
   function load(code: string): Promise<CachedLink | undefined> {
@@ -89,10 +223,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
             cache.setMissing(code);
             return undefined;
           }
-          const entry = {
-            location: locationFor(row.target),
-            expiresAt: row.expiresAt ?? Number.POSITIVE_INFINITY,
-          };
+          const entry = toCached(row);
           cache.set(code, entry);
           return entry;
         })
@@ -102,8 +233,27 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     return pending;
   }
 
-  return function handleRedirect(req, res, path) {
-    if (path === "/") return redirect(res, locationFor(deps.defaultUrl()));
+  function robots(req: IncomingMessage, res: ServerResponse): void {
+    deps.robotsTxt().then(
+      (text) => {
+        const body = Buffer.from(text);
+        res.writeHead(200, [
+          "Content-Type",
+          "text/plain; charset=utf-8",
+          "Content-Length",
+          String(body.length),
+          "Cache-Control",
+          "public, max-age=300",
+        ]);
+        res.end(req.method === "HEAD" ? undefined : body);
+      },
+      (err: unknown) => failed(res, err, "robots.txt"),
+    );
+  }
+
+  return function handleRedirect(req, res, path, clientIp) {
+    if (path === "/") return redirect(res, locationFor(deps.defaultUrl()), 0, false);
+    if (path === "/robots.txt") return robots(req, res);
     let code = path.slice(1);
     if (code.includes("%")) {
       try {
@@ -115,41 +265,46 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (!isValidCodeSyntax(code)) return notFound(req, res);
 
     const cached = cache.get(code);
-    if (cached !== undefined) return serve(req, res, code, cached);
+    if (cached !== undefined) return serve(req, res, code, cached, clientIp);
     if (cache.isKnownMissing(code)) return notFound(req, res);
 
     load(code).then(
-      (link) => serve(req, res, code, link),
-      (err) => {
-        deps.log.error({ err, code }, "redirect lookup failed");
-        if (res.headersSent) return;
-        res.writeHead(503, ["Content-Type", "text/plain; charset=utf-8", "Retry-After", "5"]);
-        res.end("Service Unavailable\n");
-      },
+      (link) => serve(req, res, code, link, clientIp),
+      (err: unknown) => failed(res, err, code),
     );
   };
 }
 
-const UTM_KEYS = new Set(["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"]);
-/** Visible ASCII except `#`: nothing that could break the Location header or move the fragment. */
-const SAFE_QUERY_PART = /^[\x21-\x22\x24-\x7e]+$/;
+type Ip = (req: IncomingMessage) => string;
 
-function parameterName(part: string): string {
-  const eq = part.indexOf("=");
-  return eq === -1 ? part : part.slice(0, eq);
-}
-
-/**
- * UTM passthrough: the visitor's `utm_*` parameters (as sent, in their order) appended to the target's query,
- * before any fragment. Other parameters are dropped.
- */
-export function withUtm(location: string, query: string): string {
-  const utm = query
-    .split("&")
-    .filter((part) => UTM_KEYS.has(parameterName(part)) && SAFE_QUERY_PART.test(part));
-  if (utm.length === 0) return location;
-  const hash = location.indexOf("#");
-  const base = hash === -1 ? location : location.slice(0, hash);
-  const fragment = hash === -1 ? "" : location.slice(hash);
-  return `${base}${base.includes("?") ? "&" : "?"}${utm.join("&")}${fragment}`;
+/** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
+export function toCached(link: Link): CachedLink {
+  const plain =
+    link.redirectStatus === null &&
+    link.enabled &&
+    link.maxClicks === null &&
+    link.validFrom === null &&
+    link.passwordHash === null &&
+    link.fallbackUrl === null &&
+    !link.forwardQuery &&
+    !link.crawlable &&
+    link.rules.length === 0;
+  return {
+    location: locationFor(link.target),
+    expiresAt: link.expiresAt ?? Number.POSITIVE_INFINITY,
+    extra: plain
+      ? null
+      : {
+          status: link.redirectStatus ?? 0,
+          enabled: link.enabled,
+          validFrom: link.validFrom ?? Number.NEGATIVE_INFINITY,
+          fallback: link.fallbackUrl === null ? null : locationFor(link.fallbackUrl),
+          limited: link.maxClicks !== null,
+          passwordHash: link.passwordHash,
+          forwardQuery: link.forwardQuery,
+          crawlable: link.crawlable,
+          rules: link.rules,
+          ruleLocations: link.rules.map((rule) => locationFor(rule.target)),
+        },
+  };
 }

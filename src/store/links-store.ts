@@ -536,6 +536,34 @@ export class LinksStore {
     };
   }
 
+  /**
+   * Counts one visit of a link with `max_clicks`, if it has visits left: a single conditional update, so the
+   * limit holds exactly however many instances serve the link at once. False when the limit is reached.
+   */
+  async claimClick(code: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable("links")
+      .set({ click_count: sql`click_count + 1` })
+      .where("code", "=", code)
+      .where("max_clicks", "is not", null)
+      .where("click_count", "<", sql<number>`max_clicks`)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  /** Codes of enabled links marked crawlable (for robots.txt), in code order. */
+  async crawlableCodes(limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("links")
+      .select("code")
+      .where("crawlable", "=", 1)
+      .where("enabled", "=", 1)
+      .orderBy("code")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.code);
+  }
+
   async count(): Promise<number> {
     const row = await this.db
       .selectFrom("links")

@@ -71,6 +71,7 @@ const CASES: Record<string, { valid: string; normalized: string; invalid: string
   "utm.enable_passthrough": { valid: "false", normalized: "false", invalid: "maybe" },
   "cache.bloom_rebuild_interval": { valid: "0", normalized: "0", invalid: "NaN" },
   "features.default_redirect_status": { valid: "302", normalized: "302", invalid: "303" },
+  "features.permanent_redirect_cache_seconds": { valid: "600", normalized: "600", invalid: "-5" },
   "api.sessions_not_before": { valid: "0", normalized: "0", invalid: "-1" },
 };
 

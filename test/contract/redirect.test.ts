@@ -248,8 +248,10 @@ forEachEngine("redirects", (engine) => {
     });
   });
 
-  it("does not route other methods to links", async () => {
-    const r = await s.anon.post("/go", {});
-    assert.equal(r.status, 404);
+  it("answers POST on a link without a password with 405, and does not route other methods to links", async () => {
+    const post = await s.anon.post("/go", {});
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET, HEAD");
+    assert.equal((await s.anon.put("/go", {})).status, 404);
   });
 });
