@@ -128,6 +128,8 @@ export class App {
           passwordAttempts: new RateLimiter(0.1, 5),
           robotsTxt: () => links.robotsTxt(),
           permanentCacheSeconds: () => config.get("features.permanent_redirect_cache_seconds"),
+          publicQr: () => config.get("features.enable_public_qr"),
+          publicBaseUrl: () => config.get("features.public_base_url"),
           defaultUrl: () => config.get("features.default_url"),
           redirectStatus: () => Number(config.get("features.default_redirect_status")),
           utmPassthrough: () => config.get("utm.enable_passthrough"),

@@ -130,6 +130,18 @@ class TrustedProxies {
     return address;
   };
 
+  /** `proto://host` as the client used it: X-Forwarded-Proto counts only when the peer is a trusted proxy. */
+  readonly origin = (req: IncomingMessage): string => {
+    const forwarded = req.headers["x-forwarded-proto"];
+    const trusted = typeof forwarded === "string" && this.trusts(req.socket.remoteAddress ?? "", 0);
+    const proto = trusted
+      ? forwarded.split(",")[0]!.trim()
+      : (req.socket as { encrypted?: boolean }).encrypted
+        ? "https"
+        : "http";
+    return `${proto === "https" ? "https" : "http"}://${req.headers.host ?? "localhost"}`;
+  };
+
   private rebuild(): void {
     const list = new BlockList();
     for (const entry of [...this.fromSettings, ...this.config.get("api.trusted_proxies")]) {
@@ -198,7 +210,7 @@ export async function buildServer(deps: ServerDeps) {
         // POST reaches the redirect handler too: it is how the password form of a protected link answers.
         const method = req.method;
         if ((method === "GET" || method === "HEAD" || method === "POST") && !routes.isMounted(path)) {
-          deps.redirect(req, res, path, proxies.clientAddress);
+          deps.redirect(req, res, path, proxies);
           return;
         }
         fastifyHandler(req, res);

@@ -138,7 +138,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
     await app.register(
       async (v1) => {
         await v1.register(authRoutes(deps));
-        await v1.register(linksRoutes(deps.links));
+        await v1.register(linksRoutes(deps.links, deps.config));
         await v1.register(configRoutes(deps.config));
         await v1.register(keysRoutes(deps.keys));
         await v1.register(auditRoutes(deps.audit));

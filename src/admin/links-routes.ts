@@ -5,6 +5,9 @@
 import { Readable } from "node:stream";
 import type {} from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { ConfigService } from "../config/service.js";
+import { QR_LIMITS, qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { Type } from "typebox";
 import { AppError, badRequest, ErrorCode } from "../errors.js";
 import { hasScope } from "../auth/scopes.js";
@@ -84,6 +87,13 @@ const ListQuery = Type.Object({
 
 const CodeParams = Type.Object({ "*": Type.String() });
 
+const QrQuery = Type.Object({
+  format: Type.Optional(Type.Union([Type.Literal("svg"), Type.Literal("png")])),
+  size: Type.Optional(Type.Integer({ minimum: QR_LIMITS.minSize, maximum: QR_LIMITS.maxSize })),
+  margin: Type.Optional(Type.Integer({ minimum: 0, maximum: QR_LIMITS.maxMargin })),
+  ecc: Type.Optional(Type.Union(["L", "M", "Q", "H"].map((l) => Type.Literal(l)))),
+});
+
 const PutQuery = Type.Object({ upsert: Type.Optional(Type.Boolean()) });
 
 const PreconditionHeaders = Type.Object({
@@ -91,9 +101,15 @@ const PreconditionHeaders = Type.Object({
   "if-none-match": Type.Optional(Type.String({ maxLength: 1024 })),
 });
 
-export function linkResponse(link: Link) {
+/** Where short links are served: `features.public_base_url`, else this request's own origin. */
+function baseUrl(request: FastifyRequest, config: ConfigService): string {
+  return config.get("features.public_base_url") || `${request.protocol}://${request.host}`;
+}
+
+export function linkResponse(link: Link, base: string) {
   return {
     code: link.code,
+    short_url: shortUrl(base, link.code),
     target: link.target,
     created_at: new Date(link.createdAt).toISOString(),
     updated_at: new Date(link.updatedAt).toISOString(),
@@ -105,8 +121,8 @@ export function linkResponse(link: Link) {
 }
 
 /** The create/update `data`: Shortlinker's PostNewLink keys (with `force: null`) plus the stored fields. */
-function writeResponse(link: Link) {
-  return { ...linkResponse(link), force: null };
+function writeResponse(link: Link, base: string) {
+  return { ...linkResponse(link, base), force: null };
 }
 
 function toFilter(query: {
@@ -157,7 +173,7 @@ function clamp(value: number | undefined, min: number, max: number, fallback: nu
   return value === undefined ? fallback : Math.min(max, Math.max(min, value));
 }
 
-export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
+export function linksRoutes(links: LinkService, config: ConfigService): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/links",
@@ -178,7 +194,13 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
         const page = clamp(q.page, 1, Number.MAX_SAFE_INTEGER, 1);
         const pageSize = clamp(q.page_size, 1, 100, 20);
         const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize });
-        return paginated(rows.map(linkResponse), page, pageSize, total);
+        const base = baseUrl(request, config);
+        return paginated(
+          rows.map((link) => linkResponse(link, base)),
+          page,
+          pageSize,
+          total,
+        );
       },
     );
 
@@ -197,7 +219,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const link = await links.create(request.body);
         reply.code(201).header("ETag", etagOf(link));
-        return ok(writeResponse(link), "Link created");
+        return ok(writeResponse(link, baseUrl(request, config)), "Link created");
       },
     );
 
@@ -441,11 +463,47 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const link = await links.get(request.params["*"]);
+        const code = request.params["*"];
+        // Codes never end in /qr (reserved), so this is the QR code of a link whose code has a slash.
+        if (code.endsWith("/qr")) return sendQr(request, reply, code.slice(0, -3));
+        const link = await links.get(code);
         reply.header("ETag", etagOf(link));
-        return ok(linkResponse(link));
+        return ok(linkResponse(link, baseUrl(request, config)));
       },
     );
+
+    app.get(
+      "/links/:code/qr",
+      {
+        config: { scope: "links:read" },
+        schema: {
+          summary: "The QR code of a link's short URL (SVG or PNG)",
+          operationId: "getLinkQr",
+          tags: ["links"],
+          params: Type.Object({ code: Type.String({ description: "The link code (may contain '/')" }) }),
+          querystring: QrQuery,
+          response: {
+            200: {
+              description: "The image",
+              content: {
+                "image/svg+xml": { schema: Type.String() },
+                "image/png": { schema: Type.String({ contentEncoding: "binary" }) },
+              },
+            },
+          },
+        },
+      },
+      (request, reply) => sendQr(request, reply, request.params.code),
+    );
+
+    /** The QR code of `code`'s short URL, in the format and size the query asks for. */
+    async function sendQr(request: FastifyRequest, reply: FastifyReply, code: string) {
+      const options = qrOptions(request.query as Record<string, string | undefined>);
+      if (typeof options === "string") throw badRequest(options);
+      const link = await links.get(code);
+      const image = await renderQr(shortUrl(baseUrl(request, config), link.code), options);
+      return reply.header("Cache-Control", "private, max-age=300").type(image.type).send(image.body);
+    }
 
     app.put(
       "/links/*",
@@ -473,7 +531,7 @@ export function linksRoutes(links: LinkService): FastifyPluginAsyncTypebox {
           ifMatch: request.headers["if-match"],
         });
         reply.header("ETag", etagOf(link)).code(created ? 201 : 200);
-        return ok(writeResponse(link), created ? "Link created" : "OK");
+        return ok(writeResponse(link, baseUrl(request, config)), created ? "Link created" : "OK");
       },
     );
 

@@ -48,6 +48,8 @@ export const MessageData = Type.Object({ message: Str }, closed);
 
 const LinkProperties = {
   code: Str,
+  /** The link's public address (`features.public_base_url`, else the request's origin). */
+  short_url: Str,
   target: Str,
   created_at: Time,
   updated_at: Time,

@@ -610,6 +610,31 @@ export const REGISTRY = [
     0,
     31_536_000,
   ),
+  stringKey(
+    {
+      key: "features.public_base_url",
+      category: "features",
+      description:
+        "The public address of short links (e.g. https://s.example), used for short_url in API answers and in QR codes. Empty: taken from each request's Host (and X-Forwarded-Proto from a trusted proxy).",
+      defaultValue: "",
+      sensitive: false,
+    },
+    (value) => {
+      const url = value.trim().replace(/\/+$/, "");
+      if (url === "") return "";
+      if (!isHttpUrl(url) || /[?#]/.test(url)) {
+        throw new ConfigValueError("must be an absolute http or https URL without query or fragment");
+      }
+      return url;
+    },
+  ),
+  boolKey({
+    key: "features.enable_public_qr",
+    category: "features",
+    description:
+      "Answer /{code}/qr with the QR code of the short link to anyone (as PNG; ?format=svg for SVG).",
+    defaultValue: "false",
+  }),
   intKey(
     {
       key: "api.sessions_not_before",

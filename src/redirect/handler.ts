@@ -13,6 +13,7 @@ import type { RateLimiter } from "../auth/rate-limit.js";
 import { isValidCodeSyntax } from "../links/codes.js";
 import type { Link } from "../links/model.js";
 import { matchRule } from "../links/rules.js";
+import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { locationFor } from "../links/target.js";
 import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
 import type { ClickBuffer } from "./clicks.js";
@@ -39,6 +40,10 @@ export interface RedirectDeps {
   permanentCacheSeconds(): number;
   /** `utm.enable_passthrough` */
   utmPassthrough(): boolean;
+  /** `features.enable_public_qr` */
+  publicQr(): boolean;
+  /** `features.public_base_url` ("" = the request's origin) */
+  publicBaseUrl(): string;
   log: Logger;
 }
 
@@ -61,12 +66,14 @@ const NOT_FOUND_HEADERS = [
 ];
 const NO_CACHE = "no-cache, no-store, must-revalidate";
 
-export type RedirectHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  clientIp: (req: IncomingMessage) => string,
-) => void;
+/** What the server knows about the peer (it alone knows which proxies to trust). */
+export interface Peer {
+  clientAddress(req: IncomingMessage): string;
+  /** `proto://host` as the client used it. */
+  origin(req: IncomingMessage): string;
+}
+
+export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, path: string, peer: Peer) => void;
 
 export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
   const { cache, clicks } = deps;
@@ -104,10 +111,10 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     res: ServerResponse,
     code: string,
     link: CachedLink | undefined,
-    ip: Ip,
+    peer: Peer,
   ) {
     if (link === undefined) return notFound(req, res);
-    if (link.extra !== null) return serveExtra(req, res, code, link, link.extra, ip);
+    if (link.extra !== null) return serveExtra(req, res, code, link, link.extra, peer);
     if (req.method === "POST") return methodNotAllowed(res);
     if (link.expiresAt <= Date.now()) return notFound(req, res);
     count(req, code);
@@ -121,12 +128,12 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     code: string,
     link: CachedLink,
     extra: LinkExtras,
-    ip: Ip,
+    peer: Peer,
   ): void {
     const now = Date.now();
     if (!extra.enabled || now < extra.validFrom || link.expiresAt <= now) return unavailable(req, res, extra);
     if (extra.passwordHash !== null) {
-      void guarded(req, res, code, link, extra, ip).catch((err: unknown) => failed(res, err, code));
+      void guarded(req, res, code, link, extra, peer).catch((err: unknown) => failed(res, err, code));
       return;
     }
     if (req.method === "POST") return methodNotAllowed(res);
@@ -140,7 +147,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     code: string,
     link: CachedLink,
     extra: LinkExtras,
-    ip: Ip,
+    peer: Peer,
   ): Promise<void> {
     const action = `/${code.split("/").map(encodeURIComponent).join("/")}`;
     const header = req.headers[PASSWORD_HEADER];
@@ -148,7 +155,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       req.method === "POST" ? await readPasswordForm(req) : typeof header === "string" ? header : undefined;
     if (given === undefined) return sendPasswordPage(req, res, action, 200, null);
     if (given === null) return sendPasswordPage(req, res, action, 400, "wrong");
-    const key = `${ip(req)}\u0000${code}`;
+    const key = `${peer.clientAddress(req)}\u0000${code}`;
     const allowed = deps.passwordAttempts.check(key);
     if (!allowed.allowed) return sendPasswordPage(req, res, action, 429, allowed);
     if (!(await deps.verifyPassword(extra.passwordHash!, given))) {
@@ -251,7 +258,40 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     );
   }
 
-  return function handleRedirect(req, res, path, clientIp) {
+  /** `/{code}/qr` when public QR codes are on: the code of an available link, else 404. */
+  function publicQr(req: IncomingMessage, res: ServerResponse, code: string, peer: Peer): void {
+    const query = new URLSearchParams(queryOf(req));
+    const options = qrOptions({ format: query.get("format") ?? "png", size: query.get("size") ?? undefined });
+    if (typeof options === "string") {
+      res.writeHead(400, ["Content-Type", "text/plain; charset=utf-8"]);
+      return void res.end(`${options}\n`);
+    }
+    (cache.get(code) ? Promise.resolve(cache.get(code)) : load(code))
+      .then(async (link) => {
+        const now = Date.now();
+        const extra = link?.extra;
+        const available =
+          link !== undefined &&
+          link.expiresAt > now &&
+          (extra == null || (extra.enabled && now >= extra.validFrom));
+        if (!available) return notFound(req, res);
+        const image = await renderQr(shortUrl(deps.publicBaseUrl() || peer.origin(req), code), options);
+        res.writeHead(200, [
+          "Content-Type",
+          image.type,
+          "Content-Length",
+          String(image.body.length),
+          "Cache-Control",
+          "public, max-age=300",
+          "X-Content-Type-Options",
+          "nosniff",
+        ]);
+        res.end(req.method === "HEAD" ? undefined : image.body);
+      })
+      .catch((err: unknown) => failed(res, err, code));
+  }
+
+  return function handleRedirect(req, res, path, peer) {
     if (path === "/") return redirect(res, locationFor(deps.defaultUrl()), 0, false);
     if (path === "/robots.txt") return robots(req, res);
     let code = path.slice(1);
@@ -265,17 +305,19 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (!isValidCodeSyntax(code)) return notFound(req, res);
 
     const cached = cache.get(code);
-    if (cached !== undefined) return serve(req, res, code, cached, clientIp);
+    if (cached !== undefined) return serve(req, res, code, cached, peer);
+    // Codes never end in /qr (reserved), so this is the public QR code of a link, when that is switched on.
+    if (code.endsWith("/qr") && req.method !== "POST" && deps.publicQr()) {
+      return publicQr(req, res, code.slice(0, -3), peer);
+    }
     if (cache.isKnownMissing(code)) return notFound(req, res);
 
     load(code).then(
-      (link) => serve(req, res, code, link, clientIp),
+      (link) => serve(req, res, code, link, peer),
       (err: unknown) => failed(res, err, code),
     );
   };
 }
-
-type Ip = (req: IncomingMessage) => string;
 
 /** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
 export function toCached(link: Link): CachedLink {

@@ -72,6 +72,12 @@ const CASES: Record<string, { valid: string; normalized: string; invalid: string
   "cache.bloom_rebuild_interval": { valid: "0", normalized: "0", invalid: "NaN" },
   "features.default_redirect_status": { valid: "302", normalized: "302", invalid: "303" },
   "features.permanent_redirect_cache_seconds": { valid: "600", normalized: "600", invalid: "-5" },
+  "features.public_base_url": {
+    valid: "https://s.example/",
+    normalized: "https://s.example",
+    invalid: "ftp://x",
+  },
+  "features.enable_public_qr": { valid: "true", normalized: "true", invalid: "yes" },
   "api.sessions_not_before": { valid: "0", normalized: "0", invalid: "-1" },
 };
 

@@ -139,6 +139,7 @@ forEachEngine("links API", (engine) => {
         "password",
         "redirect_status",
         "rules",
+        "short_url",
         "tags",
         "target",
         "title",

@@ -53,6 +53,7 @@ describe("OpenAPI description", () => {
       "get /admin/v1/links",
       "post /admin/v1/links",
       "get /admin/v1/links/{code}",
+      "get /admin/v1/links/{code}/qr",
       "put /admin/v1/links/{code}",
       "delete /admin/v1/links/{code}",
       "post /admin/v1/links/batch",

@@ -58,8 +58,9 @@ export class ContractChecker {
             .replace(/\{[^}]+\}/g, "[^/]+")}$`,
         ),
       }))
-      // Literal paths first: /links/batch is not /links/{code}.
-      .sort((a, b) => a.params - b.params);
+      // Literal paths first (/links/batch is not /links/{code}); among equals the longer template
+      // (/links/{code}/qr is not /links/{code}).
+      .sort((a, b) => a.params - b.params || b.template.length - a.template.length);
   }
 
   operation(method: string, path: string): { template: string; op: Operation } | null {
