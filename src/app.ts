@@ -15,6 +15,7 @@ import { ChangeLog } from "./events/transport.js";
 import { LinkService } from "./links/service.js";
 import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
+import { openGeoIp } from "./redirect/geoip.js";
 import { createRedirectHandler } from "./redirect/handler.js";
 import { buildServer, type HttpServer } from "./server.js";
 import { type Settings, SettingsError } from "./settings.js";
@@ -128,6 +129,7 @@ export class App {
           passwordAttempts: new RateLimiter(0.1, 5),
           robotsTxt: () => links.robotsTxt(),
           permanentCacheSeconds: () => config.get("features.permanent_redirect_cache_seconds"),
+          country: settings.geoipDatabase ? await openGeoIp(settings.geoipDatabase) : undefined,
           publicQr: () => config.get("features.enable_public_qr"),
           publicBaseUrl: () => config.get("features.public_base_url"),
           defaultUrl: () => config.get("features.default_url"),

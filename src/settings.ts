@@ -48,6 +48,8 @@ export interface Settings {
   initialSecretsFile: string | null;
   /** `JMP_PROVISION_FILE`: an apply document (YAML/JSON) applied at every start, under a database lock. */
   provisionFile: string | null;
+  /** `JMP_GEOIP_DATABASE`: a MaxMind DB (GeoLite2/GeoIP2 Country or City) for `country` redirect rules. */
+  geoipDatabase: string | null;
   /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
   redisUrl: string | null;
   /** Runtime keys pinned by `JMP_CONFIG_<KEY>` (dots as `__`), validated here, hashed (secrets) at start. */
@@ -88,6 +90,7 @@ export const KNOWN_VARIABLES = [
   "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT",
   "JMP_INITIAL_SECRETS_FILE",
   "JMP_PROVISION_FILE",
+  "JMP_GEOIP_DATABASE",
   "JMP_REDIS_URL",
   // Read by the CLI's online commands and by the test suite, not by the server.
   "JMP_URL",
@@ -150,6 +153,7 @@ export function readSettings(env: Env = process.env): Settings {
     bootstrapExpiresAt: parseExpiresAt(readVariable(env, "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT")),
     initialSecretsFile: readVariable(env, "JMP_INITIAL_SECRETS_FILE") || null,
     provisionFile: readVariable(env, "JMP_PROVISION_FILE") || null,
+    geoipDatabase: readVariable(env, "JMP_GEOIP_DATABASE") || null,
     redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
     configPins: configPins.filter((pin) => pin !== adminPin),
   };

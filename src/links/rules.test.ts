@@ -30,6 +30,7 @@ describe("redirect rules", () => {
     assert.match(JSON.stringify(bad([{ type: "language", value: "english!" }])), /language tag/);
     assert.match(JSON.stringify(bad([{ type: "query", name: "" }])), /parameter name/);
     assert.match(JSON.stringify(bad([{ type: "before", value: "soon" }])), /RFC 3339/);
+    assert.match(JSON.stringify(bad([{ type: "country", value: "Germany" }])), /alpha-2/);
     assert.match(
       JSON.stringify(bad([{ type: "weather", value: "rain" }])),
       /unknown condition type 'weather'/,
@@ -54,14 +55,22 @@ describe("redirect rules", () => {
       },
       { conditions: [{ type: "device", value: "mobile" }], target: "b" },
       { conditions: [{ type: "before", value: "2030-01-01T00:00:00.000Z" }], target: "c" },
+      {
+        conditions: [
+          { type: "country", value: "FR" },
+          { type: "query", name: "fr" },
+        ],
+        target: "d",
+      },
     ];
     const visit = (userAgent: string, query = "", now = Date.UTC(2031, 0, 1)) =>
-      matchRule(rules, { userAgent, acceptLanguage: undefined, query, now });
+      matchRule(rules, { userAgent, acceptLanguage: undefined, query, now, country: () => "FR" });
     assert.equal(visit("Mozilla/5.0 (X11; Linux x86_64)", "v=2"), 0);
     assert.equal(visit("Mozilla/5.0 (X11; Linux x86_64)", "v=1&v=2"), 0, "any of repeated values");
     assert.equal(visit("Mozilla/5.0 (iPad; CPU OS 17_0)"), 1, "tablets are mobile");
     assert.equal(visit("Mozilla/5.0 (X11; Linux x86_64)", "", Date.UTC(2029, 0, 1)), 2);
     assert.equal(visit("Mozilla/5.0 (X11; Linux x86_64)"), -1);
+    assert.equal(visit("Mozilla/5.0 (X11; Linux x86_64)", "fr"), 3, "country from the lookup");
     assert.equal(visit(""), -1, "no user agent is no device");
   });
 });

@@ -5,6 +5,8 @@
  * - `device`: `ios`, `android`, `mobile` (any phone or tablet) or `desktop` (from the User-Agent);
  * - `language`: the visitor's preferred language (first of Accept-Language by q) — `de` matches `de` and
  *   `de-CH`, `de-CH` only `de-CH`;
+ * - `country`: the visitor's country (ISO 3166-1 alpha-2, e.g. `DE`) from the GeoIP database
+ *   (`JMP_GEOIP_DATABASE`); without one it never matches;
  * - `query`: the visit's query string has parameter `name` (with `value`: equal to it);
  * - `before` / `after`: the visit happens before / at or after an RFC 3339 time.
  *
@@ -23,6 +25,7 @@ export type Device = (typeof DEVICES)[number];
 export type Condition =
   | { type: "device"; value: Device }
   | { type: "language"; value: string }
+  | { type: "country"; value: string }
   | { type: "query"; name: string; value?: string }
   | { type: "before"; value: string }
   | { type: "after"; value: string };
@@ -74,6 +77,10 @@ function checkCondition(input: RuleInput["conditions"][number]): Condition | str
       return LANGUAGE.test(value)
         ? { type: "language", value: value.toLowerCase() }
         : "language must be a language tag such as en or de-CH";
+    case "country":
+      return /^[A-Za-z]{2}$/.test(value)
+        ? { type: "country", value: value.toUpperCase() }
+        : "country must be an ISO 3166-1 alpha-2 code such as DE";
     case "query": {
       const name = input.name ?? "";
       if (name === "" || name.length > 128 || CONTROL_CHARS.test(name)) {
@@ -102,6 +109,8 @@ export interface Visit {
   /** The raw query string (after `?`), or "" */
   query: string;
   now: number;
+  /** The visitor's country code, looked up only if a rule asks. */
+  country(): string | undefined;
 }
 
 /** The index of the first rule whose conditions all match, or -1. */
@@ -122,6 +131,8 @@ function matches(condition: Condition, visit: Visit, query: () => URLSearchParam
         (preferred === condition.value || preferred.startsWith(`${condition.value}-`))
       );
     }
+    case "country":
+      return visit.country() === condition.value;
     case "query": {
       const params = query();
       if (condition.value === undefined) return params.has(condition.name);

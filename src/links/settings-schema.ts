@@ -28,6 +28,10 @@ export const ConditionSchema = Type.Union([
     { additionalProperties: false },
   ),
   Type.Object(
+    { type: Type.Literal("country"), value: Type.String({ maxLength: 8 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
     {
       type: Type.Literal("query"),
       name: Type.String({ maxLength: 128 }),

@@ -17,6 +17,7 @@ import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { locationFor } from "../links/target.js";
 import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
 import type { ClickBuffer } from "./clicks.js";
+import type { CountryLookup } from "./geoip.js";
 import { readPasswordForm, sendPasswordPage } from "./password-page.js";
 import { withQuery, withUtm } from "./query.js";
 
@@ -40,6 +41,8 @@ export interface RedirectDeps {
   permanentCacheSeconds(): number;
   /** `utm.enable_passthrough` */
   utmPassthrough(): boolean;
+  /** The visitor's country, when a GeoIP database is configured. */
+  country?: CountryLookup | undefined;
   /** `features.enable_public_qr` */
   publicQr(): boolean;
   /** `features.public_base_url` ("" = the request's origin) */
@@ -137,7 +140,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       return;
     }
     if (req.method === "POST") return methodNotAllowed(res);
-    proceed(req, res, code, link, extra, 0);
+    proceed(req, res, code, link, extra, 0, peer);
   }
 
   /** Password-protected: the form on GET, its answer on POST, or the password in a header (API clients). */
@@ -163,7 +166,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       return sendPasswordPage(req, res, action, 401, "wrong");
     }
     // A form post continues with a GET to the target (303); a header-carrying request gets the link's status.
-    proceed(req, res, code, link, extra, req.method === "POST" ? 303 : 0);
+    proceed(req, res, code, link, extra, req.method === "POST" ? 303 : 0, peer);
   }
 
   /** The visit is allowed: claim a click when the link is limited, pick the target, redirect. */
@@ -174,6 +177,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     link: CachedLink,
     extra: LinkExtras,
     status: number,
+    peer: Peer,
   ): void {
     const go = () => {
       const query = queryOf(req);
@@ -184,6 +188,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
           acceptLanguage: req.headers["accept-language"],
           query,
           now: Date.now(),
+          country: () => deps.country?.(peer.clientAddress(req)),
         };
         const match = matchRule(extra.rules, visit);
         if (match !== -1) location = extra.ruleLocations[match]!;

@@ -1,10 +1,15 @@
 /**
  * Link settings through HTTP, the way visitors and API clients see them: redirect status and caching, state
  * and limits (enabled, valid_from, fallback, max_clicks — exact across instances), tags, query forwarding,
- * rules, password-protected links, crawlers, and bad input that stores nothing.
+ * rules (country rules against a real MaxMind DB file), password-protected links, crawlers, and bad input that
+ * stores nothing.
  */
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { countryDatabase } from "../support/mmdb.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 forEachEngine("link features", (engine) => {
@@ -406,5 +411,48 @@ forEachEngine("link features", (engine) => {
       const again = await s.api.post("/admin/v1/apply?dry_run=true", exported.json);
       assert.deepEqual(again.json.data.changes, [], "the export applies back as a no-op");
     });
+  });
+});
+
+describe("country rules with a GeoIP database", () => {
+  let s: TestServer;
+  before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "jmp-geoip-"));
+    const file = path.join(dir, "country.mmdb");
+    writeFileSync(
+      file,
+      countryDatabase([
+        { cidr: "81.2.69.0/24", country: "GB" },
+        { cidr: "89.160.20.0/24", country: "SE" },
+      ]),
+    );
+    // The test client is the trusted proxy, so X-Forwarded-For names the visitor.
+    s = await startServer("sqlite", { JMP_GEOIP_DATABASE: file, JMP_TRUSTED_PROXIES: "127.0.0.1,::1" });
+    await s.api.post("/admin/v1/links", {
+      code: "geo",
+      target: "https://example.com/",
+      rules: [
+        { conditions: [{ type: "country", value: "gb" }], target: "https://example.co.uk/" },
+        { conditions: [{ type: "country", value: "SE" }], target: "https://example.se/" },
+      ],
+    });
+  });
+  after(() => s.close());
+
+  const from = async (ip: string) =>
+    (await s.anon.get("/geo", { "x-forwarded-for": ip })).headers.get("location");
+
+  it("sends each visitor to their country's target, and others to the link's", async () => {
+    assert.equal(await from("81.2.69.160"), "https://example.co.uk/");
+    assert.equal(await from("89.160.20.112"), "https://example.se/");
+    assert.equal(await from("8.8.8.8"), "https://example.com/");
+    assert.equal(await from("2001:db8::1"), "https://example.com/", "an IPv6 visitor on an IPv4 database");
+  });
+
+  it("an unreadable database stops the start with a clear message", async () => {
+    await assert.rejects(
+      startServer("sqlite", { JMP_GEOIP_DATABASE: path.join(tmpdir(), "no-such-file.mmdb") }),
+      /JMP_GEOIP_DATABASE: cannot open the GeoIP database/,
+    );
   });
 });
