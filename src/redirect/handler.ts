@@ -117,7 +117,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     peer: Peer,
   ) {
     if (link === undefined) return notFound(req, res);
-    if (link.extra !== null) return serveExtra(req, res, code, link, link.extra, peer);
+    if (link.extra !== null) return serveExtra({ req, res, code, link, extra: link.extra, peer });
     if (req.method === "POST") return methodNotAllowed(res);
     if (link.expiresAt <= Date.now()) return notFound(req, res);
     count(req, code);
@@ -125,40 +125,28 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     redirect(res, query === "" ? link.location : withUtm(link.location, query), 0, false);
   }
 
-  function serveExtra(
-    req: IncomingMessage,
-    res: ServerResponse,
-    code: string,
-    link: CachedLink,
-    extra: LinkExtras,
-    peer: Peer,
-  ): void {
+  function serveExtra(hit: Hit): void {
+    const { req, res, link, extra } = hit;
     const now = Date.now();
     if (!extra.enabled || now < extra.validFrom || link.expiresAt <= now) return unavailable(req, res, extra);
     if (extra.passwordHash !== null) {
-      void guarded(req, res, code, link, extra, peer).catch((err: unknown) => failed(res, err, code));
+      void guarded(hit).catch((err: unknown) => failed(res, err, hit.code));
       return;
     }
     if (req.method === "POST") return methodNotAllowed(res);
-    proceed(req, res, code, link, extra, 0, peer);
+    proceed(hit, 0);
   }
 
   /** Password-protected: the form on GET, its answer on POST, or the password in a header (API clients). */
-  async function guarded(
-    req: IncomingMessage,
-    res: ServerResponse,
-    code: string,
-    link: CachedLink,
-    extra: LinkExtras,
-    peer: Peer,
-  ): Promise<void> {
+  async function guarded(hit: Hit): Promise<void> {
+    const { req, res, code, extra } = hit;
     const action = `/${code.split("/").map(encodeURIComponent).join("/")}`;
     const header = req.headers[PASSWORD_HEADER];
     const given =
       req.method === "POST" ? await readPasswordForm(req) : typeof header === "string" ? header : undefined;
     if (given === undefined) return sendPasswordPage(req, res, action, 200, null);
     if (given === null) return sendPasswordPage(req, res, action, 400, "wrong");
-    const key = `${peer.clientAddress(req)}\u0000${code}`;
+    const key = `${hit.peer.clientAddress(req)}\u0000${code}`;
     const allowed = deps.passwordAttempts.check(key);
     if (!allowed.allowed) return sendPasswordPage(req, res, action, 429, allowed);
     if (!(await deps.verifyPassword(extra.passwordHash!, given))) {
@@ -166,19 +154,12 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       return sendPasswordPage(req, res, action, 401, "wrong");
     }
     // A form post continues with a GET to the target (303); a header-carrying request gets the link's status.
-    proceed(req, res, code, link, extra, req.method === "POST" ? 303 : 0, peer);
+    proceed(hit, req.method === "POST" ? 303 : 0);
   }
 
   /** The visit is allowed: claim a click when the link is limited, pick the target, redirect. */
-  function proceed(
-    req: IncomingMessage,
-    res: ServerResponse,
-    code: string,
-    link: CachedLink,
-    extra: LinkExtras,
-    status: number,
-    peer: Peer,
-  ): void {
+  function proceed(hit: Hit, status: number): void {
+    const { req, res, code, link, extra } = hit;
     const go = () => {
       const query = queryOf(req);
       let location = link.location;
@@ -188,7 +169,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
           acceptLanguage: req.headers["accept-language"],
           query,
           now: Date.now(),
-          country: () => deps.country?.(peer.clientAddress(req)),
+          country: () => deps.country?.(hit.peer.clientAddress(req)),
         };
         const match = matchRule(extra.rules, visit);
         if (match !== -1) location = extra.ruleLocations[match]!;
@@ -322,6 +303,16 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       (err: unknown) => failed(res, err, code),
     );
   };
+}
+
+/** One visit of a link with settings, as the steps of `serveExtra` pass it on. */
+interface Hit {
+  req: IncomingMessage;
+  res: ServerResponse;
+  code: string;
+  link: CachedLink;
+  extra: LinkExtras;
+  peer: Peer;
 }
 
 /** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */

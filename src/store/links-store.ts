@@ -7,7 +7,7 @@ import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
 import { type Link, type LinkWrite, Managed } from "../links/model.js";
 import type { Rule } from "../links/rules.js";
-import type { LinkSettings, RedirectStatus } from "../links/settings.js";
+import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../links/settings.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
 
@@ -26,6 +26,13 @@ export interface LinkFilter {
 /** Keeps statements well under every engine's bound-parameter limit. */
 const CHUNK = 400;
 
+/**
+ * The settings columns a write sets; they are named like the API's settings fields (tags live in link_tags).
+ */
+const SETTINGS_COLUMNS = SETTINGS_FIELDS.filter(
+  (field): field is Exclude<(typeof SETTINGS_FIELDS)[number], "tags"> => field !== "tags",
+) satisfies readonly (keyof LinksTable)[];
+
 const LINK_COLUMNS = [
   "code",
   "target",
@@ -36,31 +43,8 @@ const LINK_COLUMNS = [
   "click_count",
   "revision",
   "managed_by",
-  "redirect_status",
-  "enabled",
-  "max_clicks",
-  "valid_from",
-  "fallback_url",
-  "title",
-  "notes",
-  "forward_query",
-  "crawlable",
-  "rules",
+  ...SETTINGS_COLUMNS,
 ] as const;
-
-/** The settings columns a write sets (tags live in link_tags). */
-const SETTINGS_COLUMNS = [
-  "redirect_status",
-  "enabled",
-  "max_clicks",
-  "valid_from",
-  "fallback_url",
-  "title",
-  "notes",
-  "forward_query",
-  "crawlable",
-  "rules",
-] as const satisfies readonly (keyof LinksTable)[];
 
 function settingsColumns(link: LinkSettings) {
   return {
