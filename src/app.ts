@@ -46,7 +46,12 @@ export class App {
   /** Everything up to (not including) listening. */
   static async open(settings: Settings, log: Logger): Promise<App> {
     const startedAt = Date.now();
-    const store = openStore(settings.database);
+    const store = openStore(settings.database, (err) =>
+      log.warn(
+        { err: err.message },
+        "an idle database connection was closed by the server; the pool replaces it",
+      ),
+    );
     try {
       const { applied } = await migrateToLatest(store.db, store.engine);
       if (applied.length > 0) log.info({ applied }, "database migrated");

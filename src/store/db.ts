@@ -19,10 +19,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function openStore(settings: DatabaseSettings): Store {
+/**
+ * @param onIdleError told when the server drops an idle pooled connection (a restart, a failover, an
+ *   administrator's kill). The pool replaces the connection; without a listener pg would crash the process.
+ */
+export function openStore(settings: DatabaseSettings, onIdleError: (err: Error) => void = () => {}): Store {
   const sqlite = settings.engine === "sqlite" ? openSqlite(settings.location) : null;
   const db = new Kysely<Database>({
-    dialect: sqlite ? new SqliteDialect({ database: sqlite }) : createDialect(settings),
+    dialect: sqlite ? new SqliteDialect({ database: sqlite }) : createDialect(settings, onIdleError),
   });
   return { db, engine: settings.engine, sqlite, close: () => db.destroy() };
 }
@@ -40,7 +44,7 @@ function openSqlite(location: string): SQLite.Database {
 }
 
 /** The pooled engines; SQLite is opened by openSqlite. */
-function createDialect({ engine, location }: DatabaseSettings) {
+function createDialect({ engine, location }: DatabaseSettings, onIdleError: (err: Error) => void) {
   switch (engine) {
     case "sqlite":
       throw new Error("SQLite is opened by openSqlite");
@@ -50,7 +54,9 @@ function createDialect({ engine, location }: DatabaseSettings) {
         getTypeParser: (oid: number, format?: "text" | "binary") =>
           oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
       };
-      return new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 10, types }) });
+      const pool = new pg.Pool({ connectionString: location, max: 10, types });
+      pool.on("error", onIdleError);
+      return new PostgresDialect({ pool });
     }
     case "mysql":
       return new MysqlDialect({
