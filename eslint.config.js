@@ -23,7 +23,16 @@ export default tseslint.config(
     },
   },
   {
-    files: ["scripts/**/*.mjs", "eslint.config.js"],
-    languageOptions: { globals: { console: "readonly", process: "readonly" } },
+    files: ["scripts/**/*.mjs", "bench/**/*.mjs", "eslint.config.js"],
+    languageOptions: {
+      globals: {
+        console: "readonly",
+        process: "readonly",
+        fetch: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+      },
+    },
   },
 );

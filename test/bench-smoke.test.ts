@@ -1,0 +1,48 @@
+/**
+ * The benchmark harness must not rot: a small, fast run (1 000 links, 1 s per workload, SQLite only) checks that
+ * every target and workload produces figures. The full benchmark (`npm run bench`) runs on demand; its figures
+ * are published in docs/performance.md. Needs wrk (Debian: apt-get install wrk); skipped without it.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const hasWrk = spawnSync("sh", ["-c", "command -v wrk"]).status === 0;
+
+describe("npm run bench (smoke)", () => {
+  it(
+    "measures the Node baseline and jmp on every workload, and writes the JSON report",
+    { skip: !hasWrk },
+    () => {
+      const out = path.join(mkdtempSync(path.join(tmpdir(), "jmp-bench-smoke-")), "result.json");
+      const run = spawnSync(process.execPath, [path.join(ROOT, "bench/run.mjs"), "--smoke", "--out", out], {
+        encoding: "utf8",
+        timeout: 90_000,
+      });
+      assert.equal(run.status, 0, run.stdout + run.stderr);
+      const report = JSON.parse(readFileSync(out, "utf8")) as {
+        settings: { links: number };
+        rows: { target: string; workload: string; rps: number; p99_ms: number; vs_node: number | null }[];
+      };
+      assert.equal(report.settings.links, 1000);
+      const seen = report.rows.map((r) => `${r.target}/${r.workload}`).sort();
+      assert.deepEqual(seen, [
+        "jmp-sqlite/hits",
+        "jmp-sqlite/misses",
+        "jmp-sqlite/mixed",
+        "node/hits",
+        "node/misses",
+      ]);
+      for (const row of report.rows) {
+        assert.ok(row.rps > 0 && row.p99_ms > 0, `${row.target}/${row.workload} measured`);
+        assert.ok(row.vs_node !== null && row.vs_node > 0, `${row.target}/${row.workload} has a ratio`);
+      }
+      assert.match(run.stdout, /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE$/m);
+    },
+  );
+});
