@@ -1,16 +1,25 @@
 // `npm run bench`: jmp's redirect path against baselines measured in the same run, on this machine, with the same
 // load generator (wrk) and settings. Loopback only; bounded in time (a global deadline stops everything).
 //
-//   node bench/run.mjs [--links N] [--duration S] [--connections C] [--smoke] [--out FILE]
+//   node bench/run.mjs [--links N] [--duration S] [--rounds R] [--connections C] [--targets a,b] [--smoke]
+//                      [--out FILE]
 //
-// Targets: a bare node:http + Map server (the Node baseline), jmp on SQLite, jmp on PostgreSQL + Redis (when
-// reachable), nginx answering 302s from a map (when installed; the HTTP baseline).
-// Workloads: hits over all codes, misses (random codes that do not exist), hits with 1 % admin writes (jmp only;
-// the baselines have no writes, so their hit figures stand in).
-// Prints req/s, p50/p99 and jmp ÷ Node-baseline ratios; writes the result as JSON under bench/results/.
+// Method (docs/performance.md):
+// - Every target runs at once on its own port, loaded with the same N links (c0 … cN-1).
+// - Each jmp target first gets one request per code (a warm cache, as in steady state).
+// - For each workload, the targets take turns, R rounds of S seconds each: slow drifts of a shared machine hit
+//   every target alike. A target's figure is the median of its rounds.
+// - Workloads: hits over all codes; misses (random codes that do not exist); hits with 1 % admin writes (jmp
+//   only, compared with the Node baseline's hits).
+// - Targets: a bare node:http + Map server (the Node baseline); nginx 302s from a map (when installed); jmp on
+//   SQLite; the same with JMP_METRICS=off (metrics overhead) and with JMP_WORKERS=2 (scaling), sharing its
+//   database; jmp on PostgreSQL + Redis (when reachable).
+// - Scale checks on jmp-sqlite with N links: time to ready after start, list page 1, streaming CSV export
+//   (memory growth), CSV import of up to 100 000 new rows, RSS.
+// Prints a table and the targets of issue 7 (met or missed, by how much); writes JSON under bench/results/.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -29,9 +38,13 @@ function options(argv) {
   return {
     smoke,
     links: Number(value("--links", smoke ? 1000 : 100_000)),
-    duration: Number(value("--duration", smoke ? 1 : 10)),
-    warmup: smoke ? 1 : 3,
+    duration: Number(value("--duration", smoke ? 1 : 4)),
+    rounds: Number(value("--rounds", smoke ? 1 : 3)),
     connections: Number(value("--connections", smoke ? 8 : 64)),
+    /** Which targets to run (default all; the Node baseline always runs, every ratio needs it). */
+    targets: value("--targets", smoke ? "jmp-sqlite" : "")
+      .split(",")
+      .filter(Boolean),
     out: value(
       "--out",
       path.join(ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
@@ -40,13 +53,19 @@ function options(argv) {
 }
 
 const opts = options(process.argv.slice(2));
+const wanted = (target) => opts.targets.length === 0 || opts.targets.includes(target);
 const children = new Set();
+/** Each started server's output, shown when the bench fails. */
+const outputs = [];
+const cleanups = [];
 const deadline = setTimeout(() => {
   console.error("bench: the 5-minute deadline passed; stopping");
   for (const child of children) child.kill("SIGKILL");
   process.exit(1);
 }, DEADLINE_MS);
 deadline.unref();
+
+const log = (message) => console.error(`bench: ${message}`);
 
 function have(command) {
   return spawnSync("sh", ["-c", `command -v ${command}`]).status === 0;
@@ -56,7 +75,7 @@ function have(command) {
 function ensure(command, pkg) {
   if (have(command)) return true;
   if (process.getuid?.() !== 0 || !have("apt-get")) return false;
-  console.error(`bench: installing ${pkg} from Debian`);
+  log(`installing ${pkg} from Debian`);
   spawnSync("apt-get", ["install", "-y", "-q", pkg], { stdio: "ignore", timeout: 180_000 });
   return have(command);
 }
@@ -68,6 +87,7 @@ function start(command, args, env = {}) {
   child.stdout.on("data", (d) => (output += d));
   child.stderr.on("data", (d) => (output += d));
   child.on("exit", () => children.delete(child));
+  outputs.push(() => output);
   return {
     child,
     output: () => output,
@@ -80,23 +100,36 @@ function start(command, args, env = {}) {
   };
 }
 
-async function waitFor(url, what) {
-  for (let i = 0; i < 200; i++) {
+async function waitFor(url, what, ok = (status) => status < 500) {
+  for (let i = 0; i < 600; i++) {
     try {
       const r = await fetch(url, { redirect: "manual" });
-      if (r.status < 500) return;
+      if (ok(r.status)) return;
     } catch {
       // not listening yet
     }
-    await sleep(50);
+    await sleep(10);
   }
   throw new Error(`${what} did not start`);
+}
+
+/**
+ * fetch, retried once: a pooled keep-alive connection may be closed by the server's idle timeout just as it is
+ * reused ("other side closed") after a long wrk run.
+ */
+async function call(url, init) {
+  try {
+    return await fetch(url, init);
+  } catch {
+    return fetch(url, init);
+  }
 }
 
 let nextPort = 18_100;
 const port = () => nextPort++;
 
 const TOKEN = `jmp_${randomBytes(30).toString("base64url").replace(/[-_]/g, "x").slice(0, 49)}`;
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 async function loadLinks(base) {
   const batch = 5000;
@@ -105,24 +138,33 @@ async function loadLinks(base) {
     for (let i = from; i < Math.min(opts.links, from + batch); i++) {
       links.push({ code: `c${i}`, target: `https://example.com/p/${i}` });
     }
-    const r = await fetch(`${base}/admin/v1/links/batch`, {
+    const r = await call(`${base}/admin/v1/links/batch`, {
       method: "POST",
-      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      headers: { ...AUTH, "content-type": "application/json" },
       body: JSON.stringify({ links }),
     });
     if (!r.ok) throw new Error(`loading links failed: ${r.status} ${await r.text()}`);
   }
 }
 
+const N = opts.links;
 const LUA = {
+  // One request per code, each thread walking its own half: the warm-up.
+  walk: `local counter, step = 0, 1
+setup = function(thread) thread:set("id", __ID__) __ID__ = __ID__ + 1 end
+init = function() counter = id * math.floor(${N} / 2) end
+request = function() counter = (counter + 1) % ${N} return wrk.format("GET", "/c" .. counter) end`.replace(
+    /__ID__/g,
+    "_G.next_id",
+  ),
   hits: `math.randomseed(os.time())
-request = function() return wrk.format("GET", "/c" .. math.random(0, ${opts.links - 1})) end`,
+request = function() return wrk.format("GET", "/c" .. math.random(0, ${N - 1})) end`,
   misses: `math.randomseed(os.time())
 request = function() return wrk.format("GET", "/m" .. math.random(0, 2000000000)) end`,
   mixed: `math.randomseed(os.time())
 local headers = { ["Authorization"] = "Bearer ${TOKEN}", ["Content-Type"] = "application/json" }
 request = function()
-  local i = math.random(0, ${opts.links - 1})
+  local i = math.random(0, ${N - 1})
   if math.random(1, 100) == 1 then
     return wrk.format("PUT", "/admin/v1/links/c" .. i, headers, '{"target":"https://example.com/w/' .. i .. '"}')
   end
@@ -138,7 +180,11 @@ done = function(summary, latency, requests)
 end`;
 
 const scripts = mkdtempSync(path.join(tmpdir(), "jmp-bench-"));
-for (const [name, body] of Object.entries(LUA)) writeFileSync(path.join(scripts, `${name}.lua`), body + DONE);
+cleanups.push(() => rmSync(scripts, { recursive: true, force: true }));
+for (const [name, body] of Object.entries(LUA)) {
+  const prelude = name === "walk" ? "_G.next_id = 0\n" : "";
+  writeFileSync(path.join(scripts, `${name}.lua`), prelude + body + DONE);
+}
 
 function wrk(base, workload, seconds) {
   const args = [
@@ -159,39 +205,52 @@ function wrk(base, workload, seconds) {
     p50_ms: r.p50_us / 1000,
     p99_ms: r.p99_us / 1000,
     requests: r.requests,
-    socket_errors: r.socket_errors,
-    status_4xx_5xx: r.status_4xx_5xx,
+    errors: r.socket_errors,
   };
 }
 
-async function measure(name, base, workloads) {
-  const results = {};
-  for (const workload of workloads) {
-    wrk(base, workload, opts.warmup);
-    results[workload] = wrk(base, workload, opts.duration);
-    console.error(`bench: ${name} ${workload}: ${results[workload].rps} req/s`);
+/** A sample of jmp's Prometheus metrics (summed over label sets when `labels` is omitted). */
+async function metric(base, name, labels) {
+  const r = await call(`${base}/health/metrics`, { headers: AUTH });
+  if (!r.ok) return null;
+  const text = await r.text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const series = line.slice(0, line.lastIndexOf(" "));
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    if (labels && series !== `${name}{${labels}}`) continue;
+    total += Number(line.slice(line.lastIndexOf(" ") + 1));
   }
-  return results;
+  return total;
 }
 
-async function nodeBaseline() {
-  const p = port();
-  const server = start(process.execPath, [
-    path.join(ROOT, "bench/node-baseline.mjs"),
-    String(opts.links),
-    String(p),
-  ]);
+function rssBytes(pid) {
   try {
-    await waitFor(`http://127.0.0.1:${p}/c0`, "the Node baseline");
-    return await measure("node", `http://127.0.0.1:${p}`, ["hits", "misses"]);
-  } finally {
-    await server.stop();
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+  } catch {
+    return null;
   }
 }
 
-async function jmp(name, env) {
+// ---------------------------------------------------------------- targets
+
+function nodeBaseline() {
   const p = port();
-  const dataDir = mkdtempSync(path.join(tmpdir(), "jmp-bench-data-"));
+  const server = start(process.execPath, [path.join(ROOT, "bench/node-baseline.mjs"), String(N), String(p)]);
+  cleanups.push(server.stop);
+  const base = `http://127.0.0.1:${p}`;
+  return {
+    name: "node",
+    base,
+    ready: waitFor(`${base}/c0`, "the Node baseline"),
+    workloads: ["hits", "misses"],
+  };
+}
+
+async function startJmp(env, dataDir) {
+  const p = port();
   const server = start(process.execPath, [CLI, "serve"], {
     JMP_PORT: String(p),
     JMP_DATA_DIR: dataDir,
@@ -199,17 +258,15 @@ async function jmp(name, env) {
     JMP_LOG_LEVEL: "warn",
     ...env,
   });
+  cleanups.push(server.stop);
   const base = `http://127.0.0.1:${p}`;
+  const started = Date.now();
   try {
-    await waitFor(`${base}/health/live`, `jmp (${name})`);
-    await loadLinks(base);
-    return await measure(name, base, ["hits", "misses", "mixed"]);
+    await waitFor(`${base}/health/ready`, "jmp", (status) => status === 200);
   } catch (err) {
     throw new Error(`${err.message}\n${server.output()}`, { cause: err });
-  } finally {
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
   }
+  return { base, server, readyMs: Date.now() - started };
 }
 
 async function postgresDatabase() {
@@ -255,9 +312,10 @@ async function redisReachable(url) {
 async function nginx() {
   if (!ensure("nginx", "nginx-light") && !have("nginx")) return null;
   const dir = mkdtempSync(path.join(tmpdir(), "jmp-bench-nginx-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(path.join(dir, "logs"));
   const entries = [];
-  for (let i = 0; i < opts.links; i++) entries.push(`  /c${i} https://example.com/p/${i};`);
+  for (let i = 0; i < N; i++) entries.push(`  /c${i} https://example.com/p/${i};`);
   writeFileSync(path.join(dir, "links.map"), entries.join("\n"));
   const p = port();
   writeFileSync(
@@ -268,7 +326,7 @@ pid ${dir}/nginx.pid;
 events { worker_connections 4096; }
 http {
   access_log off;
-  map_hash_max_size ${Math.max(2048, opts.links * 2)};
+  map_hash_max_size ${Math.max(2048, N * 2)};
   map_hash_bucket_size 128;
   map $uri $target {
     default "";
@@ -285,83 +343,277 @@ http {
 `,
   );
   const server = start("nginx", ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"]);
-  try {
-    await waitFor(`http://127.0.0.1:${p}/c0`, "nginx");
-    return await measure("nginx", `http://127.0.0.1:${p}`, ["hits", "misses"]);
-  } finally {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
+  cleanups.push(server.stop);
+  const base = `http://127.0.0.1:${p}`;
+  await waitFor(`${base}/c0`, "nginx");
+  return { name: "nginx", base, workloads: ["hits", "misses"] };
 }
 
-function ratio(a, b) {
-  return a && b ? Math.round((a / b) * 100) / 100 : null;
+// ---------------------------------------------------------------- scale checks
+
+async function scaleChecks(base, pid) {
+  const timed = async (fn) => {
+    const t = performance.now();
+    const result = await fn();
+    return { ms: performance.now() - t, result };
+  };
+  const listTimes = [];
+  for (let i = 0; i < 15; i++) {
+    const { ms, result } = await timed(() =>
+      call(`${base}/admin/v1/links?page=1&page_size=20`, { headers: AUTH }).then((r) => r.json()),
+    );
+    if (result.code !== 0) throw new Error(`list failed: ${JSON.stringify(result)}`);
+    listTimes.push(ms);
+  }
+  listTimes.sort((a, b) => a - b);
+
+  // Export: stream the CSV, count rows, sample the server's RSS meanwhile.
+  const rssBefore = rssBytes(pid);
+  let rssPeak = rssBefore;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid) ?? 0)), 20);
+  const exported = await timed(async () => {
+    const r = await call(`${base}/admin/v1/links/export`, { headers: AUTH });
+    let rows = -1;
+    const decoder = new TextDecoder();
+    for await (const chunk of r.body) {
+      const text = decoder.decode(chunk, { stream: true });
+      for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) rows++;
+    }
+    return rows;
+  });
+  clearInterval(sampler);
+
+  // Import up to 100 000 new rows from CSV (Shortlinker's columns).
+  const importRows = Math.min(100_000, N);
+  const lines = ["code,target,created_at,expires_at,password,click_count"];
+  const created = new Date().toISOString();
+  for (let i = 0; i < importRows; i++) lines.push(`i${i},https://example.com/i/${i},${created},,,0`);
+  const form = new FormData();
+  form.append("file", new Blob([lines.join("\n")], { type: "text/csv" }), "links.csv");
+  const imported = await timed(() =>
+    call(`${base}/admin/v1/links/import`, { method: "POST", headers: AUTH, body: form }).then((r) =>
+      r.json(),
+    ),
+  );
+  if (imported.result.data?.success_count !== importRows) {
+    throw new Error(`import failed: ${JSON.stringify(imported.result).slice(0, 300)}`);
+  }
+  return {
+    list_page1_ms: round(listTimes[Math.floor(listTimes.length / 2)]),
+    export_rows: exported.result,
+    export_s: round(exported.ms / 1000),
+    export_rss_growth_mb: round((rssPeak - rssBefore) / 2 ** 20),
+    import_rows: importRows,
+    import_s: round(imported.ms / 1000),
+  };
 }
+
+// ---------------------------------------------------------------- run
+
+const round = (v, digits = 2) =>
+  v === null || v === undefined ? null : Math.round(v * 10 ** digits) / 10 ** digits;
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
 
 async function main() {
   if (!ensure("wrk", "wrk")) {
-    console.error("bench: wrk is needed (Debian: apt-get install wrk)");
+    log("wrk is needed (Debian: apt-get install wrk)");
     process.exit(2);
   }
   const started = Date.now();
-  const results = { node: await nodeBaseline() };
-  results["jmp-sqlite"] = await jmp("jmp-sqlite", {});
-  if (!opts.smoke) {
+  const targets = [];
+  const node = nodeBaseline();
+  await node.ready;
+  targets.push(node);
+  const report = { scale: null, ready_ms: {}, load_s: {} };
+
+  if (wanted("jmp-sqlite")) {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "jmp-bench-data-"));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const sqlite = await startJmp({}, dataDir);
+    let t = Date.now();
+    await loadLinks(sqlite.base);
+    report.load_s["jmp-sqlite"] = round((Date.now() - t) / 1000);
+    log(`loaded ${N} links into jmp-sqlite in ${report.load_s["jmp-sqlite"]} s`);
+    targets.push({ name: "jmp-sqlite", ...sqlite, workloads: ["hits", "misses", "mixed"] });
+    if (!opts.smoke) {
+      // Started on the loaded database: their start-up is the "ready with N links" figure.
+      const off = await startJmp({ JMP_METRICS: "off" }, dataDir);
+      report.ready_ms["jmp-sqlite"] = off.readyMs;
+      targets.push({ name: "jmp-sqlite-metrics-off", ...off, workloads: ["hits"] });
+      const workers = await startJmp({ JMP_WORKERS: "2" }, dataDir);
+      report.ready_ms["jmp-sqlite-2-workers"] = workers.readyMs;
+      targets.push({ name: "jmp-sqlite-2-workers", ...workers, workloads: ["hits"] });
+    }
+  }
+  if (!opts.smoke && wanted("jmp-postgres-redis")) {
     const redisUrl = process.env.JMP_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
     const db = await postgresDatabase();
     if (db && (await redisReachable(redisUrl))) {
-      try {
-        results["jmp-postgres-redis"] = await jmp("jmp-postgres-redis", {
-          JMP_DATABASE_URL: db.url,
-          JMP_REDIS_URL: redisUrl,
-        });
-      } finally {
-        await db.drop();
-      }
+      cleanups.push(db.drop);
+      const dataDir = mkdtempSync(path.join(tmpdir(), "jmp-bench-data-"));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      const pg = await startJmp({ JMP_DATABASE_URL: db.url, JMP_REDIS_URL: redisUrl }, dataDir);
+      const t = Date.now();
+      await loadLinks(pg.base);
+      report.load_s["jmp-postgres-redis"] = round((Date.now() - t) / 1000);
+      log(`loaded ${N} links into jmp-postgres-redis in ${report.load_s["jmp-postgres-redis"]} s`);
+      targets.push({ name: "jmp-postgres-redis", ...pg, workloads: ["hits", "misses", "mixed"] });
     } else {
       await db?.drop();
-      console.error("bench: PostgreSQL + Redis not reachable; skipped");
+      log("PostgreSQL + Redis not reachable; skipped");
     }
+  }
+  if (!opts.smoke && wanted("nginx")) {
     const n = await nginx();
-    if (n) results.nginx = n;
-    else console.error("bench: nginx not available; skipped");
+    if (n) targets.push(n);
+    else log("nginx not available; skipped");
+  }
+
+  const jmpTargets = targets.filter((t) => t.name.startsWith("jmp"));
+  const walkSeconds = Math.max(1, Math.ceil(N / 10_000));
+  for (const target of jmpTargets) wrk(target.base, "walk", walkSeconds);
+  log(`warmed ${jmpTargets.length} jmp targets (${walkSeconds} s each)`);
+
+  const runs = {};
+  const dbLookups = {};
+  for (const workload of ["hits", "misses", "mixed"]) {
+    const taking = targets.filter((t) => t.workloads.includes(workload));
+    for (const target of taking) wrk(target.base, workload, 1); // settle
+    for (const target of taking) {
+      if (workload === "misses" && target.name.startsWith("jmp")) {
+        dbLookups[target.name] = -(await metric(target.base, "jmp_redirect_db_lookups_total"));
+      }
+    }
+    for (let r = 0; r < opts.rounds; r++) {
+      for (const target of taking) {
+        (runs[`${target.name}/${workload}`] ??= []).push(wrk(target.base, workload, opts.duration));
+      }
+    }
+    for (const target of taking) {
+      if (workload === "misses" && target.name.startsWith("jmp")) {
+        dbLookups[target.name] += await metric(target.base, "jmp_redirect_db_lookups_total");
+      }
+    }
+    log(
+      `${workload}: ${taking.map((t) => `${t.name} ${median(runs[`${t.name}/${workload}`].map((x) => x.rps))}`).join(", ")}`,
+    );
+  }
+
+  const sqlite = targets.find((t) => t.name === "jmp-sqlite");
+  if (sqlite) {
+    report.scale = await scaleChecks(sqlite.base, sqlite.server.child.pid);
+    report.scale.rss_mb = round(rssBytes(sqlite.server.child.pid) / 2 ** 20);
+    report.scale.ready_ms = report.ready_ms["jmp-sqlite"] ?? null;
   }
 
   const rows = [];
-  for (const [target, workloads] of Object.entries(results)) {
-    for (const [workload, r] of Object.entries(workloads)) {
-      const baseline = results.node[workload === "mixed" ? "hits" : workload];
-      rows.push({ target, workload, ...r, vs_node: ratio(r.rps, baseline?.rps) });
-    }
+  for (const [key, list] of Object.entries(runs)) {
+    const [target, workload] = key.split("/");
+    const rps = median(list.map((x) => x.rps));
+    const baseline = median(runs[`node/${workload === "mixed" ? "hits" : workload}`].map((x) => x.rps));
+    rows.push({
+      target,
+      workload,
+      rps,
+      p50_ms: median(list.map((x) => x.p50_ms)),
+      p99_ms: median(list.map((x) => x.p99_ms)),
+      rounds: list.map((x) => x.rps),
+      errors: list.reduce((sum, x) => sum + x.errors, 0),
+      vs_node: round(rps / baseline),
+      ...(workload === "misses" && target in dbLookups
+        ? { requests: list.reduce((sum, x) => sum + x.requests, 0), db_lookups: dbLookups[target] }
+        : {}),
+    });
   }
-  const report = {
+  const find = (target, workload) => rows.find((r) => r.target === target && r.workload === workload);
+  const checks = [];
+  const check = (name, value, target, met) => checks.push({ name, value, target, met });
+  for (const name of ["jmp-sqlite", "jmp-postgres-redis"]) {
+    const hits = find(name, "hits");
+    const misses = find(name, "misses");
+    if (hits) check(`${name} hits ÷ node`, hits.vs_node, "≥ 0.80", hits.vs_node >= 0.8);
+    if (hits) check(`${name} hits p99 ms`, hits.p99_ms, "< 10", hits.p99_ms < 10);
+    if (misses) check(`${name} misses ÷ node`, misses.vs_node, "≥ 0.80", misses.vs_node >= 0.8);
+    if (misses) check(`${name} DB queries for misses`, misses.db_lookups, "0", misses.db_lookups === 0);
+  }
+  const on = find("jmp-sqlite", "hits");
+  const off = find("jmp-sqlite-metrics-off", "hits");
+  if (on && off) {
+    const cost = round(1 - on.rps / off.rps, 3);
+    check("metrics cost (1 − on ÷ off)", cost, "≤ 0.05", cost <= 0.05);
+  }
+  const two = find("jmp-sqlite-2-workers", "hits");
+  if (on && two)
+    checks.push({ name: "2 workers ÷ 1 worker (hits)", value: round(two.rps / on.rps), target: "report" });
+  if (report.scale) {
+    const s = report.scale;
+    check(`RSS after the run, ${N} links (MB)`, s.rss_mb, "≤ 300", s.rss_mb <= 300);
+    if (s.ready_ms !== null)
+      check(`ready after start, ${N} links (ms)`, s.ready_ms, "≤ 3000", s.ready_ms <= 3000);
+    check("list page 1 (ms)", s.list_page1_ms, "< 20", s.list_page1_ms < 20);
+    check(
+      `export ${s.export_rows} rows: RSS growth (MB)`,
+      s.export_rss_growth_mb,
+      "flat (< 64)",
+      s.export_rss_growth_mb < 64,
+    );
+    check(`import ${s.import_rows} rows (s)`, s.import_s, "< 30", s.import_s < 30);
+  }
+
+  const result = {
     date: new Date().toISOString(),
     machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
-    settings: { links: opts.links, duration_s: opts.duration, connections: opts.connections, threads: 2 },
+    settings: {
+      links: N,
+      duration_s: opts.duration,
+      rounds: opts.rounds,
+      connections: opts.connections,
+      threads: 2,
+    },
     seconds: Math.round((Date.now() - started) / 1000),
     rows,
+    ...report,
+    checks,
   };
   mkdirSync(path.dirname(opts.out), { recursive: true });
-  writeFileSync(opts.out, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(opts.out, `${JSON.stringify(result, null, 2)}\n`);
 
   const pad = (v, n) => String(v).padEnd(n);
   console.log(
-    `${pad("TARGET", 20)}${pad("WORKLOAD", 10)}${pad("REQ/S", 10)}${pad("P50 MS", 9)}${pad("P99 MS", 9)}÷ NODE`,
+    `${pad("TARGET", 24)}${pad("WORKLOAD", 10)}${pad("REQ/S", 10)}${pad("P50 MS", 9)}${pad("P99 MS", 9)}${pad("÷ NODE", 8)}DB QUERIES`,
   );
   for (const r of rows) {
     console.log(
-      `${pad(r.target, 20)}${pad(r.workload, 10)}${pad(r.rps, 10)}${pad(r.p50_ms.toFixed(2), 9)}${pad(r.p99_ms.toFixed(2), 9)}${r.vs_node ?? "-"}`,
+      `${pad(r.target, 24)}${pad(r.workload, 10)}${pad(r.rps, 10)}${pad(r.p50_ms.toFixed(2), 9)}${pad(r.p99_ms.toFixed(2), 9)}${pad(r.vs_node, 8)}${r.db_lookups ?? ""}`,
     );
   }
+  if (checks.length > 0) {
+    console.log(`\n${pad("CHECK", 44)}${pad("VALUE", 10)}${pad("TARGET", 12)}`);
+    for (const c of checks) {
+      const verdict = c.met === undefined ? "" : c.met ? "met" : "MISSED";
+      console.log(`${pad(c.name, 44)}${pad(c.value, 10)}${pad(c.target, 12)}${verdict}`);
+    }
+  }
   console.log(
-    `\n${opts.links} links, ${opts.connections} connections, ${opts.duration} s per workload; written to ${path.relative(ROOT, opts.out)}`,
+    `\n${N} links, ${opts.connections} connections, ${opts.rounds} × ${opts.duration} s per target and workload, ${result.seconds} s in all; written to ${path.relative(ROOT, opts.out)}`,
   );
-  rmSync(scripts, { recursive: true, force: true });
-  clearTimeout(deadline);
 }
 
-main().catch((err) => {
-  console.error(`bench: ${err.stack ?? err}`);
-  for (const child of children) child.kill("SIGKILL");
-  process.exit(1);
-});
+async function cleanup() {
+  for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {});
+}
+
+main()
+  .then(cleanup)
+  .then(() => clearTimeout(deadline))
+  .catch(async (err) => {
+    console.error(`bench: ${err.stack ?? err}${err.cause ? `\ncause: ${err.cause.stack ?? err.cause}` : ""}`);
+    for (const output of outputs)
+      if (output()) console.error(`--- a server's output:\n${output().slice(-3000)}`);
+    for (const child of children) child.kill("SIGKILL");
+    await cleanup();
+    process.exit(1);
+  });

@@ -17,6 +17,9 @@ import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
 import { openGeoIp } from "./redirect/geoip.js";
 import { createRedirectHandler } from "./redirect/handler.js";
+import { CodeMembership } from "./redirect/membership.js";
+import { DbStats, HttpStats, RedirectStats } from "./metrics/counters.js";
+import { createRegistry } from "./metrics/registry.js";
 import { buildServer, type HttpServer } from "./server.js";
 import { type Settings, SettingsError } from "./settings.js";
 import { ConfigStore } from "./store/config-store.js";
@@ -24,11 +27,14 @@ import { openStore, type Store } from "./store/db.js";
 import { AuditStore } from "./store/audit-store.js";
 import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
+import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { Provisioner } from "./provision/apply.js";
 import { parseDocument } from "./provision/document.js";
 import { AppError } from "./errors.js";
 import { readFile } from "node:fs/promises";
+import { rmSync } from "node:fs";
+import { clusterMetrics, isClusterWorker, siblingDoorbell } from "./cluster.js";
 
 export class App {
   private constructor(
@@ -40,18 +46,25 @@ export class App {
     readonly config: ConfigService,
     private readonly changeLog: ChangeLog,
     readonly clicks: ClickBuffer,
+    private readonly clickWriter: SqliteClickWriter | null,
+    private readonly membership: CodeMembership,
     readonly http: HttpServer,
   ) {}
 
   /** Everything up to (not including) listening. */
   static async open(settings: Settings, log: Logger): Promise<App> {
     const startedAt = Date.now();
-    const store = openStore(settings.database, (err) =>
-      log.warn(
-        { err: err.message },
-        "an idle database connection was closed by the server; the pool replaces it",
-      ),
-    );
+    const dbStats = new DbStats();
+    const store = openStore(settings.database, {
+      onIdleError: (err) =>
+        log.warn(
+          { err: err.message },
+          "an idle database connection was closed by the server; the pool replaces it",
+        ),
+      onQuery: settings.metrics
+        ? (operation, seconds, failed) => dbStats.observe(operation, seconds, failed)
+        : undefined,
+    });
     try {
       const { applied } = await migrateToLatest(store.db, store.engine);
       if (applied.length > 0) log.info({ applied }, "database migrated");
@@ -77,14 +90,26 @@ export class App {
           config.reload().catch((err) => log.error({ err }, "config reload after a remote change failed"));
         }
       });
+      if (isClusterWorker) changeLog.useSiblings(siblingDoorbell);
       await changeLog.start(settings.redisUrl);
 
       const linksStore = new LinksStore(store.db, store.engine, store.sqlite);
       const links = new LinkService(linksStore, config, feed, audit);
       const cache = new LinkCache();
       cache.follow(feed);
-      const clicks = new ClickBuffer(
+      const membership = new CodeMembership(
         linksStore,
+        { rebuildIntervalSeconds: () => config.get("cache.bloom_rebuild_interval") },
+        log,
+      );
+      membership.follow(feed);
+      const redirectStats = new RedirectStats();
+      const httpStats = new HttpStats();
+      // A SQLite file gets its click writes from a worker thread; the other engines' writes are already async.
+      const clickWriter =
+        store.sqlite && store.sqlite.name !== ":memory:" ? new SqliteClickWriter(store.sqlite.name) : null;
+      const clicks = new ClickBuffer(
+        clickWriter ?? linksStore,
         {
           intervalMs: () => config.get("click.flush_interval") * 1000,
           threshold: () => config.get("click.max_clicks_before_flush"),
@@ -107,8 +132,26 @@ export class App {
       if (settings.provisionFile) {
         readiness.provisioned = await provision(provisioner, settings.provisionFile, log);
       }
+      const registry = settings.metrics
+        ? createRegistry({
+            redirect: redirectStats,
+            http: httpStats,
+            db: dbStats,
+            feed: changeLog.stats,
+            clicks: () => ({ buffered: clicks.size, ...clicks.stats }),
+            cache: () => cache.sizes(),
+            filter: () => membership.status(),
+          })
+        : null;
       const http = await buildServer({
         log,
+        httpStats: settings.metrics ? httpStats : null,
+        metrics: !registry
+          ? null
+          : isClusterWorker
+            ? clusterMetrics(registry)
+            : async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
+        codeFilterReady: () => membership.status().ready,
         feed,
         config,
         sessions,
@@ -126,6 +169,8 @@ export class App {
         unixSocket: settings.unixSocket !== null,
         redirect: createRedirectHandler({
           cache,
+          membership,
+          stats: redirectStats,
           clicks,
           lookup: (code) => links.lookupForRedirect(code),
           claimClick: (code) => links.claimClick(code),
@@ -144,7 +189,18 @@ export class App {
           log,
         }),
       });
-      return new App(readiness, settings, log, store, config, changeLog, clicks, http);
+      return new App(
+        readiness,
+        settings,
+        log,
+        store,
+        config,
+        changeLog,
+        clicks,
+        clickWriter,
+        membership,
+        http,
+      );
     } catch (err) {
       await store.close().catch(() => {});
       throw err;
@@ -155,12 +211,14 @@ export class App {
   async listen(): Promise<string> {
     const { host, port, unixSocket } = this.settings;
     if (unixSocket) {
-      await import("node:fs").then((fs) => fs.rmSync(unixSocket, { force: true }));
+      // A stale socket file is removed first; cluster workers share the primary's socket, which removed it.
+      if (!isClusterWorker) rmSync(unixSocket, { force: true });
       await this.http.listen({ path: unixSocket });
     } else {
       await this.http.listen({ host, port });
     }
     this.clicks.start();
+    this.membership.start();
     this.readiness.ready = true;
     const address = this.http.server.address();
     const where =
@@ -175,8 +233,10 @@ export class App {
   async close(): Promise<void> {
     this.readiness.ready = false;
     await this.changeLog.stop();
+    await this.membership.stop();
     await this.http.close();
     await this.clicks.stop();
+    await this.clickWriter?.close();
     await this.store.close();
     this.log.info("jmp stopped");
   }

@@ -1,8 +1,10 @@
 /**
  * `jmp serve`: read settings, open the app, listen, and shut down gracefully on SIGTERM/SIGINT (buffered clicks
- * are written before exit). A second signal during shutdown exits at once.
+ * are written before exit). A second signal during shutdown exits at once. With `JMP_WORKERS` > 1 this process
+ * becomes the cluster primary (cluster.ts) and every worker runs `serve` again as a single instance.
  */
 import { App } from "./app.js";
+import { isClusterWorker, runPrimary } from "./cluster.js";
 import { createLogger } from "./log.js";
 import { readSettings, SettingsError, unknownVariables } from "./settings.js";
 
@@ -26,6 +28,17 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
   }
 
+  if (settings.workers > 1 && !isClusterWorker) {
+    try {
+      await runPrimary(settings, log, async () => (await App.open(settings, log)).close());
+      process.exit(0);
+    } catch (err) {
+      if (err instanceof SettingsError) return failStartup(err);
+      log.fatal({ err }, "start-up failed");
+      process.exit(1);
+    }
+  }
+
   let app: App;
   try {
     app = await App.open(settings, log);
@@ -39,6 +52,8 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
+      // A worker gets the signal twice (its process group, then the primary); the primary decides on force.
+      if (isClusterWorker) return;
       log.warn({ signal }, "second signal: exiting immediately");
       process.exit(1);
     }

@@ -26,6 +26,7 @@ import fastifySwagger from "@fastify/swagger";
 import { openApiOptions } from "./admin/openapi.js";
 import { JMP_VERSION } from "./version.js";
 import type { RedirectHandler } from "./redirect/handler.js";
+import type { HttpStats, RouteClass } from "./metrics/counters.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -72,6 +73,13 @@ export class RouteTable {
   }
 }
 
+/** The class of a request Fastify served, from its internal (rewritten) URL. */
+function routeClassOf(url: string): RouteClass {
+  if (url.startsWith(ADMIN_MOUNT)) return "admin";
+  if (url.startsWith(HEALTH_MOUNT)) return "health";
+  return "other";
+}
+
 /** `/admin/v1/x?y` → `/admin`; `/admin?x` → `/admin`; `/` → `/`. */
 function firstSegment(url: string): string {
   let end = 1;
@@ -90,6 +98,8 @@ export interface ServerDeps
   redirect: RedirectHandler;
   trustedProxies: readonly string[];
   unixSocket: boolean;
+  /** Where Fastify-served requests are counted; null when metrics are off. */
+  httpStats: HttpStats | null;
 }
 
 /**
@@ -237,7 +247,13 @@ export async function buildServer(deps: ServerDeps) {
     reply.header("Referrer-Policy", "no-referrer");
     return payload;
   });
+  const httpStats = deps.httpStats;
   app.addHook("onResponse", async (request, reply) => {
+    if (httpStats) {
+      const entry = httpStats.of(routeClassOf(request.url));
+      entry.statuses.inc(reply.statusCode);
+      entry.duration.observe(reply.elapsedTime / 1000);
+    }
     request.log.info(
       {
         method: request.method,

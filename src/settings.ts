@@ -9,6 +9,7 @@
  * Runtime behaviour that can change while running lives in the runtime config registry (`src/config/`), not here.
  */
 import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { type BootstrapKey, parseBootstrapKeys } from "./auth/bootstrap.js";
 import { isArgon2idHash, MIN_PASSWORD_LENGTH } from "./auth/password.js";
@@ -52,6 +53,10 @@ export interface Settings {
   geoipDatabase: string | null;
   /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
   redisUrl: string | null;
+  /** `JMP_WORKERS`: HTTP worker processes (Node cluster) sharing the port; 1 = serve from this process. */
+  workers: number;
+  /** `JMP_METRICS`: Prometheus metrics at `<routes.health_prefix>/metrics` (default on). */
+  metrics: boolean;
   /** Runtime keys pinned by `JMP_CONFIG_<KEY>` (dots as `__`), validated here, hashed (secrets) at start. */
   configPins: ConfigPin[];
 }
@@ -92,6 +97,8 @@ export const KNOWN_VARIABLES = [
   "JMP_PROVISION_FILE",
   "JMP_GEOIP_DATABASE",
   "JMP_REDIS_URL",
+  "JMP_WORKERS",
+  "JMP_METRICS",
   // Read by the CLI's online commands and by the test suite, not by the server.
   "JMP_URL",
   "JMP_TOKEN",
@@ -155,6 +162,8 @@ export function readSettings(env: Env = process.env): Settings {
     provisionFile: readVariable(env, "JMP_PROVISION_FILE") || null,
     geoipDatabase: readVariable(env, "JMP_GEOIP_DATABASE") || null,
     redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
+    workers: parseWorkers(readVariable(env, "JMP_WORKERS")),
+    metrics: parseEnum("JMP_METRICS", readVariable(env, "JMP_METRICS"), ["on", "off"], "on") === "on",
     configPins: configPins.filter((pin) => pin !== adminPin),
   };
 }
@@ -265,6 +274,16 @@ export function parseTrustedProxies(value: string | undefined): string[] {
       }
       return item;
     });
+}
+
+/** A count from 1 to 64, or `auto` (one per CPU core). */
+function parseWorkers(value: string | undefined): number {
+  if (value === undefined || value === "") return 1;
+  if (value === "auto") return Math.max(1, Math.min(64, availableParallelism()));
+  if (!/^\d{1,2}$/.test(value) || Number(value) < 1 || Number(value) > 64) {
+    throw new SettingsError("JMP_WORKERS", `must be an integer from 1 to 64 or "auto", got "${value}"`);
+  }
+  return Number(value);
 }
 
 function parseRedisUrl(value: string | undefined): string | null {

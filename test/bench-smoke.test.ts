@@ -27,7 +27,16 @@ describe("npm run bench (smoke)", () => {
       assert.equal(run.status, 0, run.stdout + run.stderr);
       const report = JSON.parse(readFileSync(out, "utf8")) as {
         settings: { links: number };
-        rows: { target: string; workload: string; rps: number; p99_ms: number; vs_node: number | null }[];
+        rows: {
+          target: string;
+          workload: string;
+          rps: number;
+          p99_ms: number;
+          vs_node: number | null;
+          db_lookups?: number;
+        }[];
+        scale: Record<string, number | null>;
+        checks: { name: string; value: number; met?: boolean }[];
       };
       assert.equal(report.settings.links, 1000);
       const seen = report.rows.map((r) => `${r.target}/${r.workload}`).sort();
@@ -42,7 +51,16 @@ describe("npm run bench (smoke)", () => {
         assert.ok(row.rps > 0 && row.p99_ms > 0, `${row.target}/${row.workload} measured`);
         assert.ok(row.vs_node !== null && row.vs_node > 0, `${row.target}/${row.workload} has a ratio`);
       }
-      assert.match(run.stdout, /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE$/m);
+      // The query counter is read from jmp's own metrics around the misses workload.
+      const misses = report.rows.find((r) => r.target === "jmp-sqlite" && r.workload === "misses");
+      assert.equal(typeof misses?.db_lookups, "number");
+      for (const field of ["list_page1_ms", "export_rows", "export_rss_growth_mb", "import_s", "rss_mb"]) {
+        assert.equal(typeof report.scale[field], "number", field);
+      }
+      assert.equal(report.scale.export_rows, 1000, "every link exported");
+      assert.ok(report.checks.some((c) => c.name === "jmp-sqlite DB queries for misses"));
+      assert.match(run.stdout, /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE\s+DB QUERIES$/m);
+      assert.match(run.stdout, /^CHECK\s+VALUE\s+TARGET/m);
     },
   );
 });

@@ -579,7 +579,7 @@ export const REGISTRY = [
       key: "cache.bloom_rebuild_interval",
       category: "cache",
       description:
-        "Seconds between rebuilds of the membership filter of existing codes (0 = never)." + RESERVED,
+        "Seconds between rebuilds of the filter of existing codes, which answers requests for codes that do not exist without a database query (0 = rebuild only when it outgrows its size). Deleted codes leave the filter at the next rebuild.",
       defaultValue: "14400",
     },
     0,

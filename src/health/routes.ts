@@ -4,14 +4,14 @@
  */
 import { Envelope, HealthSchema, HealthUnavailableSchema } from "../admin/schemas.js";
 import { timingSafeEqual } from "node:crypto";
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { unauthorized } from "../admin/index.js";
 import { sha256Hex } from "../auth/api-key-format.js";
 import type { KeyService } from "../auth/api-keys.js";
 import { type BootstrapAccess, bearerToken, resolvePrincipal } from "../auth/credentials.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
-import { ErrorCode } from "../errors.js";
+import { ErrorCode, notFound } from "../errors.js";
 import type { FeedStatus } from "../events/transport.js";
 import type { Engine } from "../settings.js";
 
@@ -29,6 +29,10 @@ export interface HealthDeps {
   isReady(): boolean;
   countLinks(): Promise<number>;
   feedStatus(): FeedStatus;
+  /** The Prometheus exposition, or null when metrics are off (`JMP_METRICS=off`). */
+  metrics: (() => Promise<{ contentType: string; body: string }>) | null;
+  /** Whether the code filter has been built (reported by the detailed health). */
+  codeFilterReady(): boolean;
 }
 
 function healthTokenMatches(stored: string, bearer: string | null): boolean {
@@ -95,7 +99,8 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       security: [{ bearer: [] }, { cookie: [] }] as Record<string, string[]>[],
       response: { 200: Envelope(HealthSchema), 503: HealthUnavailableSchema },
     };
-    app.get("/", { schema: healthSchema }, async (request, reply) => {
+    /** The health token, or any Admin API credential. */
+    const authorize = async (request: FastifyRequest) => {
       const bearer = bearerToken(request.headers.authorization);
       const allowed =
         healthTokenMatches(deps.config.get("api.health_token"), bearer) ||
@@ -106,6 +111,10 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
           (token) => deps.keys.verify(token),
         )) !== null;
       if (!allowed) throw unauthorized();
+    };
+
+    app.get("/", { schema: healthSchema }, async (request, reply) => {
+      await authorize(request);
 
       const started = performance.now();
       const storage = await checkStorage(deps.countLinks);
@@ -124,7 +133,7 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
           cache: {
             status: "healthy",
             cache_type: "memory",
-            bloom_filter_enabled: false,
+            bloom_filter_enabled: deps.codeFilterReady(),
             negative_cache_enabled: true,
           },
           change_feed: {
@@ -142,5 +151,31 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       }
       return { code: 0, message: "OK", data };
     });
+
+    app.get(
+      "/metrics",
+      {
+        schema: {
+          summary: "Prometheus metrics (health token, or any Admin API credential)",
+          operationId: "getMetrics",
+          tags: ["health"],
+          security: [{ bearer: [] }, { cookie: [] }],
+          response: {
+            200: {
+              description: "Prometheus text exposition format 0.0.4",
+              content: { "text/plain": { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        await authorize(request);
+        if (deps.metrics === null) {
+          throw notFound("Metrics are off (JMP_METRICS=off)");
+        }
+        const { contentType, body } = await deps.metrics();
+        return reply.type(contentType).send(body);
+      },
+    );
   };
 }

@@ -86,6 +86,11 @@ export class LinkCache {
     this.misses.delete(code);
   }
 
+  /** Entries held by each layer (metrics). */
+  sizes(): { links: number; misses: number } {
+    return { links: this.links.size, misses: this.misses.size };
+  }
+
   clear(): void {
     this.links.clear();
     this.misses.clear();

@@ -20,6 +20,8 @@ export class ClickBuffer {
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private thresholdScheduled = false;
+  /** For metrics: writes that succeeded / failed, and clicks written. */
+  readonly stats = { flushes: 0, failedFlushes: 0, flushedClicks: 0 };
 
   constructor(
     private readonly sink: ClickSink,
@@ -67,8 +69,13 @@ export class ClickBuffer {
     this.total = 0;
     this.flushing = this.sink
       .addClicks(batch)
-      .then(() => this.log.debug({ codes: batch.size, clicks }, "click counts written"))
+      .then(() => {
+        this.stats.flushes++;
+        this.stats.flushedClicks += clicks;
+        this.log.debug({ codes: batch.size, clicks }, "click counts written");
+      })
       .catch((err) => {
+        this.stats.failedFlushes++;
         this.log.warn({ err, clicks }, "writing click counts failed; will retry");
         for (const [code, n] of batch) this.pending.set(code, (this.pending.get(code) ?? 0) + n);
         this.total += clicks;

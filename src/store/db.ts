@@ -19,14 +19,39 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/**
- * @param onIdleError told when the server drops an idle pooled connection (a restart, a failover, an
- *   administrator's kill). The pool replaces the connection; without a listener pg would crash the process.
- */
-export function openStore(settings: DatabaseSettings, onIdleError: (err: Error) => void = () => {}): Store {
+export interface StoreHooks {
+  /**
+   * Told when the server drops an idle pooled connection (a restart, a failover, an administrator's kill). The
+   * pool replaces the connection; without a listener pg would crash the process.
+   */
+  onIdleError?(err: Error): void;
+  /** Told after every query made through Kysely (metrics). */
+  onQuery?(operation: QueryOperation, seconds: number, failed: boolean): void;
+}
+
+export type QueryOperation = "select" | "insert" | "update" | "delete" | "other";
+
+const OPERATIONS: Record<string, QueryOperation> = {
+  SelectQueryNode: "select",
+  InsertQueryNode: "insert",
+  UpdateQueryNode: "update",
+  DeleteQueryNode: "delete",
+};
+
+export function openStore(settings: DatabaseSettings, hooks: StoreHooks = {}): Store {
   const sqlite = settings.engine === "sqlite" ? openSqlite(settings.location) : null;
+  const onIdleError = hooks.onIdleError ?? (() => {});
+  const onQuery = hooks.onQuery;
   const db = new Kysely<Database>({
     dialect: sqlite ? new SqliteDialect({ database: sqlite }) : createDialect(settings, onIdleError),
+    log: onQuery
+      ? (event) =>
+          onQuery(
+            OPERATIONS[event.query.query.kind] ?? "other",
+            event.queryDurationMillis / 1000,
+            event.level === "error",
+          )
+      : undefined,
   });
   return { db, engine: settings.engine, sqlite, close: () => db.destroy() };
 }

@@ -107,6 +107,18 @@ export class LinksStore {
     return link && (await this.withTags([link], db))[0];
   }
 
+  /** Codes greater than `after`, in code order: one keyset page of a full scan (the code filter's build). */
+  async codesAfter(after: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("links")
+      .select("code")
+      .where("code", ">", after)
+      .orderBy("code")
+      .limit(limit)
+      .execute();
+    return rows.map((row) => row.code);
+  }
+
   /** One link without its tags (the redirect path has no use for them). */
   async getWithoutTags(code: string, db: Db = this.db): Promise<Link | undefined> {
     const row = await db.selectFrom("links").select(LINK_COLUMNS).where("code", "=", code).executeTakeFirst();

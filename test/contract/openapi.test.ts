@@ -92,6 +92,7 @@ describe("OpenAPI description", () => {
       "get /admin/v1/audit",
       "get /health",
       "get /health/live",
+      "get /health/metrics",
       "get /health/ready",
     ];
     assert.deepEqual(operations.map((o) => `${o.method} ${o.path}`).sort(), expected.sort());

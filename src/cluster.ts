@@ -1,0 +1,135 @@
+/**
+ * `JMP_WORKERS=N`: N worker processes (Node cluster) share the listening socket; each is a whole jmp instance
+ * (its own caches, click buffer, database pool). The primary serves nothing. It:
+ * - prepares once before forking: migrations, config seeding, the first-start credential and the provisioning
+ *   file, so N workers do not race for them (they find everything done);
+ * - relays change doorbells: a worker that wrote rings, the primary tells its siblings to read the change log
+ *   now, so worker caches converge in milliseconds without Redis (the log itself stays the source of truth);
+ * - merges the workers' metrics for `/health/metrics` (prom-client's AggregatorRegistry);
+ * - restarts a worker that dies, and on SIGTERM/SIGINT stops them all gracefully.
+ */
+import cluster, { type Worker } from "node:cluster";
+import { rmSync } from "node:fs";
+import type { Logger } from "pino";
+import { AggregatorRegistry, type Registry } from "prom-client";
+import type { SiblingDoorbell } from "./events/transport.js";
+import type { Settings } from "./settings.js";
+
+const RING = "jmp:ring";
+const METRICS_REQUEST = "jmp:metrics?";
+const METRICS_ANSWER = "jmp:metrics!";
+const RESTART_DELAY_MS = 1000;
+
+interface Message {
+  type?: string;
+  id?: number;
+  contentType?: string;
+  body?: string;
+  error?: string;
+}
+
+export const isClusterWorker = cluster.isWorker;
+
+/**
+ * Runs the primary until every worker has stopped.
+ * @param prepare the start-up work done once for all workers (open the app and close it again).
+ */
+export async function runPrimary(
+  settings: Settings,
+  log: Logger,
+  prepare: () => Promise<void>,
+): Promise<void> {
+  await prepare();
+  if (settings.unixSocket) rmSync(settings.unixSocket, { force: true });
+
+  const aggregator = new AggregatorRegistry();
+  let stopping = false;
+  const started = new Map<number, number>();
+
+  const fork = () => {
+    const worker = cluster.fork();
+    started.set(worker.id, Date.now());
+    worker.on("message", (message: Message) => onMessage(worker, message));
+  };
+
+  const onMessage = (from: Worker, message: Message) => {
+    if (message?.type === RING) {
+      for (const worker of Object.values(cluster.workers ?? {})) {
+        if (worker && worker !== from && worker.isConnected()) worker.send({ type: RING });
+      }
+    } else if (message?.type === METRICS_REQUEST) {
+      aggregator.clusterMetrics().then(
+        (body) =>
+          from.send({ type: METRICS_ANSWER, id: message.id, body, contentType: aggregator.contentType }),
+        (err: Error) => from.send({ type: METRICS_ANSWER, id: message.id, error: err.message }),
+      );
+    }
+  };
+
+  cluster.on("exit", (worker, code, signal) => {
+    if (stopping) return;
+    const uptime = Date.now() - (started.get(worker.id) ?? 0);
+    log.error({ worker: worker.id, code, signal, uptimeMs: uptime }, "worker stopped; starting another");
+    setTimeout(fork, RESTART_DELAY_MS);
+  });
+
+  for (let i = 0; i < settings.workers; i++) fork();
+  log.info({ workers: settings.workers }, "jmp primary started the workers");
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal }, "second signal: stopping the workers at once");
+        for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGKILL");
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, "stopping the workers");
+      // Workers get the signal from the terminal's process group too; sending it again is harmless.
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    cluster.on("exit", () => {
+      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
+    });
+  });
+  log.info("jmp stopped");
+}
+
+/** Worker side: the doorbell between sibling workers, relayed by the primary. */
+export const siblingDoorbell: SiblingDoorbell = {
+  ring() {
+    if (process.connected) process.send?.({ type: RING });
+  },
+  onRing(listener) {
+    process.on("message", (message: Message) => {
+      if (message?.type === RING) listener();
+    });
+  },
+};
+
+let nextRequest = 1;
+const waiting = new Map<number, (message: Message) => void>();
+
+/** Worker side: every worker's metrics, merged by the primary. The worker's own registry answers the primary. */
+export function clusterMetrics(local: Registry): () => Promise<{ contentType: string; body: string }> {
+  // Constructing one installs prom-client's answer to the primary's metrics requests.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries(local);
+  process.on("message", (message: Message) => {
+    if (message?.type !== METRICS_ANSWER || message.id === undefined) return;
+    waiting.get(message.id)?.(message);
+    waiting.delete(message.id);
+  });
+  return () =>
+    new Promise((resolve, reject) => {
+      const id = nextRequest++;
+      waiting.set(id, (message) =>
+        message.error !== undefined
+          ? reject(new Error(message.error))
+          : resolve({ contentType: message.contentType!, body: message.body! }),
+      );
+      process.send?.({ type: METRICS_REQUEST, id });
+    });
+}

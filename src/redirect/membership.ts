@@ -1,0 +1,152 @@
+/**
+ * Which codes exist, answered without the database: a Bloom filter of every code, built at start by a keyset
+ * scan and kept current by the change feed. A request for a code the filter has never seen is a 404 at once, so
+ * scans of random codes cost no database queries. "Maybe" (a real code, a deleted one, or a 0.1 % false
+ * positive) goes on to the cache and the database as before, so the filter can only save work, never hide a link.
+ *
+ * - Creates and renames arrive as `links` events and are added at once (also to a filter being built).
+ * - Deleted codes stay in the filter until the next rebuild: they cost one lookup, then the negative cache.
+ * - `links.all` (a reload, a bulk change of unknown codes) switches the filter off until it is rebuilt.
+ * - Rebuilt every `cache.bloom_rebuild_interval` seconds, and at once when it holds more codes than it was
+ *   sized for.
+ * - Until the first build finishes every code "may exist" (the database answers).
+ */
+import type { Logger } from "pino";
+import type { ChangeFeed } from "../events/feed.js";
+import { BloomFilter } from "./bloom.js";
+
+export interface CodeSource {
+  /** Codes greater than `after`, in order, at most `limit` (a keyset page). */
+  codesAfter(after: string, limit: number): Promise<string[]>;
+  count(): Promise<number>;
+}
+
+export interface MembershipOptions {
+  /** Seconds between rebuilds; 0 = only when needed. Read before every scheduling, so it applies live. */
+  rebuildIntervalSeconds(): number;
+  falsePositiveRate?: number;
+}
+
+const PAGE = 10_000;
+/** Room for growth before the filter saturates: sized for 1.5 × the codes found (at least this many). */
+const MIN_CAPACITY = 100_000;
+
+export interface MembershipStatus {
+  ready: boolean;
+  codes: number;
+  capacity: number;
+  bytes: number;
+  rebuilds: number;
+}
+
+export class CodeMembership {
+  private filter: BloomFilter | null = null;
+  /** The filter being built: codes written meanwhile go into it as well. */
+  private building: BloomFilter | null = null;
+  private rebuilding: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private rebuilds = 0;
+
+  constructor(
+    private readonly source: CodeSource,
+    private readonly options: MembershipOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** Hot path. False only for a code that has never been written since the last build. */
+  mayExist(code: string): boolean {
+    const filter = this.filter;
+    return filter === null || filter.has(code);
+  }
+
+  follow(feed: ChangeFeed): () => void {
+    return feed.subscribe((event) => {
+      if (event.kind === "links") this.added(event.codes);
+      else if (event.kind === "links.all") {
+        this.filter = null;
+        void this.rebuild();
+      } else if (event.kind === "config" && event.keys.includes("cache.bloom_rebuild_interval")) {
+        this.schedule();
+      }
+    });
+  }
+
+  /** Builds the first filter (in the background) and schedules the periodic rebuilds. */
+  start(): void {
+    void this.rebuild();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.rebuilding;
+  }
+
+  /** Scans every code into a new filter and swaps it in. Concurrent calls share one scan. */
+  rebuild(): Promise<void> {
+    this.rebuilding ??= this.build()
+      .catch((err) =>
+        this.log.warn({ err }, "building the code filter failed; the database answers meanwhile"),
+      )
+      .finally(() => {
+        this.rebuilding = null;
+      });
+    return this.rebuilding;
+  }
+
+  status(): MembershipStatus {
+    const filter = this.filter;
+    return {
+      ready: filter !== null,
+      codes: filter?.count ?? 0,
+      capacity: filter?.capacity ?? 0,
+      bytes: filter?.bytes ?? 0,
+      rebuilds: this.rebuilds,
+    };
+  }
+
+  private added(codes: readonly string[]): void {
+    for (const code of codes) {
+      this.filter?.add(code);
+      this.building?.add(code);
+    }
+    if (this.filter?.saturated && this.rebuilding === null) void this.rebuild();
+  }
+
+  private async build(): Promise<void> {
+    const started = Date.now();
+    const total = await this.source.count();
+    const next = new BloomFilter(
+      Math.max(MIN_CAPACITY, Math.ceil(total * 1.5)),
+      this.options.falsePositiveRate ?? 0.001,
+    );
+    this.building = next;
+    try {
+      let after = "";
+      for (;;) {
+        if (this.stopped) return;
+        const codes = await this.source.codesAfter(after, PAGE);
+        for (const code of codes) next.add(code);
+        if (codes.length < PAGE) break;
+        after = codes[codes.length - 1]!;
+      }
+    } finally {
+      this.building = null;
+    }
+    this.filter = next;
+    this.rebuilds++;
+    this.log.debug({ codes: next.count, bytes: next.bytes, ms: Date.now() - started }, "code filter built");
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const seconds = this.options.rebuildIntervalSeconds();
+    if (this.stopped || seconds <= 0) return;
+    this.timer = setTimeout(() => {
+      void this.rebuild().finally(() => this.schedule());
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Writes buffered click counts to a SQLite file from a worker thread (see sqlite-click-worker.ts). On SQLite
+ * every statement runs on the calling thread; under load the flushes (a transaction every few milliseconds,
+ * with the WAL checkpoints they trigger) were the largest cost of the redirect path and its latency spikes.
+ * The server and CLI share the file through WAL; the worker waits for the write lock like any other writer.
+ */
+import { Worker } from "node:worker_threads";
+import type { ClickSink } from "../redirect/clicks.js";
+import type { ClickWriteAnswer, ClickWriteRequest } from "./sqlite-click-worker.js";
+
+export class SqliteClickWriter implements ClickSink {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
+  private nextId = 1;
+
+  constructor(location: string) {
+    this.worker = new Worker(new URL("./sqlite-click-worker.js", import.meta.url), {
+      workerData: { location },
+    });
+    this.worker.on("message", ({ id, error }: ClickWriteAnswer) => {
+      const waiter = this.pending.get(id);
+      this.pending.delete(id);
+      if (this.pending.size === 0) this.worker.unref();
+      if (error === null) waiter?.resolve();
+      else waiter?.reject(new Error(error));
+    });
+    this.worker.on("error", (err) => this.failAll(err));
+    this.worker.on("exit", () => this.failAll(new Error("the click writer thread stopped")));
+    // Idle between flushes it must not keep the process alive; while a write is pending it must (see addClicks).
+    this.worker.unref();
+  }
+
+  addClicks(deltas: ReadonlyMap<string, number>): Promise<void> {
+    const entries = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.worker.ref();
+      this.worker.postMessage({ id, entries } satisfies ClickWriteRequest);
+    });
+  }
+
+  /** After the last flush: stops the thread. */
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private failAll(err: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(err);
+    this.pending.clear();
+  }
+}
