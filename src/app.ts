@@ -18,6 +18,7 @@ import { ClickBuffer } from "./redirect/clicks.js";
 import { openGeoIp } from "./redirect/geoip.js";
 import { createRedirectHandler } from "./redirect/handler.js";
 import { CodeMembership } from "./redirect/membership.js";
+import { warmCache } from "./redirect/warm.js";
 import { DbStats, HttpStats, RedirectStats } from "./metrics/counters.js";
 import { createRegistry } from "./metrics/registry.js";
 import { buildServer, type HttpServer } from "./server.js";
@@ -48,6 +49,8 @@ export class App {
     readonly clicks: ClickBuffer,
     private readonly clickWriter: SqliteClickWriter | null,
     private readonly membership: CodeMembership,
+    private readonly cache: LinkCache,
+    private readonly linksStore: LinksStore,
     readonly http: HttpServer,
   ) {}
 
@@ -199,6 +202,8 @@ export class App {
         clicks,
         clickWriter,
         membership,
+        cache,
+        linksStore,
         http,
       );
     } catch (err) {
@@ -220,6 +225,9 @@ export class App {
     this.clicks.start();
     this.membership.start();
     this.readiness.ready = true;
+    warmCache(this.cache, this.linksStore, this.log, () => !this.readiness.ready).catch((err) =>
+      this.log.warn({ err }, "warming the link cache failed; links are read on first use"),
+    );
     const address = this.http.server.address();
     const where =
       typeof address === "string" || address === null

@@ -393,7 +393,8 @@ export const REGISTRY = [
     {
       key: "click.max_clicks_before_flush",
       category: "tracking",
-      description: "Buffered clicks that trigger a write before the interval ends.",
+      description:
+        "Buffered clicks that trigger a write before the interval ends (such writes start at most once a second).",
       defaultValue: "100",
     },
     1,
@@ -579,7 +580,7 @@ export const REGISTRY = [
       key: "cache.bloom_rebuild_interval",
       category: "cache",
       description:
-        "Seconds between rebuilds of the filter of existing codes, which answers requests for codes that do not exist without a database query (0 = rebuild only when it outgrows its size). Deleted codes leave the filter at the next rebuild.",
+        "Seconds between rebuilds of the filter of existing codes, which answers requests for codes that do not exist without a database query (0 = never). Deleted codes leave the filter at the next rebuild.",
       defaultValue: "14400",
     },
     0,

@@ -81,6 +81,15 @@ export class ChangeLog implements ChangeTransport {
       .select((eb) => eb.fn.max("id").as("max"))
       .executeTakeFirst();
     this.cursor = Number(row?.max ?? 0);
+    // Changes already in the log are already in what this instance reads from now on: not events for it (the
+    // trailing re-read window would otherwise replay them, dropping the cache it has just warmed).
+    const now = this.clock();
+    const recent = await this.db
+      .selectFrom("changes")
+      .select("id")
+      .where("created_at", ">=", now - REREAD_WINDOW_MS)
+      .execute();
+    for (const { id } of recent) this.applied.set(Number(id), now);
     if (redisUrl)
       this.doorbell = new RedisDoorbell(redisUrl, this.feed.origin, () => this.pollNow(), this.log);
     this.schedule();

@@ -628,7 +628,7 @@ export class LinkService {
 
   /** Used by the redirect path on a cache miss (tags are not needed there). */
   lookupForRedirect(code: string) {
-    return this.store.getWithoutTags(code);
+    return this.store.lookup(code);
   }
 
   /** One visit of a link with `max_clicks`; false when it has none left. */

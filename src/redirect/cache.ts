@@ -57,6 +57,11 @@ export const DEFAULT_CACHE_OPTIONS: LinkCacheOptions = {
 export class LinkCache {
   private readonly links: LRUCache<string, CachedLink>;
   private readonly misses: LRUCache<string, true>;
+  /**
+   * Counts invalidations. A reader notes it before going to the database and caches what it read only if it
+   * has not moved: a write that committed meanwhile must not be overwritten by the row read before it.
+   */
+  version = 0;
 
   constructor(options: LinkCacheOptions = DEFAULT_CACHE_OPTIONS) {
     this.links = new LRUCache({ max: options.maxLinks, ttl: options.linkTtlMs, ttlAutopurge: false });
@@ -82,8 +87,14 @@ export class LinkCache {
   }
 
   invalidate(code: string): void {
+    this.version++;
     this.links.delete(code);
     this.misses.delete(code);
+  }
+
+  /** How many more links fit before the least recently used are evicted. */
+  get room(): number {
+    return this.links.max - this.links.size;
   }
 
   /** Entries held by each layer (metrics). */
@@ -92,6 +103,7 @@ export class LinkCache {
   }
 
   clear(): void {
+    this.version++;
     this.links.clear();
     this.misses.clear();
   }

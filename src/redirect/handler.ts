@@ -218,15 +218,18 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     let pending = inflight.get(code);
     if (pending === undefined) {
       stats.dbLookups++;
+      const version = cache.version;
       pending = deps
         .lookup(code)
         .then((row) => {
+          // A write committed while the row was read: serve what was read, cache nothing.
+          const current = cache.version === version;
           if (row === undefined) {
-            cache.setMissing(code);
+            if (current) cache.setMissing(code);
             return undefined;
           }
           const entry = toCached(row);
-          cache.set(code, entry);
+          if (current) cache.set(code, entry);
           return entry;
         })
         .finally(() => inflight.delete(code));

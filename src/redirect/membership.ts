@@ -1,19 +1,20 @@
 /**
- * Which codes exist, answered without the database: a Bloom filter of every code, built at start by a keyset
- * scan and kept current by the change feed. A request for a code the filter has never seen is a 404 at once, so
- * scans of random codes cost no database queries. "Maybe" (a real code, a deleted one, or a 0.1 % false
- * positive) goes on to the cache and the database as before, so the filter can only save work, never hide a link.
+ * Which codes exist, answered without the database: the set of every code (as fingerprints, see code-set.ts),
+ * built at start by a keyset scan and kept current by the change feed. A request for a code the set has never
+ * seen is a 404 at once, so scans of random codes cost no database queries. A code in the set (a real one, or a
+ * deleted one) goes on to the cache and the database as before, so the filter can only save work, never hide a
+ * link. (Shortlinker uses a Bloom filter here, hence the key name `cache.bloom_rebuild_interval`.)
  *
- * - Creates and renames arrive as `links` events and are added at once (also to a filter being built).
- * - Deleted codes stay in the filter until the next rebuild: they cost one lookup, then the negative cache.
+ * - Creates and renames arrive as `links` events and are added at once (also to a set being built).
+ * - Deleted codes stay in the set until the next rebuild: they cost one lookup, then the negative cache.
  * - `links.all` (a reload, a bulk change of unknown codes) switches the filter off until it is rebuilt.
- * - Rebuilt every `cache.bloom_rebuild_interval` seconds, and at once when it holds more codes than it was
- *   sized for.
+ * - Rebuilt every `cache.bloom_rebuild_interval` seconds (0 = never) to drop deleted codes.
  * - Until the first build finishes every code "may exist" (the database answers).
+ * - Another instance's new link is known here once its change event arrives (ms with Redis, ≤ 250 ms polling).
  */
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../events/feed.js";
-import { BloomFilter } from "./bloom.js";
+import { CodeSet } from "./code-set.js";
 
 export interface CodeSource {
   /** Codes greater than `after`, in order, at most `limit` (a keyset page). */
@@ -22,27 +23,23 @@ export interface CodeSource {
 }
 
 export interface MembershipOptions {
-  /** Seconds between rebuilds; 0 = only when needed. Read before every scheduling, so it applies live. */
+  /** Seconds between rebuilds; 0 = never. Read before every scheduling, so it applies live. */
   rebuildIntervalSeconds(): number;
-  falsePositiveRate?: number;
 }
 
 const PAGE = 10_000;
-/** Room for growth before the filter saturates: sized for 1.5 × the codes found (at least this many). */
-const MIN_CAPACITY = 100_000;
 
 export interface MembershipStatus {
   ready: boolean;
   codes: number;
-  capacity: number;
   bytes: number;
   rebuilds: number;
 }
 
 export class CodeMembership {
-  private filter: BloomFilter | null = null;
-  /** The filter being built: codes written meanwhile go into it as well. */
-  private building: BloomFilter | null = null;
+  private filter: CodeSet | null = null;
+  /** The set being built: codes written meanwhile go into it as well. */
+  private building: CodeSet | null = null;
   private rebuilding: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -84,7 +81,7 @@ export class CodeMembership {
     await this.rebuilding;
   }
 
-  /** Scans every code into a new filter and swaps it in. Concurrent calls share one scan. */
+  /** Scans every code into a new set and swaps it in. Concurrent calls share one scan. */
   rebuild(): Promise<void> {
     this.rebuilding ??= this.build()
       .catch((err) =>
@@ -101,7 +98,6 @@ export class CodeMembership {
     return {
       ready: filter !== null,
       codes: filter?.count ?? 0,
-      capacity: filter?.capacity ?? 0,
       bytes: filter?.bytes ?? 0,
       rebuilds: this.rebuilds,
     };
@@ -112,16 +108,12 @@ export class CodeMembership {
       this.filter?.add(code);
       this.building?.add(code);
     }
-    if (this.filter?.saturated && this.rebuilding === null) void this.rebuild();
   }
 
   private async build(): Promise<void> {
     const started = Date.now();
     const total = await this.source.count();
-    const next = new BloomFilter(
-      Math.max(MIN_CAPACITY, Math.ceil(total * 1.5)),
-      this.options.falsePositiveRate ?? 0.001,
-    );
+    const next = new CodeSet(total);
     this.building = next;
     try {
       let after = "";

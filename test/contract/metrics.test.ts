@@ -90,6 +90,32 @@ forEachEngine("metrics", (engine) => {
     assert.equal(await lookups(), before + 2);
   });
 
+  it("a new instance warms its cache from the database: its first visits need no query", async () => {
+    const codes = Array.from({ length: 30 }, (_, i) => `warm-${i}`);
+    const r = await s.api.post("/admin/v1/links/batch", {
+      links: codes.map((code) => ({ code, target: `https://a.example/${code}` })),
+    });
+    assert.equal(r.json.data.success.length, 30);
+    const second = await startServer(engine, {}, s.db);
+    try {
+      const read = async () => {
+        const text = (await second.api.get("/health/metrics")).text;
+        return {
+          lookups: sample(text, "jmp_redirect_db_lookups_total"),
+          cached: sample(text, 'jmp_cache_entries{layer="links"}'),
+        };
+      };
+      for (let i = 0; i < 100 && (await read()).cached < 30; i++) await new Promise((r) => setTimeout(r, 20));
+      for (const code of codes) {
+        const visit = await second.anon.get(`/${code}`);
+        assert.equal(visit.headers.get("location"), `https://a.example/${code}`);
+      }
+      assert.equal((await read()).lookups, 0);
+    } finally {
+      await second.close();
+    }
+  });
+
   it("counts redirects by status, cache hits, clicks written and database queries", async () => {
     await s.api.post("/admin/v1/links", { code: "counted", target: "https://a.example/" });
     await s.app.clicks.flush();
