@@ -19,7 +19,7 @@
 // Prints a table and the targets of issue 7 (met or missed, by how much); writes JSON under bench/results/.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -259,6 +259,7 @@ function nodeBaseline() {
   return {
     name: "node",
     base,
+    process: server.child,
     ready: waitFor(`${base}/c0`, "the Node baseline"),
     workloads: ["hits", "misses"],
   };
@@ -435,10 +436,36 @@ function alone(target, measure) {
   const others = allTargets.filter((t) => t !== target && t.process);
   for (const other of others) signalGroup(other.process, "SIGSTOP");
   try {
-    return measure();
+    const before = cpuSeconds(target.process.pid);
+    const result = measure();
+    result.cpu_us_per_request = round(((cpuSeconds(target.process.pid) - before) * 1e6) / result.requests, 1);
+    return result;
   } finally {
     for (const other of others) signalGroup(other.process, "SIGCONT");
   }
+}
+
+const TICKS_PER_SECOND = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+
+/**
+ * CPU time (user + system, every thread) used so far by a process group: the server's cost per request,
+ * whatever share of the machine the load generator took meanwhile. On a shared or virtual machine it varies
+ * less than requests per second do.
+ */
+function cpuSeconds(group) {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      // After "pid (comm) ": state ppid pgrp … utime (11th) stime (12th)
+      if (Number(fields[2]) === group) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
 }
 
 const round = (v, digits = 2) =>
@@ -553,7 +580,9 @@ async function main() {
   for (const [key, list] of Object.entries(runs)) {
     const [target, workload] = key.split("/");
     const rps = median(list.map((x) => x.rps));
-    const baseline = median(runs[`node/${workload === "mixed" ? "hits" : workload}`].map((x) => x.rps));
+    const baselineRuns = runs[`node/${workload === "mixed" ? "hits" : workload}`];
+    const baseline = median(baselineRuns.map((x) => x.rps));
+    const cpu = median(list.map((x) => x.cpu_us_per_request));
     rows.push({
       target,
       workload,
@@ -561,6 +590,9 @@ async function main() {
       p50_ms: median(list.map((x) => x.p50_ms)),
       p99_ms: median(list.map((x) => x.p99_ms)),
       rounds: list.map((x) => x.rps),
+      cpu_us_per_request: cpu,
+      // Efficiency: the Node baseline's CPU per request ÷ this target's (1 = as cheap as the baseline).
+      cpu_vs_node: round(median(baselineRuns.map((x) => x.cpu_us_per_request)) / cpu),
       errors: list.reduce((sum, x) => sum + x.errors, 0),
       vs_node: round(rps / baseline),
       ...(workload === "misses" && target in dbLookups
@@ -575,6 +607,8 @@ async function main() {
     const hits = find(name, "hits");
     const misses = find(name, "misses");
     if (hits) check(`${name} hits ÷ node`, hits.vs_node, "≥ 0.80", hits.vs_node >= 0.8);
+    if (hits)
+      checks.push({ name: `${name} hits: node's CPU ÷ jmp's`, value: hits.cpu_vs_node, target: "report" });
     if (hits) check(`${name} hits p99 ms`, hits.p99_ms, "< 10", hits.p99_ms < 10);
     if (misses) check(`${name} misses ÷ node`, misses.vs_node, "≥ 0.80", misses.vs_node >= 0.8);
     if (misses) check(`${name} DB queries for misses`, misses.db_lookups, "0", misses.db_lookups === 0);
@@ -623,11 +657,11 @@ async function main() {
 
   const pad = (v, n) => String(v).padEnd(n);
   console.log(
-    `${pad("TARGET", 24)}${pad("WORKLOAD", 10)}${pad("REQ/S", 10)}${pad("P50 MS", 9)}${pad("P99 MS", 9)}${pad("÷ NODE", 8)}DB QUERIES`,
+    `${pad("TARGET", 24)}${pad("WORKLOAD", 10)}${pad("REQ/S", 10)}${pad("P50 MS", 9)}${pad("P99 MS", 9)}${pad("÷ NODE", 8)}${pad("CPU µS/REQ", 12)}${pad("CPU ÷", 7)}DB QUERIES`,
   );
   for (const r of rows) {
     console.log(
-      `${pad(r.target, 24)}${pad(r.workload, 10)}${pad(r.rps, 10)}${pad(r.p50_ms.toFixed(2), 9)}${pad(r.p99_ms.toFixed(2), 9)}${pad(r.vs_node, 8)}${r.db_lookups ?? ""}`,
+      `${pad(r.target, 24)}${pad(r.workload, 10)}${pad(r.rps, 10)}${pad(r.p50_ms.toFixed(2), 9)}${pad(r.p99_ms.toFixed(2), 9)}${pad(r.vs_node, 8)}${pad(r.cpu_us_per_request, 12)}${pad(r.cpu_vs_node, 7)}${r.db_lookups ?? ""}`,
     );
   }
   if (checks.length > 0) {

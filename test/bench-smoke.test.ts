@@ -34,6 +34,7 @@ describe("npm run bench (smoke)", () => {
           p99_ms: number;
           vs_node: number | null;
           db_lookups?: number;
+          cpu_us_per_request: number;
         }[];
         scale: Record<string, number | null>;
         checks: { name: string; value: number; met?: boolean }[];
@@ -50,6 +51,7 @@ describe("npm run bench (smoke)", () => {
       for (const row of report.rows) {
         assert.ok(row.rps > 0 && row.p99_ms > 0, `${row.target}/${row.workload} measured`);
         assert.ok(row.vs_node !== null && row.vs_node > 0, `${row.target}/${row.workload} has a ratio`);
+        assert.ok(row.cpu_us_per_request > 0, `${row.target}/${row.workload} CPU per request`);
       }
       // The query counter is read from jmp's own metrics around the misses workload.
       const misses = report.rows.find((r) => r.target === "jmp-sqlite" && r.workload === "misses");
@@ -59,7 +61,10 @@ describe("npm run bench (smoke)", () => {
       }
       assert.equal(report.scale.export_rows, 1000, "every link exported");
       assert.ok(report.checks.some((c) => c.name === "jmp-sqlite DB queries for misses"));
-      assert.match(run.stdout, /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE\s+DB QUERIES$/m);
+      assert.match(
+        run.stdout,
+        /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE\s+CPU µS\/REQ\s+CPU ÷\s+DB QUERIES$/m,
+      );
       assert.match(run.stdout, /^CHECK\s+VALUE\s+TARGET/m);
     },
   );
