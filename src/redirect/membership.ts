@@ -12,6 +12,7 @@
  * - Until the first build finishes every code "may exist" (the database answers).
  * - Another instance's new link is known here once its change event arrives (ms with Redis, ≤ 250 ms polling).
  */
+import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../events/feed.js";
 import { CodeSet } from "./code-set.js";
@@ -123,6 +124,8 @@ export class CodeMembership {
         for (const code of codes) next.add(code);
         if (codes.length < PAGE) break;
         after = codes[codes.length - 1]!;
+        // SQLite answers without I/O: without this the whole scan would hold the event loop.
+        await yieldToRequests();
       }
     } finally {
       this.building = null;
