@@ -573,6 +573,10 @@ async function main() {
     const rss = rssBytes(sqlite.server.child.pid);
     report.scale = await scaleChecks(sqlite.base, sqlite.server.child.pid);
     report.scale.rss_mb = round(rss / 2 ** 20);
+    // The same database served by a process that did not load it (started afterwards): what an instance
+    // serving N links holds, without the heap V8 grew for the bulk load.
+    const started = targets.find((t) => t.name === "jmp-sqlite-metrics-off");
+    if (started) report.scale.rss_started_after_load_mb = round(rssBytes(started.process.pid) / 2 ** 20);
     report.scale.ready_ms = report.ready_ms["jmp-sqlite"] ?? null;
   }
 
@@ -624,7 +628,11 @@ async function main() {
     checks.push({ name: "2 workers ÷ 1 worker (hits)", value: round(two.rps / on.rps), target: "report" });
   if (report.scale) {
     const s = report.scale;
-    check(`RSS serving ${N} links (MB)`, s.rss_mb, "≤ 300", s.rss_mb <= 300);
+    check(`RSS serving ${N} links, the loading process (MB)`, s.rss_mb, "≤ 300", s.rss_mb <= 300);
+    if (s.rss_started_after_load_mb !== undefined) {
+      const mb = s.rss_started_after_load_mb;
+      check(`RSS serving ${N} links, started after the load (MB)`, mb, "≤ 300", mb <= 300);
+    }
     if (s.ready_ms !== null)
       check(`ready after start, ${N} links (ms)`, s.ready_ms, "≤ 3000", s.ready_ms <= 3000);
     check("list page 1 (ms)", s.list_page1_ms, "< 20", s.list_page1_ms < 20);
