@@ -50,6 +50,11 @@ function snapshot(name: string, help: string, type: "counter" | "gauge" | "histo
   };
 }
 
+/** A metric with a single unlabelled sample. */
+function single(name: string, help: string, type: "counter" | "gauge", read: () => number) {
+  return snapshot(name, help, type, () => [{ labels: {}, value: read() }]);
+}
+
 function histogramSamples(name: string, labels: Labels, histogram: DurationHistogram): Sample[] {
   const samples: Sample[] = [];
   let cumulative = 0;
@@ -128,11 +133,11 @@ export function createRegistry(sources: MetricSources): Registry {
     ),
   );
   add(
-    snapshot(
+    single(
       "jmp_redirect_db_lookups_total",
       "Database reads made by the redirect path (every cache layer missed).",
       "counter",
-      () => [{ labels: {}, value: sources.redirect.dbLookups }],
+      () => sources.redirect.dbLookups,
     ),
   );
   add(
@@ -147,22 +152,23 @@ export function createRegistry(sources: MetricSources): Registry {
     }),
   );
   add(
-    snapshot("jmp_code_filter_bytes", "Memory held by the code filter.", "gauge", () => [
-      { labels: {}, value: sources.filter().bytes },
-    ]),
+    single("jmp_code_filter_bytes", "Memory held by the code filter.", "gauge", () => sources.filter().bytes),
   );
   add(
-    snapshot(
+    single(
       "jmp_code_filter_rebuilds_total",
-      "Builds of the code filter (start, interval, growth).",
+      "Builds of the code set (at start, every cache.bloom_rebuild_interval, after a bulk change).",
       "counter",
-      () => [{ labels: {}, value: sources.filter().rebuilds }],
+      () => sources.filter().rebuilds,
     ),
   );
   add(
-    snapshot("jmp_click_buffer_clicks", "Clicks counted in memory and not yet written.", "gauge", () => [
-      { labels: {}, value: sources.clicks().buffered },
-    ]),
+    single(
+      "jmp_click_buffer_clicks",
+      "Clicks counted in memory and not yet written.",
+      "gauge",
+      () => sources.clicks().buffered,
+    ),
   );
   add(
     snapshot("jmp_click_flushes_total", "Writes of buffered clicks, by outcome.", "counter", () => {
@@ -174,9 +180,12 @@ export function createRegistry(sources: MetricSources): Registry {
     }),
   );
   add(
-    snapshot("jmp_clicks_written_total", "Clicks written to the database.", "counter", () => [
-      { labels: {}, value: sources.clicks().flushedClicks },
-    ]),
+    single(
+      "jmp_clicks_written_total",
+      "Clicks written to the database.",
+      "counter",
+      () => sources.clicks().flushedClicks,
+    ),
   );
   add(
     snapshot(
@@ -190,9 +199,7 @@ export function createRegistry(sources: MetricSources): Registry {
     ),
   );
   add(
-    snapshot("jmp_db_query_errors_total", "Database queries that failed.", "counter", () => [
-      { labels: {}, value: sources.db.errors },
-    ]),
+    single("jmp_db_query_errors_total", "Database queries that failed.", "counter", () => sources.db.errors),
   );
   add(
     snapshot(
@@ -203,9 +210,12 @@ export function createRegistry(sources: MetricSources): Registry {
     ),
   );
   add(
-    snapshot("jmp_change_feed_events_total", "Changes from other instances applied here.", "counter", () => [
-      { labels: {}, value: sources.feed.applied },
-    ]),
+    single(
+      "jmp_change_feed_events_total",
+      "Changes from other instances applied here.",
+      "counter",
+      () => sources.feed.applied,
+    ),
   );
   return registry;
 }
