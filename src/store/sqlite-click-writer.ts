@@ -6,7 +6,7 @@
  */
 import { Worker } from "node:worker_threads";
 import type { ClickSink } from "../redirect/clicks.js";
-import type { ClickWriteAnswer, ClickWriteRequest } from "./sqlite-click-worker.js";
+import { CODE_SEPARATOR, type ClickWriteAnswer, type ClickWriteRequest } from "./sqlite-click-protocol.js";
 
 export class SqliteClickWriter implements ClickSink {
   private readonly worker: Worker;
@@ -30,13 +30,24 @@ export class SqliteClickWriter implements ClickSink {
     this.worker.unref();
   }
 
+  /**
+   * Under load a flush carries tens of thousands of codes. Building `[code, n]` pairs and sorting them here
+   * stalled the event loop for ~20 ms a flush (a p99 spike on every redirect in flight); instead the codes go as
+   * one string and the counts as a transferred typed array (~2 ms), and the worker sorts.
+   */
   addClicks(deltas: ReadonlyMap<string, number>): Promise<void> {
-    const entries = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const codes: string[] = [];
+    const counts = new Float64Array(deltas.size);
+    for (const [code, n] of deltas) {
+      counts[codes.length] = n;
+      codes.push(code);
+    }
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      this.worker.postMessage({ id, entries } satisfies ClickWriteRequest);
+      const request: ClickWriteRequest = { id, codes: codes.join(CODE_SEPARATOR), counts };
+      this.worker.postMessage(request, [counts.buffer]);
     });
   }
 
