@@ -5,6 +5,7 @@
 import type { Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
+import { CODE_LIST_SEPARATOR } from "../links/codes.js";
 import { type Link, type LinkWrite, Managed } from "../links/model.js";
 import type { Rule } from "../links/rules.js";
 import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../links/settings.js";
@@ -497,18 +498,12 @@ export class LinksStore {
 
   /**
    * Adds buffered click counts. Additive (`click_count + n`), so instances flushing concurrently never lose
-   * each other's clicks; codes are sorted so concurrent flushes lock rows in the same order (no deadlocks).
+   * each other's clicks; rows are locked in code order, so concurrent flushes cannot deadlock.
    */
   async addClicks(deltas: ReadonlyMap<string, number>): Promise<void> {
+    if (this.engine === "postgres") return this.addClicksPostgres(deltas);
     const entries = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (this.sqlite) return this.addClicksSqlite(entries);
-    if (this.engine === "postgres") {
-      // One statement with two array parameters, whatever the number of codes: no large SQL text to build.
-      await sql`update links set click_count = links.click_count + d.n
-        from unnest(${entries.map(([code]) => code)}::text[], ${entries.map(([, n]) => n)}::bigint[]) as d(code, n)
-        where links.code = d.code`.execute(this.db);
-      return;
-    }
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < entries.length; i += CHUNK) {
         const chunk = entries.slice(i, i + CHUNK);
@@ -527,6 +522,28 @@ export class LinksStore {
           .execute();
       }
     });
+  }
+
+  /**
+   * One statement whatever the number of codes. A flush under load carries tens of thousands of codes: sorting
+   * them here and serialising two arrays stalled the event loop for ~20 ms, so the codes go as one string and the
+   * database sorts. The materialised `locked` step takes the row locks in code order before the update.
+   */
+  private async addClicksPostgres(deltas: ReadonlyMap<string, number>): Promise<void> {
+    let codes = "";
+    let counts = "";
+    for (const [code, n] of deltas) {
+      codes += codes === "" ? code : CODE_LIST_SEPARATOR + code;
+      counts += counts === "" ? String(n) : `,${n}`;
+    }
+    await sql`with d as materialized (
+        select code, n from unnest(string_to_array(${codes}::text, ${CODE_LIST_SEPARATOR}::text), string_to_array(${counts}::text, ',')::bigint[]) as d(code, n)
+      ), locked as materialized (
+        select links.code from links join d on d.code = links.code order by links.code for update of links
+      )
+      update links set click_count = links.click_count + d.n
+      from d join locked on locked.code = d.code
+      where links.code = d.code`.execute(this.db);
   }
 
   /**

@@ -4,7 +4,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import SQLite from "better-sqlite3";
-import { CODE_SEPARATOR, type ClickWriteAnswer, type ClickWriteRequest } from "./sqlite-click-protocol.js";
+import { CODE_LIST_SEPARATOR } from "../links/codes.js";
+import type { ClickWriteAnswer, ClickWriteRequest } from "./sqlite-click-protocol.js";
 
 const db = new SQLite((workerData as { location: string }).location);
 db.pragma("busy_timeout = 5000");
@@ -17,7 +18,7 @@ const apply = db.transaction((codes: string[], counts: Float64Array, order: numb
 parentPort!.on("message", ({ id, codes: joined, counts }: ClickWriteRequest) => {
   let error: string | null = null;
   try {
-    const codes = joined.split(CODE_SEPARATOR);
+    const codes = joined.split(CODE_LIST_SEPARATOR);
     // In code order, neighbouring rows share B-tree pages: fewer pages touched per transaction.
     const order = codes.map((_, i) => i).sort((a, b) => (codes[a]! < codes[b]! ? -1 : 1));
     apply(codes, counts, order);

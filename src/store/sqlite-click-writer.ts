@@ -6,7 +6,8 @@
  */
 import { Worker } from "node:worker_threads";
 import type { ClickSink } from "../redirect/clicks.js";
-import { CODE_SEPARATOR, type ClickWriteAnswer, type ClickWriteRequest } from "./sqlite-click-protocol.js";
+import { CODE_LIST_SEPARATOR } from "../links/codes.js";
+import type { ClickWriteAnswer, ClickWriteRequest } from "./sqlite-click-protocol.js";
 
 export class SqliteClickWriter implements ClickSink {
   private readonly worker: Worker;
@@ -46,7 +47,7 @@ export class SqliteClickWriter implements ClickSink {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      const request: ClickWriteRequest = { id, codes: codes.join(CODE_SEPARATOR), counts };
+      const request: ClickWriteRequest = { id, codes: codes.join(CODE_LIST_SEPARATOR), counts };
       this.worker.postMessage(request, [counts.buffer]);
     });
   }

@@ -1,0 +1,59 @@
+/**
+ * Click-count flushes on every engine: counts land on the right rows whatever characters the code has, and two
+ * instances flushing overlapping codes at the same time (in opposite orders) lose nothing and never deadlock.
+ */
+import assert from "node:assert/strict";
+import { after, before, it } from "node:test";
+import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+
+const CODES = ["a", "b/c", "d.e-f_1", "Z", "z", "x/y/z.9", ...Array.from({ length: 300 }, (_, i) => `n${i}`)];
+
+async function clickCounts(s: TestServer): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (let page = 1; ; page++) {
+    const r = await s.api.get(`/admin/v1/links?page=${page}&page_size=100`);
+    assert.equal(r.status, 200, r.text);
+    for (const link of r.json.data as { code: string; click_count: number }[]) {
+      counts.set(link.code, link.click_count);
+    }
+    if (r.json.data.length < 100) return counts;
+  }
+}
+
+forEachEngine("click flushes", (engine) => {
+  let a: TestServer;
+  let b: TestServer;
+  before(async () => {
+    a = await startServer(engine);
+    b = await startServer(engine, {}, a.db);
+    const links = CODES.map((code) => ({ code, target: `https://example.com/${code}` }));
+    const r = await a.api.post("/admin/v1/links/batch", { links });
+    assert.equal(r.status, 200, r.text);
+  });
+  after(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  it("adds each code's clicks to its own row, whatever characters the code has", async () => {
+    CODES.forEach((code, i) => {
+      for (let n = 0; n <= i % 3; n++) a.app.clicks.count(code);
+    });
+    await a.app.clicks.flush();
+    const counts = await clickCounts(a);
+    CODES.forEach((code, i) => assert.equal(counts.get(code), (i % 3) + 1, code));
+  });
+
+  it("two instances flushing overlapping codes at once lose no click", async () => {
+    const before = await clickCounts(a);
+    const reversed = [...CODES].reverse();
+    for (let round = 0; round < 5; round++) {
+      for (const code of CODES) a.app.clicks.count(code);
+      for (const code of reversed) b.app.clicks.count(code);
+      await Promise.all([a.app.clicks.flush(), b.app.clicks.flush()]);
+    }
+    assert.equal(a.app.clicks.size + b.app.clicks.size, 0, "a flush failed and kept its clicks");
+    const counts = await clickCounts(a);
+    for (const code of CODES) assert.equal(counts.get(code), before.get(code)! + 10, code);
+  });
+});
