@@ -5,7 +5,17 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, MysqlDialect, PostgresDialect, SqliteDialect } from "kysely";
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  MysqlDialect,
+  PostgresDialect,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from "kysely";
 import { createPool as createMysqlPool } from "mysql2";
 import pg from "pg";
 import type { DatabaseSettings, Engine } from "../settings.js";
@@ -43,7 +53,7 @@ export function openStore(settings: DatabaseSettings, hooks: StoreHooks = {}): S
   const onIdleError = hooks.onIdleError ?? (() => {});
   const onQuery = hooks.onQuery;
   const db = new Kysely<Database>({
-    dialect: sqlite ? new SqliteDialect({ database: sqlite }) : createDialect(settings, onIdleError),
+    dialect: sqlite ? new ImmediateSqliteDialect({ database: sqlite }) : createDialect(settings, onIdleError),
     log: onQuery
       ? (event) =>
           onQuery(
@@ -54,6 +64,28 @@ export function openStore(settings: DatabaseSettings, hooks: StoreHooks = {}): S
       : undefined,
   });
   return { db, engine: settings.engine, sqlite, close: () => db.destroy() };
+}
+
+/**
+ * SQLite transactions take the write lock when they begin (`BEGIN IMMEDIATE`), waiting up to busy_timeout for
+ * it. Kysely's plain `BEGIN` is deferred: a transaction that read first and then wrote after another connection
+ * (the click writer thread, the CLI) had committed failed at once with SQLITE_BUSY — busy_timeout cannot help a
+ * deferred transaction whose snapshot is already stale.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly sqliteConfig: SqliteDialectConfig) {
+    super(sqliteConfig);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.sqliteConfig);
+  }
 }
 
 function openSqlite(location: string): SQLite.Database {

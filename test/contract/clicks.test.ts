@@ -56,4 +56,20 @@ forEachEngine("click flushes", (engine) => {
     const counts = await clickCounts(a);
     for (const code of CODES) assert.equal(counts.get(code), before.get(code)! + 10, code);
   });
+
+  it("admin writes succeed while click counts are being written", async () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `n${i % 300}`);
+    for (let round = 0; round < 20; round++) {
+      for (const code of many) a.app.clicks.count(code);
+      const flushing = a.app.clicks.flush();
+      const links = Array.from({ length: 100 }, (_, i) => ({
+        code: `w${round}-${i}`,
+        target: `https://example.com/w/${round}/${i}`,
+      }));
+      const [created] = await Promise.all([a.api.post("/admin/v1/links/batch", { links }), flushing]);
+      assert.equal(created.status, 200, created.text);
+      assert.equal(created.json.data.failed.length, 0, created.text);
+    }
+    assert.equal(a.app.clicks.size, 0, "a click flush failed");
+  });
 });
