@@ -4,7 +4,7 @@
  */
 import type { Logger } from "pino";
 import { ensureAdminCredential } from "./auth/first-start.js";
-import { AuditLog } from "./audit/log.js";
+import { AuditLog, internalContext } from "./audit/log.js";
 import { KeyService } from "./auth/api-keys.js";
 import { verifyPassword } from "./auth/password.js";
 import { RateLimiter } from "./auth/rate-limit.js";
@@ -262,6 +262,7 @@ async function provision(provisioner: Provisioner, file: string, log: Logger): P
       owner: "file",
       dryRun: false,
       principal: { kind: "system", what: "provision", scopes: ["admin"] },
+      by: internalContext("system:provision"),
     });
     log.info(
       { file, ...result.summary },

@@ -11,6 +11,7 @@ import { hasScope, type Scope } from "../auth/scopes.js";
 import { AppError, badRequest, ErrorCode } from "../errors.js";
 import type { Provisioner } from "../provision/apply.js";
 import { checkDocument, parseDocument } from "../provision/document.js";
+import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
 import { ApplyDocument, ApplyResultSchema, Envelope } from "./schemas.js";
 
@@ -78,6 +79,7 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
           owner,
           dryRun: request.query.dry_run === true,
           prune: request.query.prune,
+          by: auditContextOf(request),
           principal: request.principal!,
         });
         return ok(result, result.dry_run ? "Plan" : result.applied ? "Applied" : "No changes");

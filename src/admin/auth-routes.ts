@@ -8,12 +8,13 @@ import type { CookieSerializeOptions } from "@fastify/cookie";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { ACCESS_COOKIE, actorOf, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
+import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
 import { verifyPassword } from "../auth/password.js";
 import { type RateDecision, RateLimiter } from "../auth/rate-limit.js";
 import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
+import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
 import { Envelope, MessageData, SessionData } from "./schemas.js";
 
@@ -153,8 +154,7 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       "/auth/logout-everywhere",
       { config: { scope: "admin" }, schema: everywhereSchema },
       async (request, reply) => {
-        const actor = request.principal ? actorOf(request.principal) : "unknown";
-        await config.set("api.sessions_not_before", String(Date.now()), actor, Date.now());
+        await config.set("api.sessions_not_before", String(Date.now()), auditContextOf(request), Date.now());
         reply
           .setCookie(ACCESS_COOKIE, "", cookieOptions(request, "/", 0))
           .setCookie(REFRESH_COOKIE, "", cookieOptions(request, refreshPath(), 0))

@@ -3,14 +3,13 @@
  * Every key is addressed by its registry name; unknown keys answer 404/5000 on every route.
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
-import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
-import { actorOf } from "../auth/credentials.js";
 import type { ConfigKey } from "../config/registry.js";
 import { ConfigValueError, defaultOf, definitionOf, REGISTRY } from "../config/registry.js";
 import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
 import { printable } from "../text.js";
+import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
 import {
   ActionValueSchema,
@@ -36,10 +35,6 @@ function knownKey(key: string): ConfigKey {
     );
   }
   return key;
-}
-
-function actor(request: FastifyRequest): string {
-  return request.principal ? actorOf(request.principal) : "unknown";
 }
 
 /** Runs a write, mapping validation and pinning failures to their API errors. */
@@ -199,7 +194,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const key = knownKey(request.params.key);
-        await write(key, () => config.set(key, request.body.value, actor(request), Date.now()));
+        await write(key, () => config.set(key, request.body.value, auditContextOf(request), Date.now()));
         return ok(written(key));
       },
     );
@@ -218,7 +213,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       },
       async (request) => {
         const key = knownKey(request.params.key);
-        await write(key, () => config.reset(key, actor(request), Date.now()));
+        await write(key, () => config.reset(key, auditContextOf(request), Date.now()));
         return ok(written(key));
       },
     );
@@ -279,7 +274,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       async (request) => {
         const key = knownKey(request.params.key);
         checkAction(key, request.body.action);
-        await write(key, () => config.set(key, config.generate(key), actor(request), Date.now()));
+        await write(key, () => config.set(key, config.generate(key), auditContextOf(request), Date.now()));
         return ok({ success: true, requires_restart: false, message: null });
       },
     );

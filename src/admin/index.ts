@@ -6,9 +6,7 @@
 import type { TSchema } from "typebox";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { KeyService } from "../auth/api-keys.js";
-import { withAuditContext } from "../audit/log.js";
 import {
-  actorOf,
   type BootstrapAccess,
   CSRF_COOKIE,
   CSRF_HEADER,
@@ -120,15 +118,6 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         );
       }
       request.principal = principal;
-    });
-
-    // Everything the request does from here on is recorded in the audit log under this caller.
-    app.addHook("onRequest", (request, _reply, done) => {
-      if (!request.principal) return done();
-      withAuditContext(
-        { actor: actorOf(request.principal), ip: request.ip || null, requestId: request.id },
-        done,
-      );
     });
 
     app.setNotFoundHandler(async () => {

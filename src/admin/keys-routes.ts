@@ -7,6 +7,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { KeyService } from "../auth/api-keys.js";
 import type { Principal } from "../auth/credentials.js";
+import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
 import { Envelope, KeyPutSchema, KeySchema, KeyWithTokenSchema, WhoamiSchema } from "./schemas.js";
 
@@ -83,7 +84,11 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const { key, etag, token } = await keys.create(request.body, caller(request));
+        const { key, etag, token } = await keys.create(
+          request.body,
+          caller(request),
+          auditContextOf(request),
+        );
         reply.code(201).header("ETag", etag);
         return ok({ ...key, token }, "API key created");
       },
@@ -106,7 +111,12 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const result = await keys.putByName(request.params.name, request.body, caller(request));
+        const result = await keys.putByName(
+          request.params.name,
+          request.body,
+          caller(request),
+          auditContextOf(request),
+        );
         reply.code(result.created ? 201 : 200).header("ETag", result.etag);
         return ok({ ...result.key, changed: result.changed });
       },
@@ -140,7 +150,13 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       },
       async (request, reply) => {
         const ifMatch = request.headers["if-match"];
-        const { key, etag } = await keys.update(request.params.id, request.body, ifMatch, caller(request));
+        const { key, etag } = await keys.update(
+          request.params.id,
+          request.body,
+          ifMatch,
+          caller(request),
+          auditContextOf(request),
+        );
         reply.header("ETag", etag);
         return ok(key);
       },
@@ -165,7 +181,7 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
         const rotated = await keys.rotate(
           request.params.id,
           request.body?.grace_seconds ?? 0,
-          caller(request),
+          auditContextOf(request),
         );
         reply.header("ETag", rotated.etag);
         return ok({ ...rotated.key, token: rotated.token }, "API key rotated");
@@ -180,7 +196,7 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       response: { 204: Type.Null() },
     };
     app.delete("/keys/:id", { config: manage, schema: revokeSchema }, async (request, reply) => {
-      await keys.revoke(request.params.id, caller(request));
+      await keys.revoke(request.params.id, caller(request), auditContextOf(request));
       return reply.code(204).send(null);
     });
   };

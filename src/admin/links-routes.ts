@@ -19,6 +19,7 @@ import { SettingsInputProperties } from "../links/settings-schema.js";
 import type { ImportMode, LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
 import { CONTROL_CHARS } from "../text.js";
+import { auditContextOf } from "./context.js";
 import { ok, paginated } from "./envelope.js";
 import {
   BatchResultSchema,
@@ -217,7 +218,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         },
       },
       async (request, reply) => {
-        const link = await links.create(request.body);
+        const link = await links.create(request.body, auditContextOf(request));
         reply.code(201).header("ETag", etagOf(link));
         return ok(writeResponse(link, baseUrl(request, config)), "Link created");
       },
@@ -250,7 +251,8 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           response: { 200: Envelope(TagChangeSchema) },
         },
       },
-      async (request) => ok(await links.renameTag(request.params.tag, request.body.name)),
+      async (request) =>
+        ok(await links.renameTag(request.params.tag, request.body.name, auditContextOf(request))),
     );
 
     app.delete(
@@ -265,7 +267,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           response: { 200: Envelope(TagChangeSchema) },
         },
       },
-      async (request) => ok(await links.renameTag(request.params.tag, null)),
+      async (request) => ok(await links.renameTag(request.params.tag, null, auditContextOf(request))),
     );
 
     app.get(
@@ -385,7 +387,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
         }
         const parsed = parseImportCsv(file);
-        return ok(await links.import(parsed.rows, mode, parsed.failures));
+        return ok(await links.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
       },
     );
 
@@ -402,7 +404,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           response: { 200: Envelope(BatchResultSchema) },
         },
       },
-      async (request) => ok(await links.batchCreate(request.body.links)),
+      async (request) => ok(await links.batchCreate(request.body.links, auditContextOf(request))),
     );
 
     app.put(
@@ -428,7 +430,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           ),
         },
       },
-      async (request) => ok(await links.batchUpdate(request.body.updates)),
+      async (request) => ok(await links.batchUpdate(request.body.updates, auditContextOf(request))),
     );
 
     app.delete(
@@ -447,7 +449,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           ),
         },
       },
-      async (request) => ok(await links.batchDelete(request.body.codes)),
+      async (request) => ok(await links.batchDelete(request.body.codes, auditContextOf(request))),
     );
 
     app.get(
@@ -525,11 +527,16 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         if (noneMatch !== undefined && noneMatch.trim() !== "*") {
           throw badRequest("If-None-Match supports only '*' (create only)");
         }
-        const { link, created } = await links.put(request.params["*"], request.body, {
-          upsert: request.query.upsert === true,
-          createOnly: noneMatch !== undefined,
-          ifMatch: request.headers["if-match"],
-        });
+        const { link, created } = await links.put(
+          request.params["*"],
+          request.body,
+          {
+            upsert: request.query.upsert === true,
+            createOnly: noneMatch !== undefined,
+            ifMatch: request.headers["if-match"],
+          },
+          auditContextOf(request),
+        );
         reply.header("ETag", etagOf(link)).code(created ? 201 : 200);
         return ok(writeResponse(link, baseUrl(request, config)), created ? "Link created" : "OK");
       },
@@ -549,7 +556,11 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         },
       },
       async (request) => {
-        await links.remove(request.params["*"], { ifMatch: request.headers["if-match"] });
+        await links.remove(
+          request.params["*"],
+          { ifMatch: request.headers["if-match"] },
+          auditContextOf(request),
+        );
         return ok({ message: "Link deleted successfully" });
       },
     );

@@ -9,7 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
-import type { AuditLog } from "../audit/log.js";
+import type { AuditContext, AuditLog } from "../audit/log.js";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import { parseRfc3339, resolveExpiry } from "../links/expiry.js";
@@ -114,7 +114,11 @@ export class KeyService {
     return { key: view(row), etag: etagOf(row) };
   }
 
-  async create(input: KeyInput, by: Principal): Promise<{ key: KeyView; etag: string; token: string }> {
+  async create(
+    input: KeyInput,
+    by: Principal,
+    context: AuditContext,
+  ): Promise<{ key: KeyView; etag: string; token: string }> {
     const name = validName(input.name);
     const scopes = this.grantable(input.scopes, by);
     const expiresAt = validExpiry(input, this.clock());
@@ -130,7 +134,10 @@ export class KeyService {
       now: this.clock(),
     });
     await this.insert(row);
-    await this.audit.record({ action: "key.create", objectType: "key", objectId: row.id, after: view(row) });
+    await this.audit.record(
+      { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
+      context,
+    );
     return { key: view(row), etag: etagOf(row), token };
   }
 
@@ -138,7 +145,12 @@ export class KeyService {
    * Idempotent create-or-update by name with a client-supplied digest: automation never receives a secret.
    * `changed` is false when the key already matched (nothing written).
    */
-  async putByName(name: string, input: KeyInput & { token_sha256?: string }, by: Principal) {
+  async putByName(
+    name: string,
+    input: KeyInput & { token_sha256?: string },
+    by: Principal,
+    context: AuditContext,
+  ) {
     validName(name);
     const digest = DIGEST.exec(input.token_sha256 ?? "")?.[1];
     if (!digest) throw badField("token_sha256 must be 64 lowercase hex digits (the SHA-256 of the token)");
@@ -158,12 +170,15 @@ export class KeyService {
         now,
       });
       await this.insert(row);
-      await this.audit.record({
-        action: "key.create",
-        objectType: "key",
-        objectId: row.id,
-        after: view(row),
-      });
+      await this.audit.record(
+        {
+          action: "key.create",
+          objectType: "key",
+          objectId: row.id,
+          after: view(row),
+        },
+        context,
+      );
       return { key: view(row), etag: etagOf(row), created: true, changed: true };
     }
     const same =
@@ -186,18 +201,27 @@ export class KeyService {
     }
     const { key, etag } = await this.get(existing.id);
     if (!same) {
-      await this.audit.record({
-        action: "key.update",
-        objectType: "key",
-        objectId: existing.id,
-        before: view(existing),
-        after: key,
-      });
+      await this.audit.record(
+        {
+          action: "key.update",
+          objectType: "key",
+          objectId: existing.id,
+          before: view(existing),
+          after: key,
+        },
+        context,
+      );
     }
     return { key, etag, created: false, changed: !same };
   }
 
-  async update(id: string, input: KeyInput, ifMatch: string | undefined, by: Principal) {
+  async update(
+    id: string,
+    input: KeyInput,
+    ifMatch: string | undefined,
+    by: Principal,
+    context: AuditContext,
+  ) {
     const row = await this.mutable(id);
     if (ifMatch !== undefined && ifMatch !== etagOf(row)) {
       throw new AppError(
@@ -227,17 +251,20 @@ export class KeyService {
     }
     await this.published(id);
     const updated = await this.get(id);
-    await this.audit.record({
-      action: "key.update",
-      objectType: "key",
-      objectId: id,
-      before: view(row),
-      after: updated.key,
-    });
+    await this.audit.record(
+      {
+        action: "key.update",
+        objectType: "key",
+        objectId: id,
+        before: view(row),
+        after: updated.key,
+      },
+      context,
+    );
     return updated;
   }
 
-  async rotate(id: string, graceSeconds: number, _by: Principal) {
+  async rotate(id: string, graceSeconds: number, context: AuditContext) {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
       throw badField(`grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
     }
@@ -252,16 +279,19 @@ export class KeyService {
       updated_at: now,
     });
     await this.published(id);
-    await this.audit.record({
-      action: "key.rotate",
-      objectType: "key",
-      objectId: id,
-      after: { grace_seconds: graceSeconds },
-    });
+    await this.audit.record(
+      {
+        action: "key.rotate",
+        objectType: "key",
+        objectId: id,
+        after: { grace_seconds: graceSeconds },
+      },
+      context,
+    );
     return { ...(await this.get(id)), token };
   }
 
-  async revoke(id: string, by: Principal): Promise<void> {
+  async revoke(id: string, by: Principal, context: AuditContext): Promise<void> {
     const row = await this.mutable(id);
     const now = this.clock();
     await this.store.update(id, {
@@ -271,7 +301,10 @@ export class KeyService {
       updated_at: now,
     });
     await this.published(id);
-    await this.audit.record({ action: "key.revoke", objectType: "key", objectId: id, before: view(row) });
+    await this.audit.record(
+      { action: "key.revoke", objectType: "key", objectId: id, before: view(row) },
+      context,
+    );
   }
 
   /** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */

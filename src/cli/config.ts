@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { type ConfigKey, ConfigValueError, definitionOf, REGISTRY } from "../config/registry.js";
 import { ConfigPinnedError, ConfigService, isConfigKey } from "../config/service.js";
-import { AuditLog } from "../audit/log.js";
+import { AuditLog, internalContext } from "../audit/log.js";
 import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
 import { readSettings } from "../settings.js";
@@ -52,7 +52,8 @@ export async function offlineBackend(): Promise<ConfigBackend> {
   const feed = new ChangeFeed(log);
   feed.attach(new ChangeLog(store.db, feed, log));
   const configStore = new ConfigStore(store.db);
-  const config = new ConfigService(configStore, feed, log, new AuditLog(store.db, log, "cli"));
+  const CLI = internalContext("cli");
+  const config = new ConfigService(configStore, feed, log, new AuditLog(store.db, log));
   for (const pin of settings.configPins) await config.pin(pin.key, pin.value, "env");
   if (settings.adminPassword !== null) await config.pin("api.admin_token", settings.adminPassword, "env");
   await config.seed(Date.now());
@@ -72,8 +73,8 @@ export async function offlineBackend(): Promise<ConfigBackend> {
   return {
     list: async () => config.list(),
     get: async (key) => config.describe(known(key)),
-    set: (key, value) => write(key, (k) => config.set(k, value, "cli", Date.now())),
-    reset: (key) => write(key, (k) => config.reset(k, "cli", Date.now())),
+    set: (key, value) => write(key, (k) => config.set(k, value, CLI, Date.now())),
+    reset: (key) => write(key, (k) => config.reset(k, CLI, Date.now())),
     history: (key, limit) => config.history(known(key), limit),
     async secrets() {
       const rows = await configStore.readAll();

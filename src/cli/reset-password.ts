@@ -8,7 +8,7 @@ import { createInterface } from "node:readline";
 import { pino } from "pino";
 import { MIN_PASSWORD_LENGTH } from "../auth/password.js";
 import { ConfigService } from "../config/service.js";
-import { AuditLog } from "../audit/log.js";
+import { AuditLog, internalContext } from "../audit/log.js";
 import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
 import { readSettings } from "../settings.js";
@@ -61,14 +61,9 @@ export async function resetPassword(options: { passwordFile?: string }): Promise
     const log = pino({ level: "silent" });
     const feed = new ChangeFeed(log);
     feed.attach(new ChangeLog(store.db, feed, log));
-    const config = new ConfigService(
-      new ConfigStore(store.db),
-      feed,
-      log,
-      new AuditLog(store.db, log, "cli"),
-    );
+    const config = new ConfigService(new ConfigStore(store.db), feed, log, new AuditLog(store.db, log));
     await config.seed(Date.now());
-    await config.set("api.admin_token", password, "cli", Date.now());
+    await config.set("api.admin_token", password, internalContext("cli"), Date.now());
   } finally {
     await store.close();
   }

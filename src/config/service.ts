@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
-import type { AuditLog } from "../audit/log.js";
+import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import type { Change, SectionOptions, SectionPlan } from "../provision/plan.js";
@@ -149,7 +149,7 @@ export class ConfigService {
    * Returns false when the value was unchanged (nothing is written, no history).
    * @throws ConfigValueError for invalid input, ConfigPinnedError for a pinned key.
    */
-  async set(key: ConfigKey, input: string, actor: string, now: number): Promise<boolean> {
+  async set(key: ConfigKey, input: string, by: AuditContext, now: number): Promise<boolean> {
     const definition = definitionOf(key)!;
     const pin = this.pins.get(key);
     if (pin) throw new ConfigPinnedError(key, pin.source);
@@ -165,7 +165,7 @@ export class ConfigService {
     await this.store.write({
       key,
       value,
-      actor,
+      actor: by.actor,
       now,
       historyOld: redact(this.stored.get(key) ?? null),
       historyNew: redact(value) ?? "",
@@ -175,15 +175,18 @@ export class ConfigService {
     this.rebuild();
     await this.feed.publish({ kind: "config", keys: [key] });
     const shown = (v: string) => (definition.sensitive ? REDACTED : v);
-    await this.audit.record({
-      action: "config.set",
-      objectType: "config",
-      objectId: key,
-      before: shown(current),
-      after: shown(value),
-    });
+    await this.audit.record(
+      {
+        action: "config.set",
+        objectType: "config",
+        objectId: key,
+        before: shown(current),
+        after: shown(value),
+      },
+      by,
+    );
     // A new admin password ends every admin session, on every instance.
-    if (key === "api.admin_token") await this.set("api.sessions_not_before", String(now), actor, now);
+    if (key === "api.admin_token") await this.set("api.sessions_not_before", String(now), by, now);
     return true;
   }
 
@@ -313,8 +316,8 @@ export class ConfigService {
   }
 
   /** Back to the registry default (a key with a random default gets a new random value). */
-  reset(key: ConfigKey, actor: string, now: number): Promise<boolean> {
-    return this.set(key, defaultOf(definitionOf(key)!), actor, now);
+  reset(key: ConfigKey, by: AuditContext, now: number): Promise<boolean> {
+    return this.set(key, defaultOf(definitionOf(key)!), by, now);
   }
 
   /** A fresh value for a key that has the `generate_token` action: 32 random bytes as 64 hex characters. */

@@ -5,7 +5,7 @@
  */
 
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
-import type { AuditLog } from "../audit/log.js";
+import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode, type FieldError, notFound } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
@@ -139,7 +139,11 @@ export class LinkService {
    * Renames `from` to `to` on every link that has it (merging where a link has both), or removes it (`to`
    * null). Refused (409) while a link owned by the provisioning file carries the tag: the file is its source.
    */
-  async renameTag(from: string, to: string | null): Promise<{ tag: string | null; links: number }> {
+  async renameTag(
+    from: string,
+    to: string | null,
+    by: AuditContext,
+  ): Promise<{ tag: string | null; links: number }> {
     let name: string | null = null;
     try {
       checkTag(from);
@@ -156,16 +160,19 @@ export class LinkService {
     });
     if (codes.length === 0) throw notFound(`Tag '${from}' is not in use`);
     await this.published(codes);
-    await this.audit.record({
-      action: name === null ? "tag.delete" : "tag.rename",
-      objectType: "tag",
-      objectId: from,
-      after: { tag: name, links: codes.length },
-    });
+    await this.audit.record(
+      {
+        action: name === null ? "tag.delete" : "tag.rename",
+        objectType: "tag",
+        objectId: from,
+        after: { tag: name, links: codes.length },
+      },
+      by,
+    );
     return { tag: name, links: codes.length };
   }
 
-  async create(input: CreateLinkInput): Promise<Link> {
+  async create(input: CreateLinkInput, by: AuditContext): Promise<Link> {
     const now = this.clock();
     const write = await this.prepareCreate(input, now);
     for (let attempt = 0; ; attempt++) {
@@ -187,16 +194,24 @@ export class LinkService {
     }
     await this.published([write.code]);
     const created = await this.get(write.code);
-    await this.audit.record({
-      action: "link.create",
-      objectType: "link",
-      objectId: created.code,
-      after: auditView(created),
-    });
+    await this.audit.record(
+      {
+        action: "link.create",
+        objectType: "link",
+        objectId: created.code,
+        after: auditView(created),
+      },
+      by,
+    );
     return created;
   }
 
-  async update(code: string, input: UpdateLinkInput, conditions: WritePreconditions = {}): Promise<Link> {
+  async update(
+    code: string,
+    input: UpdateLinkInput,
+    conditions: WritePreconditions,
+    by: AuditContext,
+  ): Promise<Link> {
     const now = this.clock();
     const target = validTarget(input.target);
     const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
@@ -209,17 +224,20 @@ export class LinkService {
     }
     await this.published([code]);
     const updated = await this.get(code);
-    await this.audit.record({
-      action: "link.update",
-      objectType: "link",
-      objectId: code,
-      before: auditView(current),
-      after: auditView(updated),
-    });
+    await this.audit.record(
+      {
+        action: "link.update",
+        objectType: "link",
+        objectId: code,
+        before: auditView(current),
+        after: auditView(updated),
+      },
+      by,
+    );
     return updated;
   }
 
-  async remove(code: string, conditions: WritePreconditions = {}): Promise<void> {
+  async remove(code: string, conditions: WritePreconditions, by: AuditContext): Promise<void> {
     const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
     if (!current) throw notFound(`Link '${code}' not found`);
     assertEditable(current);
@@ -228,12 +246,15 @@ export class LinkService {
       throw (await this.store.get(code)) ? changedMeanwhile() : notFound(`Link '${code}' not found`);
     }
     await this.published([code]);
-    await this.audit.record({
-      action: "link.delete",
-      objectType: "link",
-      objectId: code,
-      before: auditView(current),
-    });
+    await this.audit.record(
+      {
+        action: "link.delete",
+        objectType: "link",
+        objectId: code,
+        before: auditView(current),
+      },
+      by,
+    );
   }
 
   /**
@@ -246,19 +267,20 @@ export class LinkService {
     code: string,
     input: UpdateLinkInput,
     options: PutOptions,
+    by: AuditContext,
   ): Promise<{ link: Link; created: boolean }> {
     if (!options.upsert && !options.createOnly)
-      return { link: await this.update(code, input, options), created: false };
+      return { link: await this.update(code, input, options, by), created: false };
     const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
     if (!current) {
       if (options.ifMatch !== undefined) throw preconditionFailed("The link does not exist (If-Match)");
       try {
-        return { link: await this.create({ ...input, code }), created: true };
+        return { link: await this.create({ ...input, code }, by), created: true };
       } catch (err) {
         // Created by someone else between our read and our insert.
         if (err instanceof AppError && err.code === ErrorCode.LinkAlreadyExists) {
           if (options.createOnly) throw existsPrecondition(code);
-          return this.put(code, input, options);
+          return this.put(code, input, options, by);
         }
         throw err;
       }
@@ -269,7 +291,7 @@ export class LinkService {
       assertMatches(current, options.ifMatch);
       return { link: current, created: false };
     }
-    return { link: await this.update(code, replacement, options), created: false };
+    return { link: await this.update(code, replacement, options, by), created: false };
   }
 
   /** True when writing `input` (a whole link) would leave the link as it is. */
@@ -282,7 +304,7 @@ export class LinkService {
     return this.samePassword(link.passwordHash, input.password);
   }
 
-  async batchCreate(items: readonly CreateLinkInput[]): Promise<BatchResult> {
+  async batchCreate(items: readonly CreateLinkInput[], by: AuditContext): Promise<BatchResult> {
     assertBatchSize(items.length);
     const now = this.clock();
     const failed: BatchFailure[] = [];
@@ -324,11 +346,14 @@ export class LinkService {
       success.push(...writes.keys());
     });
     await this.published(success);
-    await this.auditBatch("links.batch_create", success, failed);
+    await this.auditBatch("links.batch_create", success, failed, by);
     return { success, failed };
   }
 
-  async batchUpdate(updates: readonly { code: string; payload: UpdateLinkInput }[]): Promise<BatchResult> {
+  async batchUpdate(
+    updates: readonly { code: string; payload: UpdateLinkInput }[],
+    by: AuditContext,
+  ): Promise<BatchResult> {
     assertBatchSize(updates.length);
     const now = this.clock();
     const failed: BatchFailure[] = [];
@@ -351,11 +376,11 @@ export class LinkService {
       success.push(...writes.keys());
     });
     await this.published(success);
-    await this.auditBatch("links.batch_update", success, failed);
+    await this.auditBatch("links.batch_update", success, failed, by);
     return { success, failed };
   }
 
-  async batchDelete(codes: readonly string[]): Promise<BatchResult> {
+  async batchDelete(codes: readonly string[], by: AuditContext): Promise<BatchResult> {
     assertBatchSize(codes.length);
     const unique = [...new Set(codes)];
     // A code that fails the syntax check cannot exist; it never reaches the database (PostgreSQL rejects NULs).
@@ -377,7 +402,7 @@ export class LinkService {
           : { code, error: "Link not found", error_code: ErrorCode.LinkNotFound },
       );
     await this.published(success);
-    await this.auditBatch("links.batch_delete", success, failed);
+    await this.auditBatch("links.batch_delete", success, failed, by);
     return { success, failed };
   }
 
@@ -386,6 +411,7 @@ export class LinkService {
     rows: readonly ImportRow[],
     mode: ImportMode,
     parseFailures: ImportResult["failed_items"],
+    by: AuditContext,
   ): Promise<ImportResult> {
     const now = this.clock();
     const failed = [...parseFailures];
@@ -458,7 +484,7 @@ export class LinkService {
       written = writes.map((w) => w.code);
     });
     await this.published(written);
-    await this.auditBatch(`links.import_${mode}`, written, failed);
+    await this.auditBatch(`links.import_${mode}`, written, failed, by);
     failed.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
     return {
       total_rows: rows.length + parseFailures.length,
@@ -617,13 +643,21 @@ export class LinkService {
     return verifyPassword(stored, input);
   }
 
-  private auditBatch(action: string, success: readonly string[], failed: readonly unknown[]): Promise<void> {
+  private auditBatch(
+    action: string,
+    success: readonly string[],
+    failed: readonly unknown[],
+    by: AuditContext,
+  ): Promise<void> {
     if (success.length === 0) return Promise.resolve();
-    return this.audit.record({
-      action,
-      objectType: "links",
-      after: { codes: success.slice(0, 100), count: success.length, failed: failed.length },
-    });
+    return this.audit.record(
+      {
+        action,
+        objectType: "links",
+        after: { codes: success.slice(0, 100), count: success.length, failed: failed.length },
+      },
+      by,
+    );
   }
 
   /** Used by the redirect path on a cache miss (tags are not needed there). */

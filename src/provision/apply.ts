@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { KeyService } from "../auth/api-keys.js";
 import { actorOf, type Principal } from "../auth/credentials.js";
-import type { AuditLog } from "../audit/log.js";
+import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
 import type { LinkService } from "../links/service.js";
 import type { Store } from "../store/db.js";
@@ -24,6 +24,8 @@ export interface ApplyRequest {
   /** Overrides the document's `prune`. */
   prune?: boolean | undefined;
   principal: Principal;
+  /** Who is applying, and from where (the audit log). */
+  by: AuditContext;
 }
 
 export interface ApplySummary {
@@ -97,12 +99,15 @@ export class Provisioner {
       sections.some((s) => s.changes.length > 0),
     );
     if (done.applied) {
-      await this.audit.record({
-        action: "apply",
-        objectType: "state",
-        objectId: request.owner,
-        after: done.summary,
-      });
+      await this.audit.record(
+        {
+          action: "apply",
+          objectType: "state",
+          objectId: request.owner,
+          after: done.summary,
+        },
+        request.by,
+      );
       this.log.info({ owner: request.owner, ...done.summary }, "apply document written");
     }
     return done;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { internalContext } from "../../src/audit/log.js";
 import { Client, type Reply } from "../support/http.js";
 import {
   ADMIN_PASSWORD,
@@ -168,7 +169,7 @@ forEachEngine("auth", (engine) => {
     it("stops accepting sessions when api.jwt_secret rotates", async () => {
       const { client } = await login(s);
       assert.equal((await client.get("/admin/v1/links")).status, 200);
-      await s.app.config.set("api.jwt_secret", "f".repeat(64), "test", Date.now());
+      await s.app.config.set("api.jwt_secret", "f".repeat(64), internalContext("test"), Date.now());
       assert.equal((await client.get("/admin/v1/links")).status, 401);
     });
   });
@@ -330,7 +331,7 @@ describe("auth without a trusted proxy", () => {
   });
 
   it("marks cookies Secure when api.cookie_secure forces it", async () => {
-    await s.app.config.set("api.cookie_secure", "true", "test", Date.now());
+    await s.app.config.set("api.cookie_secure", "true", internalContext("test"), Date.now());
     const { client } = await login(s);
     for (const cookie of client.lastSetCookies) assert.equal(cookie.attributes.secure, true, cookie.name);
   });

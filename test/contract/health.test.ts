@@ -1,6 +1,7 @@
 /** Health endpoints: open probes, a guarded detailed view, on every engine. */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
+import { internalContext } from "../../src/audit/log.js";
 import { Client } from "../support/http.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
@@ -37,7 +38,7 @@ forEachEngine("health", (engine) => {
 
   it("accepts api.health_token as a bearer token, stored only as a digest", async () => {
     const token = "probe-token-0123456789abcdef";
-    await s.app.config.set("api.health_token", token, "test", Date.now());
+    await s.app.config.set("api.health_token", token, internalContext("test"), Date.now());
     const stored = await s.app.store.db
       .selectFrom("runtime_config")
       .select("value")

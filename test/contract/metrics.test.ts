@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { internalContext } from "../../src/audit/log.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 import { Client } from "../support/http.js";
 
@@ -34,7 +35,12 @@ forEachEngine("metrics", (engine) => {
 
   it("needs the health token or an Admin API credential, and speaks the Prometheus text format", async () => {
     assert.equal((await s.anon.get("/health/metrics")).status, 401);
-    await s.app.config.set("api.health_token", "scrape-token-0123456789", "test", Date.now());
+    await s.app.config.set(
+      "api.health_token",
+      "scrape-token-0123456789",
+      internalContext("test"),
+      Date.now(),
+    );
     const r = await new Client(s.url, { authorization: "Bearer scrape-token-0123456789" }).get(
       "/health/metrics",
     );

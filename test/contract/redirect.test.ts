@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { internalContext } from "../../src/audit/log.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 /** A raw request (fetch would normalise the path). */
@@ -34,8 +35,8 @@ forEachEngine("redirects", (engine) => {
   before(async () => {
     // Flush clicks only when asked (large threshold/interval) so counts are deterministic.
     s = await startServer(engine);
-    await s.app.config.set("click.max_clicks_before_flush", "1000000", "test", Date.now());
-    await s.app.config.set("click.flush_interval", "3600", "test", Date.now());
+    await s.app.config.set("click.max_clicks_before_flush", "1000000", internalContext("test"), Date.now());
+    await s.app.config.set("click.flush_interval", "3600", internalContext("test"), Date.now());
   });
   after(() => s.close());
 
@@ -54,7 +55,12 @@ forEachEngine("redirects", (engine) => {
   });
 
   it("redirects / to features.default_url", async () => {
-    await s.app.config.set("features.default_url", "https://home.example/", "test", Date.now());
+    await s.app.config.set(
+      "features.default_url",
+      "https://home.example/",
+      internalContext("test"),
+      Date.now(),
+    );
     const r = await s.anon.get("/");
     assert.equal(r.status, 307);
     assert.equal(r.headers.get("location"), "https://home.example/");
@@ -205,7 +211,7 @@ forEachEngine("redirects", (engine) => {
 
     it("flushes by itself when the buffer reaches click.max_clicks_before_flush", async () => {
       await s.api.post("/admin/v1/links", { code: "threshold", target: "https://t.example" });
-      await s.app.config.set("click.max_clicks_before_flush", "3", "test", Date.now());
+      await s.app.config.set("click.max_clicks_before_flush", "3", internalContext("test"), Date.now());
       try {
         for (let i = 0; i < 3; i++) await s.anon.get("/threshold");
         let count = 0;
@@ -216,14 +222,19 @@ forEachEngine("redirects", (engine) => {
         }
         assert.equal(count, 3);
       } finally {
-        await s.app.config.set("click.max_clicks_before_flush", "1000000", "test", Date.now());
+        await s.app.config.set(
+          "click.max_clicks_before_flush",
+          "1000000",
+          internalContext("test"),
+          Date.now(),
+        );
       }
     });
 
     it("flushes on the click.flush_interval timer, which applies live", async () => {
       await s.api.post("/admin/v1/links", { code: "interval", target: "https://i.example" });
       await s.anon.get("/interval");
-      await s.app.config.set("click.flush_interval", "1", "test", Date.now());
+      await s.app.config.set("click.flush_interval", "1", internalContext("test"), Date.now());
       try {
         let count = 0;
         for (let i = 0; i < 40 && count === 0; i++) {
@@ -232,19 +243,19 @@ forEachEngine("redirects", (engine) => {
         }
         assert.equal(count, 1);
       } finally {
-        await s.app.config.set("click.flush_interval", "3600", "test", Date.now());
+        await s.app.config.set("click.flush_interval", "3600", internalContext("test"), Date.now());
       }
     });
 
     it("does not count when click.enable_tracking is false", async () => {
       await s.api.post("/admin/v1/links", { code: "untracked", target: "https://u.example" });
-      await s.app.config.set("click.enable_tracking", "false", "test", Date.now());
+      await s.app.config.set("click.enable_tracking", "false", internalContext("test"), Date.now());
       try {
         await s.anon.get("/untracked");
         await s.app.clicks.flush();
         assert.equal(await clickCount(s, "untracked"), 0);
       } finally {
-        await s.app.config.set("click.enable_tracking", "true", "test", Date.now());
+        await s.app.config.set("click.enable_tracking", "true", internalContext("test"), Date.now());
       }
     });
   });
