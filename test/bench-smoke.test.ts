@@ -56,7 +56,16 @@ describe("npm run bench (smoke)", () => {
       // The query counter is read from jmp's own metrics around the misses workload.
       const misses = report.rows.find((r) => r.target === "jmp-sqlite" && r.workload === "misses");
       assert.equal(typeof misses?.db_lookups, "number");
-      for (const field of ["list_page1_ms", "export_rows", "export_rss_growth_mb", "import_s", "rss_mb"]) {
+      const fields = [
+        "list_page1_ms",
+        "export_rows",
+        "export_rss_growth_mb",
+        "export_rss_growth_second_half_mb",
+        "import_s",
+        "rss_mb",
+        "rss_loader_mb",
+      ];
+      for (const field of fields) {
         assert.equal(typeof report.scale[field], "number", field);
       }
       assert.equal(report.scale.export_rows, 1000, "every link exported");
