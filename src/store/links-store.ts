@@ -312,8 +312,13 @@ export class LinksStore {
     return { links: await this.withTags(rows.map(toLink)), total: Number(count.total) };
   }
 
-  /** Every matching link in code order, fetched in batches by keyset (flat memory for any table size). */
-  async *scan(filter: LinkFilter, now: number, batchSize = 1000): AsyncGenerator<Link[]> {
+  /**
+   * Every matching link in code order, fetched in batches by keyset (flat memory for any table size). Small
+   * batches keep memory flat in practice, not only in theory: with 1000 rows a batch lived long enough to be
+   * promoted out of V8's young generation, and RSS grew with every export until a full collection
+   * (+130 MB over three exports of 100 000 rows; with 250 it stays within a few MB after the first).
+   */
+  async *scan(filter: LinkFilter, now: number, batchSize = 250): AsyncGenerator<Link[]> {
     let after: string | null = null;
     for (;;) {
       let query = this.filtered(filter, now).select(LINK_COLUMNS);
