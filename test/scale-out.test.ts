@@ -16,12 +16,15 @@ const CODES = Array.from({ length: 20 }, (_, i) => `so-${i}`);
 const LOAD_MS = 5000;
 
 /** A visit on a fresh connection: where it was sent, when it started, what came back. */
-function visit(base: string, code: string): Promise<{ started: number; location: string | undefined }> {
+function visit(
+  base: string,
+  code: string,
+): Promise<{ started: number; status: number; location: string | undefined }> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const req = request(`${base}/${code}`, { agent: false }, (res) => {
       res.resume();
-      res.on("end", () => resolve({ started, location: res.headers.location }));
+      res.on("end", () => resolve({ started, status: res.statusCode!, location: res.headers.location }));
     });
     req.on("error", reject);
     req.end();
@@ -63,7 +66,8 @@ describe("scale-out: three instances on PostgreSQL + Redis", async () => {
       const acked = new Map<string, [number, number][]>(
         CODES.map((code) => [code, [[0, Date.now() - 1000]]]),
       );
-      const visits: { instance: number; code: string; started: number; version: number }[] = [];
+      const visits: { instance: number; code: string; started: number; status: number; version: number }[] =
+        [];
       const until = Date.now() + LOAD_MS;
 
       const writes = (async () => {
@@ -82,7 +86,13 @@ describe("scale-out: three instances on PostgreSQL + Redis", async () => {
           const instance = (reader + n) % instances.length;
           const code = CODES[(reader * 7 + n) % CODES.length]!;
           const seen = await visit(instances[instance]!.url, code);
-          visits.push({ instance, code, started: seen.started, version: versionOf(seen.location) });
+          visits.push({
+            instance,
+            code,
+            started: seen.started,
+            status: seen.status,
+            version: versionOf(seen.location),
+          });
         }
       });
       await Promise.all([writes, ...readers]);
@@ -101,7 +111,11 @@ describe("scale-out: three instances on PostgreSQL + Redis", async () => {
         perInstance.every((n) => n >= 100),
         `visits per instance: ${perInstance.join(", ")}`,
       );
-      assert.deepEqual(stale.slice(0, 5), [], `${stale.length} stale of ${visits.length} visits`);
+      // A failure shows what the instance answered and what it logged (a 5xx is logged with its cause).
+      const logs = [...new Set(stale.map((v) => v.instance))]
+        .map((i) => `instance ${i} stderr:\n${instances[i]!.stderr().slice(-3000)}`)
+        .join("\n");
+      assert.deepEqual(stale.slice(0, 5), [], `${stale.length} stale of ${visits.length} visits\n${logs}`);
     },
   );
 });
