@@ -3,6 +3,7 @@
  * are written before exit). A second signal during shutdown exits at once. With `JMP_WORKERS` > 1 this process
  * becomes the cluster primary (cluster.ts) and every worker runs `serve` again as a single instance.
  */
+import { setFlagsFromString } from "node:v8";
 import { App } from "./app.js";
 import { isClusterWorker, runPrimary } from "./cluster.js";
 import { createLogger } from "./log.js";
@@ -16,6 +17,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     return failStartup(err);
   }
   const log = createLogger(settings.logLevel, settings.logFormat);
+  limitHeapGrowth(settings.heapGrowthPercent);
   for (const name of unknownVariables(env))
     log.warn({ variable: name }, "unknown JMP_ variable (typo?); ignored");
   for (const key of settings.bootstrapKeys) {
@@ -69,6 +71,16 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+}
+
+/**
+ * Sets how far V8 lets the old generation grow past what the last major GC kept (settings.ts explains the
+ * default). V8 reads this flag at each major GC, so setting it once the process runs takes effect; heap limits,
+ * by contrast, are fixed at start and only `--max-old-space-size` in NODE_OPTIONS changes them. 0 leaves V8's
+ * own heuristic (and any `--heap-growing-percent` given in NODE_OPTIONS) in place.
+ */
+function limitHeapGrowth(percent: number): void {
+  if (percent > 0) setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
 function failStartup(err: unknown): never {

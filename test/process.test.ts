@@ -38,6 +38,8 @@ describe("startup settings", () => {
       { JMP_CONFIG_FEATURES__RANDOM_CODE_LENGTH: "abc" },
       /JMP_CONFIG_FEATURES__RANDOM_CODE_LENGTH: invalid value for 'features.random_code_length': must be an integer/,
     ],
+    [{ JMP_HEAP_GROWTH_PERCENT: "lots" }, /JMP_HEAP_GROWTH_PERCENT: must be an integer from 0 to 300/],
+    [{ JMP_HEAP_GROWTH_PERCENT: "400" }, /JMP_HEAP_GROWTH_PERCENT: must be an integer from 0 to 300/],
     [{ JMP_REDIS_URL: "http://localhost" }, /JMP_REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
     [
       { JMP_ADMIN_PASSWORD_FILE: "/nonexistent/secret" },
