@@ -14,6 +14,22 @@ export interface Link extends LinkSettings {
   managedBy: string | null;
 }
 
+/** What serving a redirect needs of a link: the cache-miss read selects only these columns. */
+export type RedirectFields = Pick<
+  Link,
+  | "target"
+  | "expiresAt"
+  | "passwordHash"
+  | "redirectStatus"
+  | "enabled"
+  | "maxClicks"
+  | "validFrom"
+  | "fallbackUrl"
+  | "forwardQuery"
+  | "crawlable"
+  | "rules"
+>;
+
 /**
  * Who owns an object (links and API keys): null/`api` = the Admin API; `file` = the provisioning file
  * (`JMP_PROVISION_FILE`), which refuses API edits (409) so the file stays the source of truth; `file:editable` =

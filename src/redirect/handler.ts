@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { RateLimiter } from "../auth/rate-limit.js";
 import { isValidCodeSyntax } from "../links/codes.js";
-import type { Link } from "../links/model.js";
+import type { RedirectFields } from "../links/model.js";
 import { matchRule } from "../links/rules.js";
 import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { locationFor } from "../links/target.js";
@@ -29,7 +29,7 @@ export interface RedirectDeps {
   membership: CodeMembership;
   stats: RedirectStats;
   /** Reads one link from the database (the cache-miss path). */
-  lookup(code: string): Promise<Link | undefined>;
+  lookup(code: string): Promise<RedirectFields | undefined>;
   /** Counts one visit of a link with `max_clicks`, atomically; false when the limit is reached. */
   claimClick(code: string): Promise<boolean>;
   verifyPassword(hash: string, password: string): Promise<boolean>;
@@ -354,7 +354,7 @@ interface Hit {
 }
 
 /** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
-export function toCached(link: Link): CachedLink {
+export function toCached(link: RedirectFields): CachedLink {
   const plain =
     link.redirectStatus === null &&
     link.enabled &&

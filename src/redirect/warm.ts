@@ -6,13 +6,13 @@
  */
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { Link } from "../links/model.js";
+import type { RedirectFields } from "../links/model.js";
 import type { LinkCache } from "./cache.js";
 import { toCached } from "./handler.js";
 
 export interface WarmSource {
-  /** Links whose code is greater than `after`, in code order, at most `limit`, without tags. */
-  linksAfter(after: string, limit: number): Promise<Link[]>;
+  /** What redirects need of the links whose code is greater than `after`, in code order, at most `limit`. */
+  linksAfter(after: string, limit: number): Promise<(RedirectFields & { code: string })[]>;
 }
 
 const PAGE = 2000;
