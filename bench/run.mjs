@@ -115,8 +115,9 @@ function start(command, args, env = {}) {
   };
 }
 
-async function waitFor(url, what, ok = (status) => status < 500) {
-  for (let i = 0; i < 600; i++) {
+async function waitFor(url, what, ok = (status) => status < 500, seconds = 10) {
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until) {
     try {
       const r = await fetch(url, { redirect: "manual" });
       if (ok(r.status)) return;
@@ -368,7 +369,8 @@ http {
   const server = start("nginx", ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"]);
   cleanups.push(server.stop);
   const base = `http://127.0.0.1:${p}`;
-  await waitFor(`${base}/c0`, "nginx");
+  // nginx builds its map hash before it listens: seconds for a million entries on a slow machine.
+  await waitFor(`${base}/c0`, "nginx", undefined, 60);
   return { name: "nginx", base, process: server.child, workloads: ["hits", "misses"] };
 }
 
