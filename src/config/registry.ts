@@ -394,7 +394,7 @@ export const REGISTRY = [
       key: "click.max_clicks_before_flush",
       category: "tracking",
       description:
-        "Buffered clicks that trigger a write before the interval ends (such writes start at most once a second).",
+        "Buffered clicks that trigger a write before the interval ends (under load such writes start at most every 5 seconds).",
       defaultValue: "100",
     },
     1,

@@ -7,8 +7,10 @@
 import { LRUCache } from "lru-cache";
 import type { ChangeFeed } from "../events/feed.js";
 import type { Rule } from "../links/rules.js";
+import type { ClickSlot } from "./clicks.js";
 
-export interface CachedLink {
+/** A cache entry is also where the visits it serves are counted until the next flush (see clicks.ts). */
+export interface CachedLink extends ClickSlot {
   /** `Location` header value, already made header-safe. */
   location: string;
   /** Epoch ms; `Infinity` when the link never expires. */

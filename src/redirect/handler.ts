@@ -112,9 +112,9 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     return question === -1 ? "" : url.slice(question + 1);
   }
 
-  function count(req: IncomingMessage, code: string): void {
+  function count(req: IncomingMessage, link: CachedLink): void {
     // HEAD is what link checkers and previews send: it is answered but not counted as a click.
-    if (req.method === "GET" && deps.trackClicks()) clicks.count(code);
+    if (req.method === "GET" && deps.trackClicks()) clicks.countSlot(link);
   }
 
   function serve(
@@ -128,7 +128,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (link.extra !== null) return serveExtra({ req, res, code, link, extra: link.extra, peer });
     if (req.method === "POST") return methodNotAllowed(res);
     if (link.expiresAt <= Date.now()) return notFound(req, res);
-    count(req, code);
+    count(req, link);
     const query = deps.utmPassthrough() ? queryOf(req) : "";
     redirect(res, query === "" ? link.location : withUtm(link.location, query), 0, false);
   }
@@ -187,7 +187,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       redirect(res, location, status || extra.status, extra.crawlable);
     };
     if (!extra.limited || req.method === "HEAD") {
-      count(req, code);
+      count(req, link);
       return go();
     }
     deps.claimClick(code).then(
@@ -228,7 +228,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
             if (current) cache.setMissing(code);
             return undefined;
           }
-          const entry = toCached(row);
+          const entry = toCached(code, row);
           if (current) cache.set(code, entry);
           return entry;
         })
@@ -354,7 +354,7 @@ interface Hit {
 }
 
 /** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
-export function toCached(link: RedirectFields): CachedLink {
+export function toCached(code: string, link: RedirectFields): CachedLink {
   const plain =
     link.redirectStatus === null &&
     link.enabled &&
@@ -366,6 +366,8 @@ export function toCached(link: RedirectFields): CachedLink {
     !link.crawlable &&
     link.rules.length === 0;
   return {
+    code,
+    clicks: 0,
     location: locationFor(link.target),
     expiresAt: link.expiresAt ?? Number.POSITIVE_INFINITY,
     extra: plain

@@ -39,7 +39,7 @@ export async function warmCache(
       break;
     }
     retries = 0;
-    for (const link of links) cache.set(link.code, toCached(link));
+    for (const link of links) cache.set(link.code, toCached(link.code, link));
     loaded += links.length;
     if (links.length < limit) break;
     after = links[links.length - 1]!.code;

@@ -9,6 +9,7 @@ import { CODE_LIST_SEPARATOR } from "../links/codes.js";
 import { type Link, type LinkWrite, Managed, type RedirectFields } from "../links/model.js";
 import type { Rule } from "../links/rules.js";
 import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../links/settings.js";
+import type { ClickBatch } from "../redirect/clicks.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
 
@@ -544,9 +545,12 @@ export class LinksStore {
    * Adds buffered click counts. Additive (`click_count + n`), so instances flushing concurrently never lose
    * each other's clicks; rows are locked in code order, so concurrent flushes cannot deadlock.
    */
-  async addClicks(deltas: ReadonlyMap<string, number>): Promise<void> {
-    if (this.engine === "postgres") return this.addClicksPostgres(deltas);
-    const entries = [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  async addClicks(batch: ClickBatch): Promise<void> {
+    if (this.engine === "postgres") return this.addClicksPostgres(batch);
+    // One CASE per statement cannot add to a row twice: each code once, and in code order (lock order).
+    const sums = new Map<string, number>();
+    batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
+    const entries = [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (this.sqlite) return this.addClicksSqlite(entries);
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < entries.length; i += CHUNK) {
@@ -573,15 +577,12 @@ export class LinksStore {
    * them here and serialising two arrays stalled the event loop for ~20 ms, so the codes go as one string and the
    * database sorts. The materialised `locked` step takes the row locks in code order before the update.
    */
-  private async addClicksPostgres(deltas: ReadonlyMap<string, number>): Promise<void> {
-    let codes = "";
-    let counts = "";
-    for (const [code, n] of deltas) {
-      codes += codes === "" ? code : CODE_LIST_SEPARATOR + code;
-      counts += counts === "" ? String(n) : `,${n}`;
-    }
+  private async addClicksPostgres(batch: ClickBatch): Promise<void> {
+    const codes = batch.codes.join(CODE_LIST_SEPARATOR);
+    const counts = batch.counts.join(",");
+    // `group by`: a code listed twice must add both counts (an UPDATE … FROM changes a row once).
     await sql`with d as materialized (
-        select code, n from unnest(string_to_array(${codes}::text, ${CODE_LIST_SEPARATOR}::text), string_to_array(${counts}::text, ',')::bigint[]) as d(code, n)
+        select code, sum(n)::bigint as n from unnest(string_to_array(${codes}::text, ${CODE_LIST_SEPARATOR}::text), string_to_array(${counts}::text, ',')::bigint[]) as d(code, n) group by code
       ), locked as materialized (
         select links.code from links join d on d.code = links.code order by links.code for update of links
       )

@@ -44,6 +44,24 @@ forEachEngine("click flushes", (engine) => {
     CODES.forEach((code, i) => assert.equal(counts.get(code), (i % 3) + 1, code));
   });
 
+  it("adds every count of a code listed more than once in a flush", async () => {
+    const before = await clickCounts(a);
+    // Counted by code and on two cache entries (an entry replaced after a write): "a" is in the batch 3 times.
+    a.app.clicks.count("a");
+    for (const entry of [
+      { code: "a", clicks: 0 },
+      { code: "a", clicks: 0 },
+      { code: "b/c", clicks: 0 },
+    ]) {
+      a.app.clicks.countSlot(entry);
+      a.app.clicks.countSlot(entry);
+    }
+    await a.app.clicks.flush();
+    const counts = await clickCounts(a);
+    assert.equal(counts.get("a"), before.get("a")! + 5);
+    assert.equal(counts.get("b/c"), before.get("b/c")! + 2);
+  });
+
   it("two instances flushing overlapping codes at once lose no click", async () => {
     const before = await clickCounts(a);
     const reversed = [...CODES].reverse();

@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { pino } from "pino";
+import { type ClickBatch, ClickBuffer, type ClickSink, type ClickSlot } from "./clicks.js";
+
+/** A sink that records what each write adds per code (a code listed twice adds both), and fails on demand. */
+class RecordingSink implements ClickSink {
+  readonly writes: Map<string, number>[] = [];
+  failing = false;
+
+  addClicks(batch: ClickBatch): Promise<void> {
+    if (this.failing) return Promise.reject(new Error("database unavailable"));
+    assert.equal(batch.codes.length, batch.counts.length);
+    const sums = new Map<string, number>();
+    batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
+    this.writes.push(sums);
+    return Promise.resolve();
+  }
+}
+
+function buffer(sink: ClickSink): ClickBuffer {
+  // A threshold that is never reached and an interval that never fires: only explicit flushes write.
+  return new ClickBuffer(
+    sink,
+    { intervalMs: () => 3_600_000, threshold: () => 1_000_000 },
+    pino({ level: "silent" }),
+  );
+}
+
+const slot = (code: string): ClickSlot => ({ code, clicks: 0 });
+
+describe("click buffer", () => {
+  it("writes the clicks counted on cache entries and by code, summed per code, and zeroes the entries", async () => {
+    const sink = new RecordingSink();
+    const clicks = buffer(sink);
+    const a = slot("a");
+    // The entry of "b" was replaced in the cache (a write invalidated it): the old and the new entry both count.
+    const oldB = slot("b");
+    const newB = slot("b");
+    clicks.countSlot(a);
+    clicks.countSlot(a);
+    clicks.countSlot(oldB);
+    clicks.countSlot(newB);
+    clicks.count("a");
+    clicks.count("c");
+    assert.equal(clicks.size, 6);
+    await clicks.flush();
+    assert.deepEqual([...sink.writes[0]!].sort(), [
+      ["a", 3],
+      ["b", 2],
+      ["c", 1],
+    ]);
+    assert.equal(a.clicks, 0);
+    assert.equal(oldB.clicks, 0);
+    assert.equal(clicks.size, 0);
+
+    // Counted again after the flush, the entry is listed again, once.
+    clicks.countSlot(a);
+    clicks.countSlot(a);
+    await clicks.flush();
+    assert.deepEqual([...sink.writes[1]!], [["a", 2]]);
+    await clicks.flush();
+    assert.equal(sink.writes.length, 2, "an empty buffer writes nothing");
+  });
+
+  it("keeps the clicks of a failed write and writes them with the next flush", async () => {
+    const sink = new RecordingSink();
+    const clicks = buffer(sink);
+    const a = slot("a");
+    clicks.countSlot(a);
+    clicks.count("z");
+    sink.failing = true;
+    await clicks.flush();
+    assert.equal(clicks.stats.failedFlushes, 1);
+    assert.equal(clicks.size, 2);
+    sink.failing = false;
+    clicks.countSlot(a);
+    await clicks.flush();
+    assert.deepEqual([...sink.writes[0]!].sort(), [
+      ["a", 2],
+      ["z", 1],
+    ]);
+    assert.equal(clicks.stats.flushedClicks, 3);
+  });
+});
