@@ -291,20 +291,18 @@ function parseWorkers(value: string | undefined): number {
 }
 
 /**
- * The default, 50, lets the old generation grow to 1.5 × what survived the last major GC. V8's own heuristic
- * sizes growth by the heap limit, which Node takes from the container's memory limit or else the machine's
- * memory: on a host of 16 GB or more with no limit it allows 4 × the live heap, so a cache under churn (1 000 000
- * links, 100 000 cached) held ~60 MB of live objects in 250 MB of heap and 290–420 MB of RSS; at 1.5 × the same
- * load runs in ~250 MB (docs/performance.md). In a 512 MB container V8 alone stays near 1.3 × (~220 MB).
+ * The default, 0, leaves V8's own heuristic in place. That heuristic sizes the growth between full GCs by the heap
+ * limit, which Node takes from the container's memory limit or else the machine's memory: on a host of 16 GB or
+ * more with no limit it allows 4 × the live heap (1 000 000 links under random traffic: ~60 MB live, 290–420 MB of
+ * RSS; 100 000 links: 210–325 MB); in a 512 MB container, ~1.3 × (1 000 000 links: ~220 MB).
  *
- * The cap is cheap only while the old generation stays clear of its limit. Under 100 000-link hits it sometimes
- * did not: V8 fell into near-continuous marking (a full GC every ~0.25 s) and hits ran at half speed, for a whole
- * run. Clicks were then counted in a map keyed by fresh code strings (~36 000 kept alive a second, with the map's
- * tables); counted on cache entries instead (redirect/clicks.ts), four hits runs had no full GC at all while
- * under load. Keep new hot-path state out of allocations that outlive a scavenge; if throughput matters more
- * than RSS on a big host, 0 leaves V8's heuristic in charge.
+ * A fixed cap (50 = 1.5 ×, the default until 2026-12) held that large host near 260 MB but cost the redirect
+ * path. In five fresh-process pairs of 100 000-link misses, every capped process was slower (31–65 µs of CPU per
+ * request against 21–36), and two of the five fell into near-continuous marking for the whole run (a full GC
+ * every ~0.25 s, V8's helper threads busy, p99 16 ms); 100 (2 ×) did the same in one of four. None of the
+ * uncapped ones did. Setting it is for hosts without a memory limit where RSS matters more than throughput.
  */
-export const DEFAULT_HEAP_GROWTH_PERCENT = 50;
+export const DEFAULT_HEAP_GROWTH_PERCENT = 0;
 
 function parseHeapGrowthPercent(value: string | undefined): number {
   if (value === undefined || value === "") return DEFAULT_HEAP_GROWTH_PERCENT;
