@@ -232,6 +232,13 @@ function wrk(base, workload, seconds) {
   };
 }
 
+/**
+ * Pause time of the main thread's garbage collections (prom-client's GC metric). Some jmp processes run a whole
+ * measurement with GC costing ten times its usual share (most young objects surviving their scavenge; cause
+ * still open, see docs/performance.md): this column shows which.
+ */
+const GC_SECONDS = "nodejs_gc_duration_seconds_sum";
+
 /** A sample of jmp's Prometheus metrics (summed over label sets when `labels` is omitted). */
 async function metric(base, name, labels) {
   const r = await call(`${base}/health/metrics`, { headers: AUTH });
@@ -619,9 +626,13 @@ async function main() {
     }
     for (let r = 0; r < opts.rounds; r++) {
       for (const target of taking) {
-        (runs[`${target.name}/${workload}`] ??= []).push(
-          alone(target, () => wrk(target.base, workload, opts.duration)),
-        );
+        // jmp's own account of its main thread's GC pauses (null where metrics are off, and for the baselines).
+        const gcBefore = target.name.startsWith("jmp") ? await metric(target.base, GC_SECONDS) : null;
+        const result = alone(target, () => wrk(target.base, workload, opts.duration));
+        const gcAfter = gcBefore === null ? null : await metric(target.base, GC_SECONDS);
+        result.gc_us_per_request =
+          gcAfter === null ? null : round(((gcAfter - gcBefore) * 1e6) / result.requests, 1);
+        (runs[`${target.name}/${workload}`] ??= []).push(result);
       }
     }
     for (const target of taking) {
@@ -659,6 +670,8 @@ async function main() {
       p99_ms: median(list.map((x) => x.p99_ms)),
       rounds: list.map((x) => x.rps),
       cpu_us_per_request: cpu,
+      gc_us_per_request:
+        list[0].gc_us_per_request === null ? null : median(list.map((x) => x.gc_us_per_request)),
       // Efficiency: the Node baseline's CPU per request ÷ this target's (1 = as cheap as the baseline).
       cpu_vs_node: round(median(baselineRuns.map((x) => x.cpu_us_per_request)) / cpu),
       errors: list.reduce((sum, x) => sum + x.errors, 0),
@@ -740,11 +753,11 @@ async function main() {
 
   const pad = (v, n) => String(v).padEnd(n);
   console.log(
-    `${pad("TARGET", 24)}${pad("WORKLOAD", 10)}${pad("REQ/S", 10)}${pad("P50 MS", 9)}${pad("P99 MS", 9)}${pad("÷ NODE", 8)}${pad("CPU µS/REQ", 12)}${pad("CPU ÷", 7)}DB QUERIES`,
+    `${pad("TARGET", 24)}${pad("WORKLOAD", 10)}${pad("REQ/S", 10)}${pad("P50 MS", 9)}${pad("P99 MS", 9)}${pad("÷ NODE", 8)}${pad("CPU µS/REQ", 12)}${pad("CPU ÷", 7)}${pad("GC µS", 7)}DB QUERIES`,
   );
   for (const r of rows) {
     console.log(
-      `${pad(r.target, 24)}${pad(r.workload, 10)}${pad(r.rps, 10)}${pad(r.p50_ms.toFixed(2), 9)}${pad(r.p99_ms.toFixed(2), 9)}${pad(r.vs_node, 8)}${pad(r.cpu_us_per_request, 12)}${pad(r.cpu_vs_node, 7)}${r.db_lookups ?? ""}`,
+      `${pad(r.target, 24)}${pad(r.workload, 10)}${pad(r.rps, 10)}${pad(r.p50_ms.toFixed(2), 9)}${pad(r.p99_ms.toFixed(2), 9)}${pad(r.vs_node, 8)}${pad(r.cpu_us_per_request, 12)}${pad(r.cpu_vs_node, 7)}${pad(r.gc_us_per_request ?? "", 7)}${r.db_lookups ?? ""}`,
     );
   }
   if (checks.length > 0) {
