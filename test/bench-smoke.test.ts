@@ -35,6 +35,7 @@ describe("npm run bench (smoke)", () => {
           vs_node: number | null;
           db_lookups?: number;
           cpu_us_per_request: number;
+          gc_us_per_request: number | null;
         }[];
         scale: Record<string, number | null>;
         checks: { name: string; value: number; met?: boolean }[];
@@ -52,6 +53,9 @@ describe("npm run bench (smoke)", () => {
         assert.ok(row.rps > 0 && row.p99_ms > 0, `${row.target}/${row.workload} measured`);
         assert.ok(row.vs_node !== null && row.vs_node > 0, `${row.target}/${row.workload} has a ratio`);
         assert.ok(row.cpu_us_per_request > 0, `${row.target}/${row.workload} CPU per request`);
+        // jmp reports its GC pauses through its metrics; the baseline has none to report.
+        if (row.target === "node") assert.equal(row.gc_us_per_request, null);
+        else assert.ok(row.gc_us_per_request! >= 0, `${row.target}/${row.workload} GC per request`);
       }
       // The query counter is read from jmp's own metrics around the misses workload.
       const misses = report.rows.find((r) => r.target === "jmp-sqlite" && r.workload === "misses");
@@ -72,7 +76,7 @@ describe("npm run bench (smoke)", () => {
       assert.ok(report.checks.some((c) => c.name === "jmp-sqlite DB queries for misses"));
       assert.match(
         run.stdout,
-        /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE\s+CPU µS\/REQ\s+CPU ÷\s+DB QUERIES$/m,
+        /^TARGET\s+WORKLOAD\s+REQ\/S\s+P50 MS\s+P99 MS\s+÷ NODE\s+CPU µS\/REQ\s+CPU ÷\s+GC µS\s+DB QUERIES$/m,
       );
       assert.match(run.stdout, /^CHECK\s+VALUE\s+TARGET/m);
     },
