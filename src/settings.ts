@@ -293,7 +293,7 @@ function parseWorkers(value: string | undefined): number {
 /**
  * The default, 0, leaves V8's own heuristic in place. That heuristic sizes the growth between full GCs by the heap
  * limit, which Node takes from the container's memory limit or else the machine's memory: on a host of 16 GB or
- * more with no limit it allows 4 × the live heap (1 000 000 links under random traffic: ~60 MB live, 290–420 MB of
+ * more with no limit it allows 4 × the live heap (1 000 000 links under random traffic: ~60 MB live, 267–420 MB of
  * RSS; 100 000 links: 210–325 MB); in a 512 MB container, ~1.3 × (1 000 000 links: ~220 MB).
  *
  * A fixed cap (50 = 1.5 ×, the default until 2026-12) held that large host near 260 MB but cost the redirect
