@@ -233,9 +233,9 @@ function wrk(base, workload, seconds) {
 }
 
 /**
- * Pause time of the main thread's garbage collections (prom-client's GC metric). Some jmp processes run a whole
- * measurement with GC costing ten times its usual share (most young objects surviving their scavenge; cause
- * still open, see docs/performance.md): this column shows which.
+ * Pause time of the main thread's garbage collections (prom-client's GC metric). Before V8's allocation-site
+ * pretenuring was turned off (src/main.ts), some jmp processes ran a whole measurement with GC costing ten times
+ * its usual share; this column shows whether a process's GC went bad, whatever the cause.
  */
 const GC_SECONDS = "nodejs_gc_duration_seconds_sum";
 
@@ -554,6 +554,17 @@ async function main() {
           { name: "jmp-sqlite-metrics-off", env: { JMP_METRICS: "off" }, dir: copyOf() },
           { name: "jmp-sqlite-2-workers", env: { JMP_WORKERS: "2" }, dir: copyOf() },
         ];
+    // Two processes with identical code and data can differ here by 10–20 % in CPU per request for their whole
+    // life, more than the 5 % the metrics cost is judged against: it is the median of three processes a side.
+    // At N > 100 000 (jmp's cache size) each extra process needs a 30 s walk, which the deadline has no room for.
+    if (!opts.smoke && N <= 100_000) {
+      for (const suffix of ["b", "c"]) {
+        variants.push(
+          { name: `jmp-sqlite-${suffix}`, env: {}, dir: copyOf() },
+          { name: `jmp-sqlite-metrics-off-${suffix}`, env: { JMP_METRICS: "off" }, dir: copyOf() },
+        );
+      }
+    }
     const sqlite = await startJmp({}, dataDir);
     report.ready_ms["jmp-sqlite"] = sqlite.readyMs;
     targets.push({ name: "jmp-sqlite", ...sqlite, workloads: ["hits", "misses", "mixed"] });
@@ -603,7 +614,9 @@ async function main() {
   // Otherwise one request per code: a 1 s probe measures the cold rate, then one walk long enough to reach every
   // code (at most 30 s).
   for (const target of jmpTargets) {
-    target.cacheHoldsAll = await cacheHoldsAll(target);
+    // Without metrics a process cannot say what its cache holds; it fills it as jmp-sqlite (warmed first) did.
+    const metricsOff = target.name.includes("metrics-off");
+    target.cacheHoldsAll = metricsOff ? jmpTargets[0].cacheHoldsAll : await cacheHoldsAll(target);
     if (target.cacheHoldsAll) {
       wrk(target.base, "walk", 3);
       log(`warmed ${target.name} (its cache took in all ${N} links at start; walked for 3 s)`);
@@ -709,11 +722,15 @@ async function main() {
   const off = find("jmp-sqlite-metrics-off", "hits");
   if (on && off) {
     // CPU per request is what metrics add; req/s differences of a few % between two processes are noise here.
-    const cost = round(on.cpu_us_per_request / off.cpu_us_per_request - 1, 3);
-    check("metrics cost (CPU per hit, on ÷ off − 1)", cost, "≤ 0.05", cost <= 0.05);
+    const ons = [on, find("jmp-sqlite-b", "hits"), find("jmp-sqlite-c", "hits")].filter(Boolean);
+    const offs = ["", "-b", "-c"].map((s) => find(`jmp-sqlite-metrics-off${s}`, "hits")).filter(Boolean);
+    const mid = (list, field) => median(list.map((r) => r[field]));
+    const processes = ons.length > 1 ? `, median of ${ons.length} processes` : "";
+    const cost = round(mid(ons, "cpu_us_per_request") / mid(offs, "cpu_us_per_request") - 1, 3);
+    check(`metrics cost (CPU per hit, on ÷ off − 1${processes})`, cost, "≤ 0.05", cost <= 0.05);
     checks.push({
-      name: "metrics cost (1 − req/s on ÷ off)",
-      value: round(1 - on.rps / off.rps, 3),
+      name: `metrics cost (1 − req/s on ÷ off${processes})`,
+      value: round(1 - mid(ons, "rps") / mid(offs, "rps"), 3),
       target: "report",
     });
   }
