@@ -1,0 +1,79 @@
+/**
+ * Waiting for SQLite's write lock. Another connection (the click writer thread, the CLI) can hold it for a
+ * flush; a statement of the server's must wait its turn, not fail with SQLITE_BUSY and become a 500.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { Session } from "node:inspector";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
+import { sql } from "kysely";
+import { openStore, type Store } from "./db.js";
+
+/** Holds the write lock of `file` from another thread for `ms`; resolves once it holds it. */
+async function holdWriteLock(file: string, ms: number): Promise<Worker> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require("node:worker_threads");
+     const SQLite = require(workerData.module);
+     const db = new SQLite(workerData.file);
+     db.exec("BEGIN IMMEDIATE");
+     parentPort.postMessage("locked");
+     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, workerData.ms);
+     db.exec("COMMIT");
+     db.close();`,
+    {
+      eval: true,
+      workerData: { file, ms, module: createRequire(import.meta.url).resolve("better-sqlite3") },
+    },
+  );
+  await new Promise((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+  return worker;
+}
+
+describe("SQLite write lock held by another connection", () => {
+  let dir: string;
+  let store: Store;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "jmp-db-test-"));
+    store = openStore({ engine: "sqlite", location: path.join(dir, "jmp.db") });
+    await sql`create table t (x integer)`.execute(store.db);
+    await sql`insert into t (x) values (0)`.execute(store.db);
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a write waits for it, even while a CPU profiler interrupts every sleep", async () => {
+    // A sampling profiler (the inspector's, an APM agent's) signals the thread every few hundred µs. SQLite's
+    // busy handler counts each interrupted sleep as slept in full, so its 5 s budget ran out after ~20 ms and
+    // admin writes failed with SQLITE_BUSY while the click writer flushed (seen under the bench's mixed load).
+    const session = new Session();
+    session.connect();
+    const post = (method: string, params?: object) =>
+      new Promise<void>((resolve, reject) =>
+        session.post(method, params, (err) => (err ? reject(err) : resolve())),
+      );
+    await post("Profiler.enable");
+    await post("Profiler.setSamplingInterval", { interval: 100 });
+    await post("Profiler.start");
+    try {
+      const holder = await holdWriteLock(path.join(dir, "jmp.db"), 400);
+      const started = Date.now();
+      await sql`update t set x = x + 1`.execute(store.db);
+      assert.ok(Date.now() - started >= 200, "the update waited for the lock");
+      await holder.terminate();
+      const row = await sql<{ x: number }>`select x from t`.execute(store.db);
+      assert.equal(row.rows[0]!.x, 1);
+    } finally {
+      await post("Profiler.stop");
+      session.disconnect();
+    }
+  });
+});
