@@ -33,6 +33,7 @@ export const ErrorCode = {
   ManagedByProvisioning: 7005,
   PreconditionFailed: 7006,
   InsufficientScope: 7007,
+  KeyTokenTaken: 7008,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

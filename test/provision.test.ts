@@ -253,6 +253,44 @@ describe("a provisioning file with allow_api_edits", () => {
   });
 });
 
+describe("a provisioning file rolled back, and stored state in its way", () => {
+  let jmp: SpawnedJmp | undefined;
+  after(async () => {
+    await jmp?.stop();
+  });
+
+  it("comes up ready whatever an earlier version or the API left behind", async () => {
+    const token = generateApiKey();
+    const key = { name: "deployer", token_sha256: sha256Hex(token), scopes: ["links:read"] };
+    const v1 = { apiVersion: "jmp/v1", prune: true, keys: [key] };
+    const v2 = { apiVersion: "jmp/v1", prune: true, keys: [] };
+    const space = workspace(v1);
+    const restartWith = async (doc: unknown) => {
+      await jmp?.stop();
+      writeFileSync(space.provisionFile, toYaml(doc));
+      jmp = await spawnJmp(space.env);
+      assert.equal(await waitReady(jmp.url), 200, jmp.stdout());
+    };
+    await restartWith(v1);
+    const holder = () => new Client(jmp!.url, { authorization: `Bearer ${token}` });
+    assert.equal((await holder().get("/admin/v1/links")).status, 200);
+    await restartWith(v2);
+    assert.equal((await holder().get("/admin/v1/links")).status, 401, "v2 revoked it");
+    await restartWith(v1);
+    assert.equal((await holder().get("/admin/v1/links")).status, 200, "the rollback declares it again");
+
+    // An API key holding the token the file declares under another name: the file takes the token over.
+    await restartWith(v2);
+    const admin = new Client(jmp!.url, { authorization: `Bearer ${BOOTSTRAP_KEY}` });
+    const squatter = await admin.put("/admin/v1/keys/by-name/squatter", { ...key, name: undefined });
+    assert.equal(squatter.status, 201, squatter.text);
+    await restartWith(v1);
+    const whoami = await holder().get("/admin/v1/auth/whoami");
+    assert.equal(whoami.json.data.name, "deployer");
+    assert.match(jmp!.stdout(), /"msg":"provisioning file applied"/);
+  });
+});
+
 describe("a provisioning file that fails validation", () => {
   let jmp: SpawnedJmp | undefined;
   after(async () => {

@@ -48,10 +48,14 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
             dry_run: Type.Optional(Type.Boolean()),
             prune: Type.Optional(Type.Boolean()),
             owner: Type.Optional(
-              Type.Union([Type.Literal("api"), Type.Literal("file")], {
+              Type.String({
+                maxLength: 24,
                 description:
-                  "file: plan the document as the provisioning file (JMP_PROVISION_FILE) is applied at start, " +
-                  "to preview the next deploy; needs dry_run=true and the admin scope",
+                  "Who owns what this document creates or adopts (default: the document's metadata.owner, else " +
+                  "'apply'); prune only deletes or revokes that owner's objects, never those made by POST /links, " +
+                  "import, the CLI or the panel. 'file': plan the document as the provisioning file " +
+                  "(JMP_PROVISION_FILE) is applied at start, to preview the next deploy; needs dry_run=true and " +
+                  "the admin scope",
               }),
             ),
           }),
@@ -64,7 +68,7 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
         },
       },
       async (request) => {
-        const owner = request.query.owner ?? "api";
+        const owner = request.query.owner === "file" ? "file" : "api";
         if (owner === "file") {
           // Writing as the file would let any API caller take objects out of the API's hands; a preview is safe.
           if (request.query.dry_run !== true) throw badRequest("owner=file only plans: add dry_run=true");
@@ -77,6 +81,7 @@ export function applyRoutes(provisioner: Provisioner): FastifyPluginAsyncTypebox
         if (doc.keys) requireScope(request.principal, "keys:manage", "A document with keys");
         const result = await provisioner.apply(doc, {
           owner,
+          applyOwner: owner === "api" ? request.query.owner : undefined,
           dryRun: request.query.dry_run === true,
           prune: request.query.prune,
           by: auditContextOf(request),

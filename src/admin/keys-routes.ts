@@ -181,6 +181,7 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
         const rotated = await keys.rotate(
           request.params.id,
           request.body?.grace_seconds ?? 0,
+          caller(request),
           auditContextOf(request),
         );
         reply.header("ETag", rotated.etag);

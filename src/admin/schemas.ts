@@ -242,6 +242,7 @@ export const ApplyResultSchema = Type.Object(
           id: Str,
           action: Action,
           diff: Type.Record(Type.String(), Type.Object({ from: Type.Unknown(), to: Type.Unknown() }, closed)),
+          reason: Type.Optional(Str),
         },
         closed,
       ),

@@ -15,7 +15,13 @@ import type { ChangeFeed } from "../events/feed.js";
 import { parseRfc3339, resolveExpiry } from "../links/expiry.js";
 import { Managed } from "../links/model.js";
 import type { DocumentKey } from "../provision/document.js";
-import type { Change, FieldDiff, SectionOptions, SectionPlan } from "../provision/plan.js";
+import {
+  type Change,
+  type FieldDiff,
+  pruneReason,
+  type SectionOptions,
+  type SectionPlan,
+} from "../provision/plan.js";
 import { isUniqueViolation } from "../store/db.js";
 import type { Transaction } from "kysely";
 import type { KeyRow, KeysStore } from "../store/keys-store.js";
@@ -32,6 +38,7 @@ const MAX_GRACE_SECONDS = 86_400;
 /** `last_used_at` is written at most this often per key. */
 const TOUCH_EVERY_MS = 60_000;
 const CACHE_TTL_MS = 30_000;
+const TOKEN_TAKEN = "Another active API key already has this token (its SHA-256); choose another token";
 
 export interface KeyView {
   id: string;
@@ -143,7 +150,9 @@ export class KeyService {
 
   /**
    * Idempotent create-or-update by name with a client-supplied digest: automation never receives a secret.
-   * `changed` is false when the key already matched (nothing written).
+   * `changed` is false when the key already matched (nothing written). Identical requests racing each other (two
+   * instances, one Terraform run retried) all succeed: the one whose insert loses finds the winner's key and
+   * compares against it.
    */
   async putByName(
     name: string,
@@ -154,65 +163,73 @@ export class KeyService {
     validName(name);
     const digest = DIGEST.exec(input.token_sha256 ?? "")?.[1];
     if (!digest) throw badField("token_sha256 must be 64 lowercase hex digits (the SHA-256 of the token)");
-    const scopes = this.grantable(input.scopes, by);
-    const expiresAt = validExpiry(input, this.clock());
-    const description = validDescription(input.description);
-    const now = this.clock();
-    const existing = await this.store.byActiveName(name);
-    if (!existing) {
-      const row = newKeyRow({
-        name,
-        digest,
-        scopes,
-        description,
-        expiresAt,
-        createdBy: actorOf(by),
-        now,
-      });
-      await this.insert(row);
+    const wanted = {
+      name,
+      digest,
+      scopes: this.grantable(input.scopes, by),
+      expiresAt: validExpiry(input, this.clock()),
+      description: validDescription(input.description),
+    };
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.store.byActiveName(name);
+      if (existing) return this.putExisting(existing, wanted, by, context);
+      const row = newKeyRow({ ...wanted, createdBy: actorOf(by), now: this.clock() });
+      try {
+        await this.store.insert(row);
+      } catch (err) {
+        if (!isUniqueViolation(err)) throw err;
+        // Lost a race for the name: compare with the key that won (at most twice more).
+        if (attempt < 3 && (await this.store.byActiveName(name))) continue;
+        throw await this.conflict(name, digest);
+      }
+      await this.published(row.id);
       await this.audit.record(
-        {
-          action: "key.create",
-          objectType: "key",
-          objectId: row.id,
-          after: view(row),
-        },
+        { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
         context,
       );
       return { key: view(row), etag: etagOf(row), created: true, changed: true };
     }
+  }
+
+  private async putExisting(
+    existing: KeyRow,
+    wanted: { digest: string; scopes: Scope[]; expiresAt: number | null; description: string | null },
+    by: Principal,
+    context: AuditContext,
+  ) {
+    const { digest, scopes, expiresAt, description } = wanted;
     const same =
       existing.token_sha256 === digest &&
       existing.scopes === JSON.stringify(scopes) &&
       existing.description === description &&
       (existing.expires_at === null ? null : Number(existing.expires_at)) === expiresAt;
-    if (!same && existing.source === Managed.File) throw managedByFile(name);
-    if (!same) {
-      const changes = {
-        token_sha256: digest,
-        display: existing.token_sha256 === digest ? existing.display : digestDisplay(digest),
-        scopes: JSON.stringify(scopes),
-        description,
-        expires_at: expiresAt,
-        updated_at: now,
-      };
+    if (same) {
+      const { key, etag } = await this.get(existing.id);
+      return { key, etag, created: false, changed: false };
+    }
+    if (existing.source === Managed.File) throw managedByFile(existing.name);
+    requireHeld(existing, by);
+    const changes = {
+      token_sha256: digest,
+      active_sha256: digest,
+      display: existing.token_sha256 === digest ? existing.display : digestDisplay(digest),
+      scopes: JSON.stringify(scopes),
+      description,
+      expires_at: expiresAt,
+      updated_at: this.clock(),
+    };
+    try {
       if (!(await this.store.update(existing.id, changes))) throw keyNotFound();
-      await this.published(existing.id);
+    } catch (err) {
+      throw isUniqueViolation(err) ? await this.conflict(existing.name, digest) : err;
     }
+    await this.published(existing.id);
     const { key, etag } = await this.get(existing.id);
-    if (!same) {
-      await this.audit.record(
-        {
-          action: "key.update",
-          objectType: "key",
-          objectId: existing.id,
-          before: view(existing),
-          after: key,
-        },
-        context,
-      );
-    }
-    return { key, etag, created: false, changed: !same };
+    await this.audit.record(
+      { action: "key.update", objectType: "key", objectId: existing.id, before: view(existing), after: key },
+      context,
+    );
+    return { key, etag, created: false, changed: true };
   }
 
   async update(
@@ -222,7 +239,7 @@ export class KeyService {
     by: Principal,
     context: AuditContext,
   ) {
-    const row = await this.mutable(id);
+    const row = await this.mutable(id, by);
     if (ifMatch !== undefined && ifMatch !== etagOf(row)) {
       throw new AppError(
         412,
@@ -247,7 +264,7 @@ export class KeyService {
         );
       }
     } catch (err) {
-      throw isUniqueViolation(err) ? await this.nameTaken(changes.name!) : err;
+      throw isUniqueViolation(err) ? await this.conflict(changes.name ?? row.name, row.token_sha256) : err;
     }
     await this.published(id);
     const updated = await this.get(id);
@@ -264,15 +281,16 @@ export class KeyService {
     return updated;
   }
 
-  async rotate(id: string, graceSeconds: number, context: AuditContext) {
+  async rotate(id: string, graceSeconds: number, by: Principal, context: AuditContext) {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
       throw badField(`grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
     }
-    const row = await this.mutable(id);
+    const row = await this.mutable(id, by);
     const token = generateApiKey();
     const now = this.clock();
     await this.store.update(id, {
       token_sha256: sha256Hex(token),
+      active_sha256: sha256Hex(token),
       display: `${token.slice(0, 8)}…${token.slice(-4)}`,
       previous_sha256: graceSeconds > 0 ? row.token_sha256 : null,
       previous_valid_until: graceSeconds > 0 ? now + graceSeconds * 1000 : null,
@@ -292,14 +310,9 @@ export class KeyService {
   }
 
   async revoke(id: string, by: Principal, context: AuditContext): Promise<void> {
-    const row = await this.mutable(id);
+    const row = await this.mutable(id, by);
     const now = this.clock();
-    await this.store.update(id, {
-      revoked_at: now,
-      revoked_by: actorOf(by),
-      active_name: null,
-      updated_at: now,
-    });
+    await this.store.update(id, revokedFields(actorOf(by), now));
     await this.published(id);
     await this.audit.record(
       { action: "key.revoke", objectType: "key", objectId: id, before: view(row) },
@@ -334,7 +347,12 @@ export class KeyService {
     return scopes;
   }
 
-  private async mutable(id: string): Promise<KeyRow> {
+  /**
+   * The stored key a caller may act on: active, not set by the environment or the provisioning file, and with
+   * no scope the caller lacks — `keys:manage` alone must not rotate, revoke or rename an admin key (that would
+   * hand its holder an admin token, or take one away from its owner).
+   */
+  private async mutable(id: string, by: Principal): Promise<KeyRow> {
     if (this.bootstrapViews().some((k) => k.id === id)) {
       throw new AppError(
         409,
@@ -346,6 +364,7 @@ export class KeyService {
     const row = await this.store.get(id);
     if (!row || row.revoked_at !== null) throw keyNotFound();
     if (row.source === Managed.File) throw managedByFile(row.name);
+    requireHeld(row, by);
     return row;
   }
 
@@ -353,20 +372,24 @@ export class KeyService {
     try {
       await this.store.insert(row);
     } catch (err) {
-      throw isUniqueViolation(err) ? await this.nameTaken(row.name) : err;
+      throw isUniqueViolation(err) ? await this.conflict(row.name, row.token_sha256) : err;
     }
     await this.published(row.id);
   }
 
-  private async nameTaken(name: string): Promise<AppError> {
-    const existing = await this.store.byActiveName(name);
-    const error = new AppError(
-      409,
-      ErrorCode.KeyNameTaken,
-      "key_name_taken",
-      `An API key named '${name}' already exists`,
-    );
-    error.details = { existing_id: existing?.id ?? null };
+  /** Which unique rule a failed write broke: the name, or the token (another active key has the digest). */
+  private async conflict(name: string, digest: string): Promise<AppError> {
+    const byName = await this.store.byActiveName(name);
+    const byDigest = byName ? undefined : await this.store.byActiveDigest(digest);
+    const error = byDigest
+      ? new AppError(409, ErrorCode.KeyTokenTaken, "key_token_taken", TOKEN_TAKEN)
+      : new AppError(
+          409,
+          ErrorCode.KeyNameTaken,
+          "key_name_taken",
+          `An API key named '${name}' already exists`,
+        );
+    error.details = { existing_id: (byName ?? byDigest)?.id ?? null };
     return error;
   }
 
@@ -417,11 +440,14 @@ export class KeyService {
     db: Transaction<Database> | undefined,
   ): Promise<SectionPlan> {
     const now = this.clock();
-    const source = options.owner === "api" ? "api" : options.editable ? Managed.FileEditable : Managed.File;
+    const source = options.tag;
     const errors: FieldError[] = [];
     const changes: Change[] = [];
     const inserts: KeyRow[] = [];
-    const updates: { id: string; changes: Partial<KeyRow> }[] = [];
+    const updates: { id: string; changes: Partial<KeyRow>; movesToken: boolean }[] = [];
+    /** Keys whose token the provisioning file declares under another name: revoked first. */
+    const displaced: KeyRow[] = [];
+    const digests = new Map<string, number>();
     let unchanged = 0;
     for (const [i, item] of items.entries()) {
       const problems = errors.length;
@@ -451,8 +477,32 @@ export class KeyService {
       if (errors.length > problems || !digest || !scopes || description === undefined) continue;
 
       const existing = await this.store.byActiveName(item.name, db);
+      const seen = digests.get(digest);
+      if (seen !== undefined) {
+        errors.push({ field: `keys[${i}].token_sha256`, message: `the same token as keys[${seen}]` });
+        continue;
+      }
+      digests.set(digest, i);
+      // Another active key holding this digest, and not listed with a new one: the API refuses, the file takes
+      // the token over (it is the source of truth, and must never be kept from starting by stored state).
+      const holder = await this.store.byActiveDigest(digest, db);
+      if (holder && holder.id !== existing?.id && !listedWithOtherDigest(items, holder, digest)) {
+        if (options.owner === "api") {
+          errors.push({ field: `keys[${i}].token_sha256`, message: `${TOKEN_TAKEN} ('${holder.name}')` });
+          continue;
+        }
+        displaced.push(holder);
+        changes.push({
+          kind: "key",
+          id: holder.name,
+          action: "delete",
+          diff: {},
+          reason: `its token is declared by the provisioning file as '${item.name}'`,
+        });
+      }
       const wanted = {
         token_sha256: digest,
+        active_sha256: digest,
         scopes: JSON.stringify(scopes),
         description,
         expires_at: expiresAt,
@@ -487,14 +537,23 @@ export class KeyService {
         diff.description = { from: existing.description, to: description };
       const currentExpiry = existing.expires_at === null ? null : Number(existing.expires_at);
       if (currentExpiry !== expiresAt) diff.expires_at = { from: iso(currentExpiry), to: iso(expiresAt) };
-      if (options.owner === "file" && existing.source !== source)
-        diff.source = { from: existing.source, to: source };
+      // As for links: the file takes over what it lists; an API apply never changes an owner.
+      const adopts = options.owner === "file";
+      if (adopts && existing.source !== source) diff.source = { from: existing.source, to: source };
       if (Object.keys(diff).length === 0) {
         unchanged++;
         continue;
       }
-      if (existing.source === "env" || (options.owner === "api" && existing.source === Managed.File)) {
+      if (options.owner === "api" && existing.source === Managed.File) {
         errors.push({ field: `keys[${i}].name`, message: managedByFile(item.name).message });
+        continue;
+      }
+      const beyond = scopesBeyond(existing, by);
+      if (beyond.length > 0) {
+        errors.push({
+          field: `keys[${i}].name`,
+          message: `the key has scope(s) you do not hold: ${beyond.join(", ")}`,
+        });
         continue;
       }
       updates.push({
@@ -503,8 +562,9 @@ export class KeyService {
           ...wanted,
           display: existing.token_sha256 === digest ? existing.display : digestDisplay(digest),
           updated_at: now,
-          ...(options.owner === "file" ? { source } : {}),
+          ...(adopts ? { source } : {}),
         },
+        movesToken: existing.token_sha256 !== digest,
       });
       changes.push({ kind: "key", id: item.name, action: "update", diff });
     }
@@ -512,30 +572,48 @@ export class KeyService {
     const revokes: KeyRow[] = [];
     if (options.prune) {
       const listed = new Set(items.map((item) => item.name));
-      const owned = options.owner === "api" ? ["api"] : [Managed.File, Managed.FileEditable];
-      for (const row of await this.store.activeFrom(owned, db)) {
-        if (listed.has(row.name)) continue;
+      for (const row of await this.store.activeFrom(options.prunable, db)) {
+        if (listed.has(row.name) || displaced.some((d) => d.id === row.id)) continue;
+        const field = `keys (prune '${row.name}')`;
+        if (by.kind === "api_key" && by.id === row.id) {
+          errors.push({
+            field,
+            message: "would revoke the key this request is made with; list it or revoke it yourself",
+          });
+          continue;
+        }
+        const beyond = scopesBeyond(row, by);
+        if (beyond.length > 0) {
+          errors.push({ field, message: `the key has scope(s) you do not hold: ${beyond.join(", ")}` });
+          continue;
+        }
         revokes.push(row);
-        changes.push({ kind: "key", id: row.name, action: "delete", diff: {} });
+        changes.push({
+          kind: "key",
+          id: row.name,
+          action: "delete",
+          diff: {},
+          reason: pruneReason(row.source),
+        });
       }
     }
 
+    revokes.push(...displaced);
     const ids = [...inserts.map((r) => r.id), ...updates.map((u) => u.id), ...revokes.map((r) => r.id)];
     return {
       changes,
       unchanged,
       errors,
       write: async (trx, at) => {
-        for (const row of inserts) await this.store.insert(row, trx);
-        for (const { id, changes: set } of updates) await this.store.update(id, set, undefined, trx);
+        // Free every digest that moves before any key takes one (keys may trade tokens in one document).
         for (const row of revokes) {
-          await this.store.update(
-            row.id,
-            { revoked_at: at, revoked_by: actorOf(by), active_name: null, updated_at: at },
-            undefined,
-            trx,
-          );
+          await this.store.update(row.id, revokedFields(actorOf(by), at), undefined, trx);
         }
+        for (const { id, movesToken } of updates) {
+          if (movesToken) await this.store.update(id, { active_sha256: null }, undefined, trx);
+        }
+        for (const { id, changes: set } of updates) await this.store.update(id, set, undefined, trx);
+        for (const row of inserts) await this.store.insert(row, trx);
       },
       committed: async () => {
         if (ids.length > 0) await this.feed.publish({ kind: "keys", ids });
@@ -585,6 +663,7 @@ function newKeyRow(key: {
     name: key.name,
     active_name: key.name,
     token_sha256: key.digest,
+    active_sha256: key.digest,
     display: key.display ?? digestDisplay(key.digest),
     scopes: JSON.stringify(key.scopes),
     description: key.description,
@@ -624,6 +703,32 @@ function etagOf(row: KeyRow): string {
 
 function parseScopes(stored: string): Scope[] {
   return (JSON.parse(stored) as string[]).filter(isScope);
+}
+
+/** Is `holder` in the document under its own name, with a digest other than `digest` (so it gives it up)? */
+function listedWithOtherDigest(items: readonly DocumentKey[], holder: KeyRow, digest: string): boolean {
+  const listed = items.find((item) => item.name === holder.name);
+  return listed !== undefined && DIGEST.exec(listed.token_sha256)?.[1] !== digest;
+}
+
+function revokedFields(by: string, now: number): Partial<KeyRow> {
+  return { revoked_at: now, revoked_by: by, active_name: null, active_sha256: null, updated_at: now };
+}
+
+function scopesBeyond(row: KeyRow, by: Principal): Scope[] {
+  return parseScopes(row.scopes).filter((scope) => !hasScope(by.scopes, scope));
+}
+
+/** 403 unless the caller holds every scope of the stored key it wants to change. */
+function requireHeld(row: KeyRow, by: Principal): void {
+  const beyond = scopesBeyond(row, by);
+  if (beyond.length === 0) return;
+  throw new AppError(
+    403,
+    ErrorCode.InsufficientScope,
+    "insufficient_scope",
+    `API key '${row.name}' has scope(s) you do not hold: ${beyond.join(", ")}`,
+  );
 }
 
 function managedByFile(name: string): AppError {

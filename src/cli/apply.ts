@@ -26,7 +26,9 @@ function show(value: unknown): string {
 export function formatPlan(result: ApplyResult): string {
   const lines: string[] = [];
   for (const change of result.changes) {
-    lines.push(`  ${SIGN[change.action]} ${change.kind} ${change.id}`);
+    lines.push(
+      `  ${SIGN[change.action]} ${change.kind} ${change.id}${change.reason ? `  (${change.reason})` : ""}`,
+    );
     for (const [field, { from, to }] of Object.entries(change.diff)) {
       lines.push(
         change.action === "create"
@@ -62,7 +64,11 @@ export function registerApplyCommands(program: Command): void {
     .description("bring the server to the state in a document (YAML or JSON, apiVersion: jmp/v1)")
     .requiredOption("-f, --file <path>", "the document ('-' for stdin)")
     .option("--dry-run", "only print the plan")
-    .option("--prune", "delete the API's links and revoke the API's keys that the document does not list")
+    .option(
+      "--prune",
+      "delete the links and revoke the keys of this document's owner that it does not list (never objects made outside apply)",
+    )
+    .option("--owner <name>", "the apply owner (default: the document's metadata.owner, else 'apply')")
     .option(
       "--provisioning",
       "with --dry-run: plan the document as the server's provisioning file (JMP_PROVISION_FILE) at its next start",
@@ -74,6 +80,7 @@ export function registerApplyCommands(program: Command): void {
         file: string;
         dryRun?: boolean;
         prune?: boolean;
+        owner?: string;
         provisioning?: boolean;
         detailedExitcode?: boolean;
         json?: boolean;
@@ -90,6 +97,7 @@ export function registerApplyCommands(program: Command): void {
         const result = await client.apply(text.toString("utf8"), {
           dryRun: options.dryRun === true,
           ...(options.prune ? { prune: true } : {}),
+          ...(options.owner ? { owner: options.owner } : {}),
           ...(options.provisioning ? { asProvisioningFile: true } : {}),
           ...(progress
             ? {

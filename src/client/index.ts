@@ -337,8 +337,9 @@ export class JmpClient {
   };
 
   /**
-   * Applies a document (an object, or YAML/JSON text). `dryRun` only plans; `prune` deletes the API's links and
-   * revokes the API's keys that the document omits. `asProvisioningFile` (with `dryRun`) previews what the
+   * Applies a document (an object, or YAML/JSON text). `dryRun` only plans; `prune` deletes the links and revokes
+   * the keys of the document's owner (`owner`, else its `metadata.owner`, else `apply`) that it omits — never
+   * objects made outside apply. `asProvisioningFile` (with `dryRun`) previews what the
    * document would change if it were the provisioning file at the next start. `onUpload` is told how many bytes
    * of a text document have been sent. An invalid document throws JmpApiError with `fields`.
    */
@@ -347,6 +348,7 @@ export class JmpClient {
     options: {
       dryRun?: boolean;
       prune?: boolean;
+      owner?: string;
       asProvisioningFile?: boolean;
       onUpload?: (sentBytes: number, totalBytes: number) => void;
     } = {},
@@ -354,7 +356,7 @@ export class JmpClient {
     const query = {
       dry_run: options.dryRun || undefined,
       prune: options.prune,
-      owner: options.asProvisioningFile ? "file" : undefined,
+      owner: options.asProvisioningFile ? "file" : options.owner,
     };
     if (typeof document !== "string")
       return this.call({ method: "POST", path: "/apply", query, json: document });

@@ -13,8 +13,14 @@ import { isUniqueViolation } from "../store/db.js";
 import type { Db, LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
 import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
-import { etagOf, isLocked, type Link, type LinkWrite, Managed } from "./model.js";
-import type { Change, FieldDiff, SectionOptions, SectionPlan } from "../provision/plan.js";
+import { etagOf, isLocked, type Link, type LinkWrite } from "./model.js";
+import {
+  type Change,
+  type FieldDiff,
+  pruneReason,
+  type SectionOptions,
+  type SectionPlan,
+} from "../provision/plan.js";
 import type { DocumentLink } from "../provision/document.js";
 import { REDACTED_PASSWORD } from "./csv.js";
 import {
@@ -502,7 +508,7 @@ export class LinkService {
    */
   async planState(items: readonly DocumentLink[], options: SectionOptions, db: Db): Promise<SectionPlan> {
     const now = this.clock();
-    const owner = options.owner === "api" ? null : options.editable ? Managed.FileEditable : Managed.File;
+    const owner = options.tag;
     const current = await this.store.getMany(
       items.map((item) => item.code),
       db,
@@ -582,8 +588,11 @@ export class LinkService {
         };
       }
       Object.assign(diff, settingsDiff(pickSettings(existing), settings));
-      if (options.owner === "file" && existing.managedBy !== owner) {
-        diff.managed_by = { from: existing.managedBy, to: owner };
+      // The file takes over whatever it lists. An API apply never changes an owner: it prunes only what an apply
+      // under its owner created, so a link made by hand and later listed stays the API's and is never pruned.
+      const adopts = options.owner === "file";
+      if (adopts && existing.managedBy !== owner) {
+        diff.managed_by = { from: existing.managedBy ?? "api", to: owner };
       }
       if (Object.keys(diff).length === 0) {
         unchanged++;
@@ -605,7 +614,7 @@ export class LinkService {
         createdAt: existing.createdAt,
         clickCount: existing.clickCount,
         ...settings,
-        ...(options.owner === "file" ? { managedBy: owner } : {}),
+        ...(adopts ? { managedBy: owner } : {}),
       });
       changes.push({ kind: "link", id: item.code, action: "update", diff });
     }
@@ -613,11 +622,10 @@ export class LinkService {
     const deletes: string[] = [];
     if (options.prune) {
       const listed = new Set(items.map((item) => item.code));
-      const owners = options.owner === "api" ? [null] : [Managed.File, Managed.FileEditable];
-      for (const code of await this.store.codesOwnedBy(owners, db)) {
+      for (const { code, managedBy } of await this.store.codesOwnedBy(options.prunable, db)) {
         if (listed.has(code)) continue;
         deletes.push(code);
-        changes.push({ kind: "link", id: code, action: "delete", diff: {} });
+        changes.push({ kind: "link", id: code, action: "delete", diff: {}, reason: pruneReason(managedBy) });
       }
     }
 

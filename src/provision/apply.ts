@@ -16,9 +16,15 @@ import { REDACTED_PASSWORD } from "../links/csv.js";
 import { DEFAULT_SETTINGS, pickSettings, settingsDiff } from "../links/settings.js";
 import { API_VERSION, type ApplyDocument, type DocumentLink, invalidDocument } from "./document.js";
 import type { Change, Owner, SectionOptions, SectionPlan } from "./plan.js";
+import { APPLY_OWNER, DEFAULT_APPLY_OWNER, Managed } from "../links/model.js";
 
 export interface ApplyRequest {
   owner: Owner;
+  /**
+   * API applies: the owner name (`?owner=` or the document's `metadata.owner`, default `apply`). What the apply
+   * creates or adopts is tagged `apply:<name>`, and its prune only touches objects with that tag.
+   */
+  applyOwner?: string | undefined;
   /** Plan only. */
   dryRun: boolean;
   /** Overrides the document's `prune`. */
@@ -63,20 +69,17 @@ export class Provisioner {
         { field: "allow_api_edits", message: "only applies to the provisioning file (JMP_PROVISION_FILE)" },
       ]);
     }
-    const options: SectionOptions = {
-      owner: request.owner,
-      prune: request.prune ?? doc.prune ?? false,
-      editable: doc.allow_api_edits === true,
-    };
+    const options = sectionOptions(doc, request);
+    // A section the document does not have is not planned at all: nothing in it is written or pruned.
     const plan = async (
       db: Parameters<LinkService["planState"]>[2],
       trx?: Parameters<SectionPlan["write"]>[0],
     ) => {
-      const sections = [
-        await this.links.planState(doc.links ?? [], options, db),
-        await this.config.planState(doc.config ?? {}, options, actorOf(request.principal)),
-        await this.keys.planState(doc.keys ?? [], options, request.principal, trx),
-      ];
+      const sections: SectionPlan[] = [];
+      if (doc.links) sections.push(await this.links.planState(doc.links, options, db));
+      if (doc.config)
+        sections.push(await this.config.planState(doc.config, options, actorOf(request.principal)));
+      if (doc.keys) sections.push(await this.keys.planState(doc.keys, options, request.principal, trx));
       const errors = sections.flatMap((s) => s.errors);
       if (errors.length > 0) throw invalidDocument(errors);
       return sections;
@@ -103,12 +106,12 @@ export class Provisioner {
         {
           action: "apply",
           objectType: "state",
-          objectId: request.owner,
+          objectId: options.tag,
           after: done.summary,
         },
         request.by,
       );
-      this.log.info({ owner: request.owner, ...done.summary }, "apply document written");
+      this.log.info({ owner: options.tag, ...done.summary }, "apply document written");
     }
     return done;
   }
@@ -141,6 +144,50 @@ export class Provisioner {
     if (sections.keys) doc.keys = await this.keys.exportable();
     return doc;
   }
+}
+
+/** Who the apply writes for, and so which objects its prune may touch (see `Managed`). */
+function sectionOptions(doc: ApplyDocument, request: ApplyRequest): SectionOptions {
+  const prune = request.prune ?? doc.prune ?? false;
+  if (request.owner === "file") {
+    const editable = doc.allow_api_edits === true;
+    return {
+      owner: "file",
+      tag: editable ? Managed.FileEditable : Managed.File,
+      prunable: [Managed.File, Managed.FileEditable],
+      prune,
+      editable,
+    };
+  }
+  const named = doc.metadata?.owner;
+  if (request.applyOwner !== undefined && named !== undefined && named !== request.applyOwner) {
+    throw invalidDocument([
+      {
+        field: "metadata.owner",
+        message: `is '${named}' but the request says owner '${request.applyOwner}'; give one or make them agree`,
+      },
+    ]);
+  }
+  const name = request.applyOwner ?? named ?? DEFAULT_APPLY_OWNER;
+  if (!APPLY_OWNER.test(name)) {
+    throw invalidDocument([
+      {
+        field: "metadata.owner",
+        message:
+          "must be 1-24 characters: lowercase letters, digits, '_', '.', '-' (starting with a letter or digit)",
+      },
+    ]);
+  }
+  if (name === "api" || name === "file") {
+    throw invalidDocument([
+      {
+        field: "metadata.owner",
+        message: `'${name}' is reserved (objects made outside apply are the API's; 'file' is the provisioning file)`,
+      },
+    ]);
+  }
+  const tag = Managed.apply(name);
+  return { owner: "api", tag, prunable: [tag], prune, editable: false };
 }
 
 export interface ExportSections {

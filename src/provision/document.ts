@@ -49,9 +49,22 @@ export const ApplyDocument = Type.Object(
     apiVersion: Type.String({ maxLength: 32 }),
     kind: Type.Optional(Type.Literal("State")),
     metadata: Type.Optional(
-      Type.Object({ name: Type.Optional(Type.String({ maxLength: 256 })) }, { additionalProperties: false }),
+      Type.Object(
+        {
+          name: Type.Optional(Type.String({ maxLength: 256 })),
+          /**
+           * API applies: who owns what this document creates (default `apply`); its prune only touches that
+           * owner's objects. Ignored for the provisioning file, which is its own owner.
+           */
+          owner: Type.Optional(Type.String({ maxLength: 24 })),
+        },
+        { additionalProperties: false },
+      ),
     ),
-    /** Delete (links) or revoke (keys) the objects of this owner that the document does not list. */
+    /**
+     * Delete (links) or revoke (keys) the objects of this document's owner that it does not list, in the sections
+     * it has (an absent section is never pruned). Objects made outside apply are never pruned.
+     */
     prune: Type.Optional(Type.Boolean()),
     /** Provisioning file only: objects it creates accept API edits (the next start puts the file's values back). */
     allow_api_edits: Type.Optional(Type.Boolean()),

@@ -21,6 +21,8 @@ export interface Change {
   id: string;
   action: Action;
   diff: Record<string, FieldDiff>;
+  /** Why, for a delete (prune): which owner's object it is and that the document no longer lists it. */
+  reason?: string;
 }
 
 /** Who applies: the Admin API (`POST /apply`, `jmp apply`) or the provisioning file at start. */
@@ -28,9 +30,28 @@ export type Owner = "api" | "file";
 
 export interface SectionOptions {
   owner: Owner;
+  /**
+   * The owner tag written on the objects this apply creates or adopts (`links.managed_by`, `api_keys.source`):
+   * `apply:<name>` for an API apply, `file` or `file:editable` for the provisioning file. Prune only ever
+   * touches objects that carry one of `prunable`.
+   */
+  tag: string;
+  prunable: readonly string[];
   prune: boolean;
   /** File only: the objects it owns accept API edits. */
   editable: boolean;
+}
+
+/** Why an object is in the plan as a delete. */
+export function pruneReason(tag: string): string {
+  return `owned by ${ownerLabel(tag)} and not in the document (prune)`;
+}
+
+/** How a stored owner tag reads in a plan: `apply owner 'ci'`, `the provisioning file`, `the API`. */
+export function ownerLabel(tag: string | null): string {
+  if (tag === null || tag === "api") return "the API";
+  if (tag.startsWith("apply:")) return `apply owner '${tag.slice("apply:".length)}'`;
+  return "the provisioning file";
 }
 
 export interface SectionPlan {

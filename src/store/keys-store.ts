@@ -17,6 +17,11 @@ export class KeysStore {
     return db.selectFrom("api_keys").selectAll().where("active_name", "=", name).executeTakeFirst();
   }
 
+  /** The active key whose current token has this digest. */
+  byActiveDigest(digest: string, db: Db = this.db): Promise<KeyRow | undefined> {
+    return db.selectFrom("api_keys").selectAll().where("active_sha256", "=", digest).executeTakeFirst();
+  }
+
   /** The active key whose current token — or previous token, within its grace period — has this digest. */
   async byDigest(digest: string, now: number): Promise<KeyRow | undefined> {
     return this.db

@@ -430,20 +430,18 @@ export class LinksStore {
     return found;
   }
 
-  /** Every code owned by one of `owners` (`null` = the API). */
-  async codesOwnedBy(owners: readonly (string | null)[], db: Db = this.db): Promise<string[]> {
-    const named = owners.filter((o): o is string => o !== null);
+  /** Every link owned by one of `owners` (owner tags, see `Managed`), with its owner. */
+  async codesOwnedBy(
+    owners: readonly string[],
+    db: Db = this.db,
+  ): Promise<{ code: string; managedBy: string }[]> {
+    if (owners.length === 0) return [];
     const rows = await db
       .selectFrom("links")
-      .select("code")
-      .where((eb) =>
-        eb.or([
-          ...(named.length > 0 ? [eb("managed_by", "in", named)] : []),
-          ...(owners.includes(null) ? [eb("managed_by", "is", null)] : []),
-        ]),
-      )
+      .select(["code", "managed_by"])
+      .where("managed_by", "in", owners)
       .execute();
-    return rows.map((r) => r.code);
+    return rows.map((r) => ({ code: r.code, managedBy: r.managed_by! }));
   }
 
   /** Inserts new links (codes known to be free). */

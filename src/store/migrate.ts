@@ -8,6 +8,7 @@ import * as initial from "./migrations/0001_initial.js";
 import * as changes from "./migrations/0002_changes.js";
 import * as apiKeys from "./migrations/0003_api_keys.js";
 import * as auditLog from "./migrations/0004_audit_log.js";
+import * as keyDigests from "./migrations/0005_key_digests.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -21,6 +22,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   "0002_changes": changes,
   "0003_api_keys": apiKeys,
   "0004_audit_log": auditLog,
+  "0005_key_digests": keyDigests,
 };
 
 class StaticProvider implements MigrationProvider {
@@ -43,7 +45,12 @@ export interface MigrationOutcome {
   applied: string[];
 }
 
-export async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<MigrationOutcome> {
+/** Migrates to the latest version, or (tests of a migration's data handling) up to and including `upTo`. */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  engine: Engine,
+  upTo?: string,
+): Promise<MigrationOutcome> {
   const migrator = new Migrator({
     // Migrations describe the schema as it was when they were written, not today's typed schema.
     db: db as unknown as Kysely<unknown>,
@@ -51,7 +58,9 @@ export async function migrateToLatest(db: Kysely<Database>, engine: Engine): Pro
     migrationTableName: "jmp_migrations",
     migrationLockTableName: "jmp_migrations_lock",
   });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await (upTo === undefined
+    ? migrator.migrateToLatest()
+    : migrator.migrateTo(upTo));
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     throw new Error(`database migration ${failed ?? ""} failed: ${(error as Error).message ?? error}`);

@@ -69,6 +69,8 @@ export interface ApiKeysTable {
   /** The name while active, NULL once revoked (keeps names unique among active keys only). */
   active_name: string | null;
   token_sha256: string;
+  /** The digest while active, NULL once revoked (a revoked key's digest can be declared again). */
+  active_sha256: string | null;
   /** Safe to show: the prefix and the last characters of the token. */
   display: string;
   /** JSON array of scope names. */

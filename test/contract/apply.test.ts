@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { generateApiKey, sha256Hex } from "../../src/auth/api-key-format.js";
+import { Client } from "../support/http.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 const DIGEST = sha256Hex(generateApiKey());
@@ -113,7 +114,7 @@ forEachEngine("apply API", (engine) => {
       assert.match(yaml.text, /^apiVersion: jmp\/v1$/m);
     });
 
-    it("prune deletes the API's links and revokes the API's keys that the document omits", async () => {
+    it("prune deletes and revokes only what applies under the same owner created, and says why", async () => {
       await s.api.post("/admin/v1/links", { code: "ap-stray", target: "https://stray.example" });
       const exported = (await s.api.get("/admin/v1/export")).json;
       exported.links = exported.links.filter(
@@ -122,13 +123,83 @@ forEachEngine("apply API", (engine) => {
       exported.keys = [];
       const plan = await s.api.post("/admin/v1/apply?dry_run=true&prune=true", exported);
       const deletes = plan.json.data.changes.filter((c: { action: string }) => c.action === "delete");
-      assert.deepEqual(deletes.map((c: { id: string }) => c.id).sort(), ["ap-ci", "ap-stray", "ap-yaml"]);
+      assert.deepEqual(
+        deletes.map((c: { id: string; reason: string }) => `${c.id}: ${c.reason}`).sort(),
+        [
+          "ap-ci: owned by apply owner 'apply' and not in the document (prune)",
+          "ap-yaml: owned by apply owner 'apply' and not in the document (prune)",
+        ],
+        "ap-stray was made by POST /links: never pruned",
+      );
       const applied = await s.api.post("/admin/v1/apply?prune=true", exported);
-      assert.equal(applied.json.data.summary.delete, 3);
-      assert.equal((await s.api.get("/admin/v1/links/ap-stray")).status, 404);
+      assert.equal(applied.json.data.summary.delete, 2);
+      assert.equal((await s.api.get("/admin/v1/links/ap-yaml")).status, 404);
+      assert.equal((await s.api.get("/admin/v1/links/ap-stray")).status, 200);
       assert.equal((await s.api.get("/admin/v1/links/ap-gh")).status, 200);
       const keys = await s.api.get("/admin/v1/keys");
       assert.ok(!keys.json.data.some((k: { name: string }) => k.name === "ap-ci"));
+    });
+
+    it("a links:write caller's prune leaves keys, hand-made links and other owners' links alone", async () => {
+      const minted = await s.api.post("/admin/v1/keys", { name: "ow-writer", scopes: ["links:write"] });
+      assert.equal(minted.status, 201, minted.text);
+      const writer = new Client(s.url, { authorization: `Bearer ${minted.json.data.token}` });
+      const handKey = await s.api.post("/admin/v1/keys", { name: "ow-hand-key", scopes: ["links:read"] });
+      assert.equal(handKey.status, 201);
+      assert.equal(
+        (await writer.post("/admin/v1/links", { code: "ow-hand", target: "https://h.example" })).status,
+        201,
+      );
+      await s.api.post("/admin/v1/apply", {
+        apiVersion: "jmp/v1",
+        links: [{ code: "ow-default", target: "https://d.example" }],
+      });
+      const first = await writer.post("/admin/v1/apply", {
+        apiVersion: "jmp/v1",
+        metadata: { owner: "team-a" },
+        links: [{ code: "ow-a", target: "https://a.example" }],
+      });
+      assert.equal(first.status, 200, first.text);
+      const keysBefore = (await s.api.get("/admin/v1/keys")).json.data
+        .map((k: { id: string }) => k.id)
+        .sort();
+
+      const doc = { apiVersion: "jmp/v1", links: [{ code: "ow-b", target: "https://b.example" }] };
+      const pruned = await writer.post("/admin/v1/apply?prune=true&owner=team-a", doc);
+      assert.equal(pruned.status, 200, pruned.text);
+      assert.deepEqual(
+        pruned.json.data.changes.map((c: { id: string; action: string }) => `${c.action}:${c.id}`).sort(),
+        ["create:ow-b", "delete:ow-a"],
+      );
+      for (const code of ["ow-hand", "ow-default", "ap-gh", "ow-b"]) {
+        assert.equal((await s.api.get(`/admin/v1/links/${code}`)).status, 200, code);
+      }
+      assert.equal((await s.api.get("/admin/v1/links/ow-a")).status, 404);
+      const keysAfter = (await s.api.get("/admin/v1/keys")).json.data.map((k: { id: string }) => k.id).sort();
+      assert.deepEqual(keysAfter, keysBefore, "a document without keys revokes none");
+      assert.equal(
+        (await writer.get("/admin/v1/auth/whoami")).status,
+        200,
+        "the caller's own key still works",
+      );
+
+      const withKeys = await writer.post("/admin/v1/apply?prune=true&owner=team-a", { ...doc, keys: [] });
+      assert.equal(withKeys.status, 403, "pruning keys needs keys:manage");
+      assert.equal(withKeys.json.error, "insufficient_scope");
+    });
+
+    it("owner names: the query and metadata.owner must agree; api and file are reserved", async () => {
+      const doc = { apiVersion: "jmp/v1", metadata: { owner: "team-x" }, links: [] };
+      const mismatch = await s.api.post("/admin/v1/apply?owner=team-y", doc);
+      assert.equal(mismatch.status, 400);
+      assert.equal(mismatch.json.fields[0].field, "metadata.owner");
+      for (const owner of ["api", "Bad Owner", "x".repeat(25)]) {
+        const r = await s.api.post(`/admin/v1/apply?owner=${encodeURIComponent(owner)}`, {
+          apiVersion: "jmp/v1",
+          links: [],
+        });
+        assert.equal(r.status, 400, owner);
+      }
     });
   });
 

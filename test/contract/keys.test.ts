@@ -137,6 +137,111 @@ forEachEngine("API keys", (engine) => {
     );
   });
 
+  it("acts on an existing key only for a caller that holds every scope of it (403, nothing changed)", async () => {
+    const victim = await mint(s, "victim-admin", ["admin"]);
+    const reader = await mint(s, "victim-reader", ["links:read", "config:read"]);
+    const manager = await mint(s, "manager-only", ["keys:manage", "links:write"]);
+    const before = await s.api.get(`/admin/v1/keys/${victim.id}`);
+    const apply = (keys: unknown[], prune = false) =>
+      manager.client.post(`/admin/v1/apply${prune ? "?prune=true&owner=esc" : ""}`, {
+        apiVersion: "jmp/v1",
+        keys,
+      });
+    for (const target of [victim, reader]) {
+      const name = target === victim ? "victim-admin" : "victim-reader";
+      const attempts = [
+        await manager.client.post(`/admin/v1/keys/${target.id}/rotate`, {}),
+        await manager.client.delete(`/admin/v1/keys/${target.id}`),
+        await manager.client.request("PATCH", `/admin/v1/keys/${target.id}`, {
+          json: { description: "mine" },
+        }),
+        await manager.client.request("PATCH", `/admin/v1/keys/${target.id}`, {
+          json: { scopes: ["links:write"] },
+        }),
+        await manager.client.put(`/admin/v1/keys/by-name/${name}`, {
+          token_sha256: sha256Hex(generateApiKey()),
+          scopes: ["links:write"],
+        }),
+      ];
+      for (const r of attempts) {
+        assert.equal(r.status, 403, `${name}: ${r.text}`);
+        assert.equal(r.json.error, "insufficient_scope");
+        assert.ok(!r.text.includes("jmp_"), "no token in the refusal");
+      }
+      const viaApply = await apply([
+        { name, token_sha256: sha256Hex(generateApiKey()), scopes: ["links:write"] },
+      ]);
+      assert.equal(viaApply.status, 400, viaApply.text);
+      assert.match(viaApply.json.fields[0].message, /scope\(s\) you do not hold/);
+      assert.equal((await target.client.get("/admin/v1/auth/whoami")).status, 200, `${name} still works`);
+    }
+    const after = await s.api.get(`/admin/v1/keys/${victim.id}`);
+    assert.equal(after.headers.get("etag"), before.headers.get("etag"), "the admin key is unchanged");
+
+    // Prune through apply: a key this owner made with scopes the caller lacks is not revoked either.
+    const made = await s.api.post("/admin/v1/apply?owner=esc", {
+      apiVersion: "jmp/v1",
+      keys: [{ name: "esc-admin", token_sha256: sha256Hex(generateApiKey()), scopes: ["admin"] }],
+    });
+    assert.equal(made.status, 200, made.text);
+    const pruned = await apply([], true);
+    assert.equal(pruned.status, 400, pruned.text);
+    assert.match(pruned.text, /esc-admin/);
+    const list = await s.api.get("/admin/v1/keys");
+    assert.ok(list.json.data.some((k: { name: string }) => k.name === "esc-admin"));
+  });
+
+  it("a revoked key's digest can be declared again: by name, and through apply", async () => {
+    const token = generateApiKey();
+    const digest = sha256Hex(token);
+    const body = { token_sha256: digest, scopes: ["links:read"] };
+    const first = await s.api.put("/admin/v1/keys/by-name/redeclared", body);
+    assert.equal(first.status, 201, first.text);
+    assert.equal((await s.api.delete(`/admin/v1/keys/${first.json.data.id}`)).status, 204);
+    const client = new Client(s.url, { authorization: `Bearer ${token}` });
+    assert.equal((await client.get("/admin/v1/links")).status, 401);
+
+    const again = await s.api.put("/admin/v1/keys/by-name/redeclared", body);
+    assert.equal(again.status, 201, again.text);
+    assert.equal((await client.get("/admin/v1/links")).status, 200, "works again");
+    assert.equal((await s.api.delete(`/admin/v1/keys/${again.json.data.id}`)).status, 204);
+
+    const doc = {
+      apiVersion: "jmp/v1",
+      keys: [{ name: "redeclared", token_sha256: digest, scopes: ["links:read"] }],
+    };
+    const applied = await s.api.post("/admin/v1/apply", doc);
+    assert.equal(applied.status, 200, applied.text);
+    assert.equal((await client.get("/admin/v1/links")).status, 200);
+
+    // The same digest under another active name is a clear 409, not a 500.
+    const clash = await s.api.put("/admin/v1/keys/by-name/redeclared-2", body);
+    assert.equal(clash.status, 409, clash.text);
+    assert.equal(clash.json.error, "key_token_taken");
+    const clashApply = await s.api.post("/admin/v1/apply", {
+      apiVersion: "jmp/v1",
+      keys: [{ name: "redeclared-3", token_sha256: digest, scopes: ["links:read"] }],
+    });
+    assert.equal(clashApply.status, 400, clashApply.text);
+    assert.equal(clashApply.json.fields[0].field, "keys[0].token_sha256");
+  });
+
+  it("identical PUT /keys/by-name requests at once all succeed (one 201, the rest 200)", async () => {
+    for (let round = 0; round < 5; round++) {
+      const body = { token_sha256: sha256Hex(generateApiKey()), scopes: ["links:read"] };
+      const answers = await Promise.all(
+        Array.from({ length: 8 }, () => s.api.put(`/admin/v1/keys/by-name/concurrent-${round}`, body)),
+      );
+      const statuses = answers.map((r) => r.status).sort();
+      assert.deepEqual(
+        statuses,
+        [200, 200, 200, 200, 200, 200, 200, 201],
+        answers.map((r) => r.text).join("\n"),
+      );
+      assert.equal(new Set(answers.map((r) => r.json.data.id)).size, 1);
+    }
+  });
+
   it("updates with If-Match (412/7006 on a stale ETag)", async () => {
     const created = await s.api.post("/admin/v1/keys", { name: "patchme", scopes: ["links:read"] });
     const etag = created.headers.get("etag")!;
