@@ -30,6 +30,7 @@ import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
 import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
 import { migrateToLatest } from "./store/migrate.js";
+import { databaseUse } from "./store/usage.js";
 import { Provisioner } from "./provision/apply.js";
 import { parseDocument } from "./provision/document.js";
 import { AppError } from "./errors.js";
@@ -85,7 +86,14 @@ export class App {
           throw new SettingsError(pin.variable, `invalid value for '${pin.key}': ${(err as Error).message}`);
         }
       }
-      await ensureAdminCredential(settings, configStore, config, log, Date.now());
+      await ensureAdminCredential(
+        settings,
+        configStore,
+        config,
+        (now) => databaseUse(store.db, now),
+        log,
+        Date.now(),
+      );
       await config.seed(Date.now());
       // Another instance (or the CLI) changed config: re-read it.
       feed.subscribe((event, from) => {

@@ -42,6 +42,20 @@ describe("startup settings", () => {
     [{ JMP_HEAP_GROWTH_PERCENT: "400" }, /JMP_HEAP_GROWTH_PERCENT: must be an integer from 0 to 300/],
     [{ JMP_REDIS_URL: "http://localhost" }, /JMP_REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
     [
+      { JMP_BOOTSTRAP_API_KEY: generateApiKey(), JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: "2001-01-01T00:00:00Z" },
+      /JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: is 2001-01-01T00:00:00.000Z, in the past: the bootstrap key would be refused and no other admin credential exists/,
+    ],
+    [
+      // PHC-shaped, but a memory cost below argon2's minimum (8 KiB per lane).
+      { JMP_ADMIN_PASSWORD: "$argon2id$v=19$m=4,t=3,p=4$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2g" },
+      /JMP_ADMIN_PASSWORD: the \$argon2id\$ hash has m=4; it must be 32 to 1048576 KiB/,
+    ],
+    [
+      // PHC-shaped, but a salt whose base64 does not decode.
+      { JMP_ADMIN_PASSWORD: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2Fsd$aGFzaGhhc2hoYXNoaGFzaGhhc2g" },
+      /JMP_ADMIN_PASSWORD: the \$argon2id\$ hash cannot be used: Decoding failed/,
+    ],
+    [
       { JMP_ADMIN_PASSWORD_FILE: "/nonexistent/secret" },
       /JMP_ADMIN_PASSWORD_FILE: cannot read \/nonexistent\/secret \(ENOENT\)/,
     ],
@@ -190,6 +204,48 @@ describe("fresh instance", () => {
     );
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /pinned by JMP_ADMIN_PASSWORD/);
+  });
+});
+
+describe("credentials that stop working", () => {
+  it("an expired bootstrap key beside another credential: starts, refuses the key, logs an error", async () => {
+    const key = generateApiKey();
+    const jmp = await spawnJmp({
+      JMP_DATA_DIR: tempDir(),
+      JMP_BOOTSTRAP_API_KEY: key,
+      JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: "2001-01-01T00:00:00Z",
+      JMP_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    });
+    try {
+      const api = new Client(jmp.url, { authorization: `Bearer ${key}` });
+      assert.equal((await api.get("/admin/v1/links")).status, 401);
+      assert.match(jmp.stdout(), /"level":50[^\n]*JMP_BOOTSTRAP_API_KEY_EXPIRES_AT is in the past/);
+    } finally {
+      await jmp.stop();
+    }
+  });
+
+  it("removing the bootstrap key from a used database prints no new password, and says what to do", async () => {
+    const dir = tempDir();
+    const key = generateApiKey();
+    const first = await spawnJmp({ JMP_DATA_DIR: dir, JMP_BOOTSTRAP_API_KEY: key });
+    try {
+      const api = new Client(first.url, { authorization: `Bearer ${key}` });
+      assert.equal(
+        (await api.post("/admin/v1/links", { code: "kept", target: "https://k.example" })).status,
+        201,
+      );
+    } finally {
+      await first.stop();
+    }
+    const second = await spawnJmp({ JMP_DATA_DIR: dir });
+    try {
+      assert.ok(!second.stdout().includes("Admin password"), second.stdout());
+      assert.match(second.stdout(), /"level":50[^\n]*no password is generated[^\n]*JMP_ADMIN_PASSWORD/);
+      assert.equal((await new Client(second.url).get("/kept")).status, 307, "it still serves");
+    } finally {
+      await second.stop();
+    }
   });
 });
 

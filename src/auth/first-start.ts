@@ -14,23 +14,54 @@ import type { ConfigService } from "../config/service.js";
 import type { Settings } from "../settings.js";
 import { SettingsError } from "../settings.js";
 import type { ConfigStore } from "../store/config-store.js";
+import type { DatabaseUse } from "../store/usage.js";
 import { hashPassword } from "./password.js";
 
 export async function ensureAdminCredential(
   settings: Settings,
   store: ConfigStore,
   config: ConfigService,
+  use: (now: number) => Promise<DatabaseUse>,
   log: Logger,
   now: number,
 ): Promise<void> {
   if (settings.adminPassword !== null) {
-    await config.pin("api.admin_token", settings.adminPassword, "env");
+    try {
+      await config.pin("api.admin_token", settings.adminPassword, "env");
+    } catch (err) {
+      throw new SettingsError("JMP_ADMIN_PASSWORD", (err as Error).message);
+    }
     log.info("admin password is set by JMP_ADMIN_PASSWORD");
+  }
+  const stored = await store.read("api.admin_token");
+  const hasPassword = settings.adminPassword !== null || (stored !== undefined && stored !== "");
+  const bootstrapExpired = settings.bootstrapExpiresAt !== null && settings.bootstrapExpiresAt <= now;
+  if (settings.bootstrapKeys.length > 0 && bootstrapExpired) {
+    const expired = new Date(settings.bootstrapExpiresAt!).toISOString();
+    if (!hasPassword && !(await use(now)).hasActiveKey) {
+      throw new SettingsError(
+        "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT",
+        `is ${expired}, in the past: the bootstrap key would be refused and no other admin credential exists. ` +
+          "Set a later time, or set JMP_ADMIN_PASSWORD",
+      );
+    }
+    log.error(
+      { expired_at: expired },
+      "JMP_BOOTSTRAP_API_KEY_EXPIRES_AT is in the past: the bootstrap key is refused (other credentials still work)",
+    );
+  }
+  if (hasPassword || settings.bootstrapKeys.length > 0) return;
+
+  // No credential at all. A fresh database gets a generated password; one that holds data (its bootstrap key
+  // was removed, say) must not have a new admin password printed into its logs.
+  if ((await use(now)).hasData) {
+    log.error(
+      "no admin credential is configured and this database already holds data, so no password is generated. " +
+        "Set JMP_ADMIN_PASSWORD (or JMP_ADMIN_PASSWORD_FILE), or JMP_BOOTSTRAP_API_KEY, or run `jmp reset-password` " +
+        "with the same JMP_DATABASE_URL",
+    );
     return;
   }
-  if (settings.bootstrapKeys.length > 0) return;
-  const stored = await store.read("api.admin_token");
-  if (stored !== undefined && stored !== "") return;
 
   const file = settings.initialSecretsFile;
   if (file !== null && existsSync(file)) {

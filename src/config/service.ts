@@ -9,7 +9,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
+import { hashPassword, hashProblem, isArgon2idHash, verifyPassword } from "../auth/password.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
@@ -371,7 +371,11 @@ export class ConfigService {
       throw new ConfigValueError(`must be at most ${MAX_VALUE_LENGTH} characters`);
     if (CONTROL_CHARS.test(input)) throw new ConfigValueError("must not contain control characters");
     if (definition.storedAs === "argon2") {
-      if (isArgon2idHash(input)) return input;
+      if (isArgon2idHash(input)) {
+        const problem = await hashProblem(input);
+        if (problem) throw new ConfigValueError(`the $argon2id$ hash ${problem}`);
+        return input;
+      }
       const plain = definition.normalize(input);
       return plain === "" ? "" : hashPassword(plain);
     }

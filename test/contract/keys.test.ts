@@ -387,7 +387,7 @@ describe("the bootstrap key's scopes and expiry", () => {
     }
   });
 
-  it("JMP_BOOTSTRAP_API_KEY_EXPIRES_AT in the past makes it useless", async () => {
+  it("JMP_BOOTSTRAP_API_KEY_EXPIRES_AT in the past makes it useless (another credential exists)", async () => {
     const s = await startServer("sqlite", { JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: "2001-01-01T00:00:00Z" });
     try {
       assert.equal((await s.api.get("/admin/v1/links")).status, 401);
