@@ -97,6 +97,19 @@ describe("startup settings", () => {
 });
 
 describe("fresh instance", () => {
+  it("makes its data directory 0700 and its SQLite files 0600 (they hold the session signing secret)", async () => {
+    const dir = path.join(tempDir(), "nested", "data");
+    const jmp = await spawnJmp({ JMP_DATA_DIR: dir, JMP_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    try {
+      assert.equal(statSync(dir).mode & 0o777, 0o700);
+      for (const file of ["jmp.db", "jmp.db-wal", "jmp.db-shm"]) {
+        assert.equal(statSync(path.join(dir, file)).mode & 0o777, 0o600, file);
+      }
+    } finally {
+      await jmp.stop();
+    }
+  });
+
   it("starts with only JMP_BOOTSTRAP_API_KEY_FILE and is driven by that key, which is never stored", async () => {
     const dir = tempDir();
     const key = generateApiKey();

@@ -310,6 +310,9 @@ export class ConfigService {
       const key = definition.key;
       if (this.source(key) !== "db") continue;
       if (definition.sensitive && !includeSecrets) continue;
+      // A secret stored as itself (the session signing key) never leaves through the API: with it anyone could
+      // mint admin sessions that outlive the revocation of the credential that exported it.
+      if (definition.sensitive && definition.storedAs === undefined) continue;
       values[key] = this.stored.get(key)!;
     }
     return values;

@@ -2,7 +2,7 @@
  * Opens the database for the configured engine: Kysely over better-sqlite3, pg or mysql2. Everything above the
  * store speaks Kysely only; engine differences stay in this folder.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -129,7 +129,12 @@ class ImmediateSqliteDialect extends SqliteDialect {
 }
 
 function openSqlite(location: string): SQLite.Database {
-  if (location !== ":memory:") mkdirSync(path.dirname(location), { recursive: true });
+  // The database holds the session signing secret: its folder (when jmp makes it) is the owner's alone, and so
+  // is a new file. SQLite gives the -wal and -shm files the main file's permissions.
+  if (location !== ":memory:") {
+    mkdirSync(path.dirname(location), { recursive: true, mode: 0o700 });
+    if (!existsSync(location)) writeFileSync(location, "", { mode: 0o600, flag: "a" });
+  }
   const database = new SQLite(location);
   // WAL lets readers (other processes, the CLI) work while the server writes; busy_timeout makes
   // concurrent writers wait instead of failing at once.

@@ -114,6 +114,18 @@ forEachEngine("apply API", (engine) => {
       assert.match(yaml.text, /^apiVersion: jmp\/v1$/m);
     });
 
+    it("never exports the session signing secret, even with include_secrets", async () => {
+      const secret = "9".repeat(64);
+      assert.equal((await s.api.put("/admin/v1/config/api.jwt_secret", { value: secret })).status, 200);
+      assert.equal((await s.api.put("/admin/v1/config/features.random_code_length", { value: "7" })).status, 200);
+      for (const query of ["include_secrets=true", "include_secrets=true&format=yaml"]) {
+        const r = await s.api.get(`/admin/v1/export?${query}`);
+        assert.equal(r.status, 200);
+        assert.ok(!r.text.includes(secret) && !r.text.includes("api.jwt_secret"), query);
+        assert.match(r.text, /features\.random_code_length/, "other config is exported");
+      }
+    });
+
     it("prune deletes and revokes only what applies under the same owner created, and says why", async () => {
       await s.api.post("/admin/v1/links", { code: "ap-stray", target: "https://stray.example" });
       const exported = (await s.api.get("/admin/v1/export")).json;
