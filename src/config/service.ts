@@ -27,7 +27,9 @@ import {
   ROUTE_PREFIX_KEYS,
 } from "./registry.js";
 
-export const REDACTED = "[REDACTED]";
+import { REDACTED } from "../log.js";
+
+export { REDACTED };
 const SHA256_FORM = /^sha256:[0-9a-f]{64}$/;
 /** Values longer than this are refused (no key needs more; keeps the table and history small). */
 const MAX_VALUE_LENGTH = 16_384;
