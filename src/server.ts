@@ -5,7 +5,6 @@
  * - everything else goes to Fastify (Admin API, health), which sees the configured prefixes rewritten to fixed
  *   internal mounts, so a prefix changed at runtime needs no re-registration of routes.
  */
-import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { BlockList, isIPv4 } from "node:net";
 import fastifyCookie from "@fastify/cookie";
@@ -25,6 +24,7 @@ import { HEALTH_MOUNT, type HealthDeps, healthRoutes } from "./health/routes.js"
 import fastifySwagger from "@fastify/swagger";
 import { openApiOptions } from "./admin/openapi.js";
 import { JMP_VERSION } from "./version.js";
+import { requestIdOf, SECURITY_HEADERS } from "./response-headers.js";
 import type { RedirectHandler } from "./redirect/handler.js";
 import type { HttpStats, RouteClass } from "./metrics/counters.js";
 
@@ -199,12 +199,7 @@ export async function buildServer(deps: ServerDeps) {
     bodyLimit: DEFAULT_BODY_LIMIT,
     trustProxy: proxies.trusts,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const incoming = req.headers["x-request-id"];
-      return typeof incoming === "string" && /^[A-Za-z0-9._-]{1,128}$/.test(incoming)
-        ? incoming
-        : randomUUID();
-    },
+    genReqId: requestIdOf,
     rewriteUrl: (req) => routes.rewrite(req.url ?? "/"),
     // Errors raised before routing (a URL that does not decode) get the same envelope as every other error.
     frameworkErrors: (error, _request, reply) => {
@@ -242,8 +237,8 @@ export async function buildServer(deps: ServerDeps) {
   });
   app.addHook("onRequest", corsHook(deps.config));
   app.addHook("onSend", async (_request, reply, payload) => {
-    reply.header("X-Content-Type-Options", "nosniff");
-    reply.header("X-Frame-Options", "DENY");
+    for (let i = 0; i < SECURITY_HEADERS.length; i += 2)
+      reply.header(SECURITY_HEADERS[i]!, SECURITY_HEADERS[i + 1]);
     reply.header("Referrer-Policy", "no-referrer");
     return payload;
   });

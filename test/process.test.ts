@@ -52,7 +52,10 @@ describe("startup settings", () => {
     ],
     [
       // PHC-shaped, but a salt whose base64 does not decode.
-      { JMP_ADMIN_PASSWORD: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2Fsd$aGFzaGhhc2hoYXNoaGFzaGhhc2g" },
+      {
+        JMP_ADMIN_PASSWORD:
+          "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0c2Fsd$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+      },
       /JMP_ADMIN_PASSWORD: the \$argon2id\$ hash cannot be used: Decoding failed/,
     ],
     [

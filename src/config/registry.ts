@@ -251,7 +251,9 @@ export const REGISTRY = [
     {
       key: "api.health_token",
       category: "auth",
-      description: "Bearer token for GET /health. Empty: only admin credentials may read it.",
+      description:
+        "Bearer token for GET /health and /health/metrics, at least 16 characters. Empty: only admin credentials " +
+        "may read them; with no admin password and no bootstrap key either, they answer 404.",
       defaultValue: "",
       sensitive: true,
       storedAs: "sha256",

@@ -99,8 +99,16 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
       security: [{ bearer: [] }, { cookie: [] }] as Record<string, string[]>[],
       response: { 200: Envelope(HealthSchema), 503: HealthUnavailableSchema },
     };
-    /** The health token, or any Admin API credential. */
+    /**
+     * The health token, or any Admin API credential. With neither a health token nor an admin credential (admin
+     * password, bootstrap key) configured, the detailed endpoints do not exist (404), as in the reference.
+     */
     const authorize = async (request: FastifyRequest) => {
+      const disabled =
+        deps.config.get("api.health_token") === "" &&
+        deps.config.get("api.admin_token") === "" &&
+        deps.bootstrap.keys.length === 0;
+      if (disabled) throw notFound("Not Found");
       const bearer = bearerToken(request.headers.authorization);
       const allowed =
         healthTokenMatches(deps.config.get("api.health_token"), bearer) ||

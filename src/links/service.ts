@@ -897,6 +897,8 @@ function assertBatchSize(size: number): void {
 }
 
 function itemFailure(code: string, err: unknown): BatchFailure {
-  if (err instanceof AppError) return { code, error: err.message, error_code: err.code };
-  throw err;
+  if (!(err instanceof AppError)) throw err;
+  // The reference's batch and import items say which check failed in the message itself.
+  const error = err.code === ErrorCode.LinkInvalidUrl ? `Invalid URL: ${err.message}` : err.message;
+  return { code, error, error_code: err.code };
 }

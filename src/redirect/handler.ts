@@ -21,6 +21,7 @@ import type { ClickBuffer } from "./clicks.js";
 import type { CountryLookup } from "./geoip.js";
 import type { CodeMembership } from "./membership.js";
 import { readPasswordForm, sendPasswordPage } from "./password-page.js";
+import { writeHead } from "../response-headers.js";
 import { withQuery, withUtm } from "./query.js";
 
 export interface RedirectDeps {
@@ -72,8 +73,6 @@ const NOT_FOUND_HEADERS = [
   String(Buffer.byteLength(NOT_FOUND_BODY)),
   "Cache-Control",
   "public, max-age=60",
-  "X-Content-Type-Options",
-  "nosniff",
 ];
 const NO_CACHE = "no-cache, no-store, must-revalidate";
 
@@ -96,12 +95,12 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       code === 301 || code === 308 ? `public, max-age=${deps.permanentCacheSeconds()}` : NO_CACHE;
     const headers = ["Location", location, "Cache-Control", cacheControl, "Content-Length", "0"];
     if (!crawlable) headers.push("X-Robots-Tag", "noindex");
-    res.writeHead(code, headers);
+    writeHead(res, code, headers);
     res.end();
   }
 
   function notFound(req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(404, NOT_FOUND_HEADERS);
+    writeHead(res, 404, NOT_FOUND_HEADERS.slice());
     res.end(req.method === "HEAD" ? undefined : NOT_FOUND_BODY);
   }
 
@@ -203,14 +202,14 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
   }
 
   function methodNotAllowed(res: ServerResponse): void {
-    res.writeHead(405, ["Allow", "GET, HEAD", "Content-Length", "0"]);
+    writeHead(res, 405, ["Allow", "GET, HEAD", "Content-Length", "0"]);
     res.end();
   }
 
   function failed(res: ServerResponse, err: unknown, code: string): void {
     deps.log.error({ err, code }, "redirect failed");
     if (res.headersSent) return;
-    res.writeHead(503, ["Content-Type", "text/plain; charset=utf-8", "Retry-After", "5"]);
+    writeHead(res, 503, ["Content-Type", "text/plain; charset=utf-8", "Retry-After", "5"]);
     res.end("Service Unavailable\n");
   }
 
@@ -242,7 +241,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     deps.robotsTxt().then(
       (text) => {
         const body = Buffer.from(text);
-        res.writeHead(200, [
+        writeHead(res, 200, [
           "Content-Type",
           "text/plain; charset=utf-8",
           "Content-Length",
@@ -261,7 +260,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     const query = new URLSearchParams(queryOf(req));
     const options = qrOptions({ format: query.get("format") ?? "png", size: query.get("size") ?? undefined });
     if (typeof options === "string") {
-      res.writeHead(400, ["Content-Type", "text/plain; charset=utf-8"]);
+      writeHead(res, 400, ["Content-Type", "text/plain; charset=utf-8"]);
       return void res.end(`${options}\n`);
     }
     (cache.get(code) ? Promise.resolve(cache.get(code)) : load(code))
@@ -274,15 +273,13 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
           (extra == null || (extra.enabled && now >= extra.validFrom));
         if (!available) return notFound(req, res);
         const image = await renderQr(shortUrl(deps.publicBaseUrl() || peer.origin(req), code), options);
-        res.writeHead(200, [
+        writeHead(res, 200, [
           "Content-Type",
           image.type,
           "Content-Length",
           String(image.body.length),
           "Cache-Control",
           "public, max-age=300",
-          "X-Content-Type-Options",
-          "nosniff",
         ]);
         res.end(req.method === "HEAD" ? undefined : image.body);
       })

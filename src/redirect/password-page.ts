@@ -4,6 +4,7 @@
  * HTML-escaped; the strict Content-Security-Policy forbids scripts even if something slipped through.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { writeHead } from "../response-headers.js";
 
 /** Form bodies are tiny; anything larger is refused before it is read whole. */
 export const MAX_FORM_BYTES = 4096;
@@ -25,8 +26,7 @@ const PAGE_HEADERS = {
   "Cache-Control": "no-store",
   "Content-Security-Policy":
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-  "X-Frame-Options": "DENY",
-  "X-Content-Type-Options": "nosniff",
+  // X-Frame-Options and nosniff come with every response (writeHead); frame-ancestors above forbids framing.
   "Referrer-Policy": "no-referrer",
   "X-Robots-Tag": "noindex",
 };
@@ -81,7 +81,7 @@ ${message}
 `,
   );
   headers["Content-Length"] = String(body.length);
-  res.writeHead(status, headers);
+  writeHead(res, status, Object.entries(headers).flat());
   res.end(req.method === "HEAD" ? undefined : body);
 }
 

@@ -117,7 +117,10 @@ forEachEngine("apply API", (engine) => {
     it("never exports the session signing secret, even with include_secrets", async () => {
       const secret = "9".repeat(64);
       assert.equal((await s.api.put("/admin/v1/config/api.jwt_secret", { value: secret })).status, 200);
-      assert.equal((await s.api.put("/admin/v1/config/features.random_code_length", { value: "7" })).status, 200);
+      assert.equal(
+        (await s.api.put("/admin/v1/config/features.random_code_length", { value: "7" })).status,
+        200,
+      );
       for (const query of ["include_secrets=true", "include_secrets=true&format=yaml"]) {
         const r = await s.api.get(`/admin/v1/export?${query}`);
         assert.equal(r.status, 200);

@@ -132,6 +132,7 @@ forEachEngine("CSV import/export", (engine) => {
         [9, 3007],
       ],
     );
+    assert.match(d.failed_items[2].error, /^Invalid URL: /);
     const i1 = (await s.api.get("/admin/v1/links/i1")).json.data;
     assert.equal(i1.click_count, 5);
     assert.equal(i1.created_at, "2024-01-01T00:00:00.000Z");

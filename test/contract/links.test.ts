@@ -298,6 +298,8 @@ forEachEngine("links API", (engine) => {
         r.json.data.failed.map((f: { code: string; error_code: number }) => [f.code, f.error_code]),
       );
       assert.deepEqual(failed, { b2: 3002, "admin/b": 3008, "b 3": 3007, b1: 3001 });
+      const b2 = r.json.data.failed.find((f: { code: string }) => f.code === "b2");
+      assert.match(b2.error, /^Invalid URL: /, "the reference's message prefix");
       assert.equal((await s.api.get("/admin/v1/links/b1")).json.data.target, "https://b1.example");
     });
 
