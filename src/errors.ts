@@ -7,6 +7,7 @@ export const ErrorCode = {
   Unauthorized: 1001,
   NotFound: 1004,
   InternalServerError: 1005,
+  Conflict: 1009,
   BatchSizeTooLarge: 1010,
   FileTooLarge: 1011,
   InvalidDateFormat: 1012,

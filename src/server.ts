@@ -6,7 +6,7 @@
  *   internal mounts, so a prefix changed at runtime needs no re-registration of routes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { BlockList, isIPv4 } from "node:net";
+import { BlockList, isIP, isIPv4 } from "node:net";
 import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -15,6 +15,7 @@ import addFormats from "ajv-formats";
 import Fastify, { type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
 import { mapError } from "./admin/envelope.js";
+import { AppError, ErrorCode } from "./errors.js";
 import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
 import type { Principal } from "./auth/credentials.js";
 import type { ConfigService } from "./config/service.js";
@@ -136,7 +137,12 @@ class TrustedProxies {
     const forwarded = req.headers["x-forwarded-for"];
     if (forwarded === undefined) return address;
     const hops = (Array.isArray(forwarded) ? forwarded.join(",") : forwarded).split(",").reverse();
-    for (let hop = 0; hop < hops.length && this.trusts(address, hop); hop++) address = hops[hop]!.trim();
+    for (let hop = 0; hop < hops.length && this.trusts(address, hop); hop++) {
+      const reported = hops[hop]!.trim();
+      // A hop that is not an address is not believed: the client is the proxy that sent it.
+      if (isIP(reported) === 0) break;
+      address = reported;
+    }
     return address;
   };
 
@@ -234,6 +240,10 @@ export async function buildServer(deps: ServerDeps) {
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("X-Request-Id", request.id);
+    // No identifier, filter or name of the API may hold a NUL byte; PostgreSQL would refuse it mid-query.
+    if (request.raw.url?.includes("%00")) {
+      throw new AppError(400, ErrorCode.BadRequest, "bad_url", "The URL must not contain NUL bytes (%00)");
+    }
   });
   app.addHook("onRequest", corsHook(deps.config));
   app.addHook("onSend", async (_request, reply, payload) => {

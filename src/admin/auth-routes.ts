@@ -14,7 +14,7 @@ import { type RateDecision, RateLimiter } from "../auth/rate-limit.js";
 import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
-import { auditContextOf } from "./context.js";
+import { auditContextOf, clientIpOf } from "./context.js";
 import { ok } from "./envelope.js";
 import { Envelope, MessageData, SessionData } from "./schemas.js";
 
@@ -40,7 +40,7 @@ function rateLimited(decision: RateDecision): void {
 
 /** The client IP (after trusted proxies); a Unix-socket peer without X-Forwarded-For has none. */
 function clientKey(request: FastifyRequest): string {
-  return request.ip || "local";
+  return clientIpOf(request) ?? "local";
 }
 
 export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginAsyncTypebox {

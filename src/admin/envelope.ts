@@ -5,6 +5,7 @@
  */
 import type { FastifyError } from "fastify";
 import { AppError, ErrorCode, type ErrorCodeValue } from "../errors.js";
+import { databaseErrorKind } from "../store/db.js";
 
 export interface Pagination {
   page: number;
@@ -106,6 +107,27 @@ export function mapError(err: unknown): MappedError {
   }
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     return clientError(fe.statusCode, ErrorCode.BadRequest, "bad_request", "Bad request");
+  }
+  switch (databaseErrorKind(err)) {
+    case "input":
+      return clientError(
+        400,
+        ErrorCode.BadRequest,
+        "bad_request",
+        "The database refused a value in the request",
+      );
+    case "conflict":
+      return clientError(409, ErrorCode.Conflict, "conflict", "A concurrent write got in the way; try again");
+    case "unavailable":
+      return {
+        ...clientError(
+          503,
+          ErrorCode.ServiceUnavailable,
+          "database_unavailable",
+          "The database is unavailable",
+        ),
+        headers: { "Retry-After": "5" },
+      };
   }
   return {
     status: 500,

@@ -19,6 +19,7 @@ import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
 import type { LinkService } from "../links/service.js";
+import { clientIpOf } from "./context.js";
 import { authRoutes } from "./auth-routes.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { auditRoutes } from "./audit-routes.js";
@@ -87,7 +88,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         (token) => deps.keys.verify(token),
       );
       if (!principal) {
-        const decision = failures.take(request.ip || "local");
+        const decision = failures.take(clientIpOf(request) ?? "local");
         if (!decision.allowed) {
           throw new AppError(
             429,

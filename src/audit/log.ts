@@ -47,9 +47,10 @@ export class AuditLog {
         .insertInto("audit_log")
         .values({
           at: this.clock(),
-          actor: by.actor,
-          ip: by.ip,
-          request_id: by.requestId,
+          // Bounded to the columns: an over-long value must not make the entry fail.
+          actor: by.actor.slice(0, 160),
+          ip: by.ip?.slice(0, 64) ?? null,
+          request_id: by.requestId?.slice(0, 128) ?? null,
           action: entry.action,
           object_type: entry.objectType,
           object_id: entry.objectId?.slice(0, 255) ?? null,

@@ -74,3 +74,23 @@ describe("redirect rules", () => {
     assert.equal(visit(""), -1, "no user agent is no device");
   });
 });
+
+it("answers any malformed shape with a reason, never an exception (CSV cells hold any JSON)", () => {
+  for (const input of [
+    null,
+    "x",
+    {},
+    [1],
+    [null],
+    [{}],
+    [{ target: 5, conditions: [] }],
+    [{ target: "https://a.example", conditions: "x" }],
+    [{ target: "https://a.example", conditions: [null] }],
+    [{ target: "https://a.example", conditions: [{ type: 1 }] }],
+    [{ target: "https://a.example", conditions: [{ type: "query", name: {} }] }],
+    [{ target: "https://a.example", conditions: [{ type: "device", value: ["ios"] }] }],
+  ]) {
+    const checked = checkRules(input);
+    assert.equal(checked.ok, false, JSON.stringify(input));
+  }
+});

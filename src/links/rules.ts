@@ -45,11 +45,22 @@ export type RulesCheck = { ok: true; rules: Rule[] } | { ok: false; reason: stri
 
 const LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{1,8})*$/i;
 
-export function checkRules(input: readonly RuleInput[]): RulesCheck {
+/**
+ * Checks rules from any source. The HTTP schemas fix their shape already, but a CSV cell holds any JSON, so the
+ * shape is checked here too: a wrong one is a reason, never an exception.
+ */
+export function checkRules(input: unknown): RulesCheck {
+  if (!Array.isArray(input)) return { ok: false, reason: "rules must be an array" };
   if (input.length > MAX_RULES) return { ok: false, reason: `at most ${MAX_RULES} rules` };
   const rules: Rule[] = [];
-  for (const [i, rule] of input.entries()) {
+  for (const [i, rule] of (input as unknown[]).entries()) {
     const at = `rule ${i + 1}`;
+    if (!isRuleShape(rule)) {
+      return {
+        ok: false,
+        reason: `${at}: must be {"conditions": [{"type", "value"?, "name"?}, …], "target": "<url>"} with string values`,
+      };
+    }
     const target = checkTarget(rule.target);
     if (!target.ok) return { ok: false, reason: `${at}: ${target.reason}` };
     if (rule.conditions.length === 0 || rule.conditions.length > MAX_CONDITIONS) {
@@ -64,6 +75,21 @@ export function checkRules(input: readonly RuleInput[]): RulesCheck {
     rules.push({ conditions, target: target.target });
   }
   return { ok: true, rules };
+}
+
+function isRuleShape(rule: unknown): rule is RuleInput {
+  if (typeof rule !== "object" || rule === null) return false;
+  const { conditions, target } = rule as Record<string, unknown>;
+  if (typeof target !== "string" || !Array.isArray(conditions)) return false;
+  return conditions.every((c: unknown) => {
+    if (typeof c !== "object" || c === null) return false;
+    const { type, value, name } = c as Record<string, unknown>;
+    return (
+      typeof type === "string" &&
+      (value === undefined || typeof value === "string") &&
+      (name === undefined || typeof name === "string")
+    );
+  });
 }
 
 function checkCondition(input: RuleInput["conditions"][number]): Condition | string {

@@ -191,3 +191,53 @@ export function isUniqueViolation(err: unknown): boolean {
     e?.errno === 1062
   );
 }
+
+/**
+ * What a database error means for the client, on any engine: `input` — a value the database refuses (a NUL
+ * byte or invalid UTF-8 on PostgreSQL, a value too long) → 400; `conflict` — a deadlock or serialisation failure
+ * that survived its retries → 409; `unavailable` — the database cannot be reached or timed out → 503. null for
+ * anything else (a bug: 500).
+ */
+export type DatabaseErrorKind = "input" | "conflict" | "unavailable";
+
+const INPUT_SQLSTATES = new Set(["22021", "22P05", "22001", "22003", "22007", "22008", "22P02", "54000"]);
+const CONFLICT_SQLSTATES = new Set(["40001", "40P01"]);
+const INPUT_MYSQL = new Set([1366, 1406, 1264, 1292, 1300]);
+const CONFLICT_MYSQL = new Set([1213, 1205]);
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "EPIPE",
+  "PROTOCOL_CONNECTION_LOST",
+  "PROTOCOL_SEQUENCE_TIMEOUT",
+  "ER_CON_COUNT_ERROR",
+  "SQLITE_BUSY",
+  "SQLITE_BUSY_SNAPSHOT",
+  "57P01",
+  "57P02",
+  "57P03",
+  "57014",
+  "53300",
+]);
+
+export function databaseErrorKind(err: unknown): DatabaseErrorKind | null {
+  const e = err as { code?: unknown; errno?: unknown; message?: unknown };
+  if (typeof e !== "object" || e === null) return null;
+  const code = typeof e.code === "string" ? e.code : "";
+  const errno = typeof e.errno === "number" ? e.errno : 0;
+  if (INPUT_SQLSTATES.has(code) || INPUT_MYSQL.has(errno)) return "input";
+  if (CONFLICT_SQLSTATES.has(code) || CONFLICT_MYSQL.has(errno)) return "conflict";
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith("08")) return "unavailable";
+  const message = typeof e.message === "string" ? e.message : "";
+  // pg's own timeouts and a pool that cannot hand out a connection carry no code.
+  if (
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout|pool is closed/i.test(
+      message,
+    )
+  )
+    return "unavailable";
+  return null;
+}

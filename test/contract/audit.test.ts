@@ -113,3 +113,31 @@ forEachEngine("audit log", (engine) => {
     assert.equal(denied.status, 403);
   });
 });
+
+forEachEngine("audit log behind a trusted proxy", (engine) => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer(engine, { JMP_TRUSTED_PROXIES: "127.0.0.1,::1" });
+  });
+  after(() => s.close());
+
+  it("records the forwarded address when it is one, the proxy's when it is not — the write is always audited", async () => {
+    const cases: [string, RegExp][] = [
+      ["203.0.113.7", /^203\.0\.113\.7$/],
+      ["2001:db8::1", /^2001:db8::1$/],
+      ["x".repeat(300), /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/],
+      [`${"9".repeat(80)}, not-an-address`, /^(127\.0\.0\.1|::1|::ffff:127\.0\.0\.1)$/],
+    ];
+    for (const [i, [forwarded, expected]] of cases.entries()) {
+      const code = `xff-${i}`;
+      const r = await s.api.request("POST", "/admin/v1/links", {
+        json: { code, target: "https://x.example" },
+        headers: { "x-forwarded-for": forwarded },
+      });
+      assert.equal(r.status, 201, r.text);
+      const entries = (await s.api.get(`/admin/v1/audit?object_id=${code}`)).json.data;
+      assert.equal(entries.length, 1, `${forwarded.slice(0, 20)}: the write is in the audit log`);
+      assert.match(entries[0].ip, expected);
+    }
+  });
+});

@@ -148,6 +148,36 @@ forEachEngine("bad input", (engine) => {
     }
   });
 
+  it("answers NUL bytes in paths, filters and bodies with 4xx (PostgreSQL refuses them)", async () => {
+    const nul = "%00";
+    const gets = [
+      `/admin/v1/keys/${nul}`,
+      `/admin/v1/keys/key_${nul}x`,
+      `/admin/v1/audit?actor=${nul}`,
+      `/admin/v1/audit?action=a${nul}&object_type=${nul}&object_id=${nul}`,
+      `/admin/v1/links?search=${nul}`,
+      `/admin/v1/links?tag=${nul}`,
+      `/admin/v1/links/${nul}`,
+      `/admin/v1/config/${nul}`,
+      `/admin/v1/config/api.health_token/history?limit=${nul}`,
+    ];
+    for (const path of gets) assertClientError(await s.api.get(path), path);
+    const writes: [string, string, unknown][] = [
+      ["PUT", `/admin/v1/keys/by-name/a${nul}`, { token_sha256: "a".repeat(64), scopes: ["links:read"] }],
+      ["PATCH", `/admin/v1/keys/${nul}`, { description: "x" }],
+      ["DELETE", `/admin/v1/keys/${nul}`, undefined],
+      ["POST", "/admin/v1/keys", { name: "nul-key", scopes: ["links:read"], description: "a\u0000b" }],
+      ["PUT", "/admin/v1/tags/a%00b", { name: "c" }],
+    ];
+    for (const [method, path, json] of writes) {
+      assertClientError(
+        await s.api.request(method, path, json === undefined ? {} : { json }),
+        `${method} ${path}`,
+      );
+    }
+    assert.equal((await s.anon.get(`/${nul}`)).status, 404);
+  });
+
   it("answers hostile codes in the path with 404, never 500", async () => {
     for (const path of [
       "/admin/v1/links/%00",

@@ -102,6 +102,23 @@ forEachEngine("CSV import/export", (engine) => {
     }
   });
 
+  it("answers malformed rules cells with a failed row, never a 500", async () => {
+    const cells = [
+      '[{""target"":5,""conditions"":[]}]',
+      "[1]",
+      '{""a"":1}',
+      '[{""target"":""https://r.example"",""conditions"":[null]}]',
+    ];
+    const csv = [
+      "code,target,rules",
+      ...cells.map((cell, i) => `bad-rules-${i},https://r.example,"${cell}"`),
+    ].join("\n");
+    const r = await upload(s, csv);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.data.failed_count, cells.length, r.text);
+    assert.equal((await s.api.get("/admin/v1/links/bad-rules-0")).status, 404);
+  });
+
   it("imports in skip mode by default, reporting per-row results with file line numbers", async () => {
     const csv = [
       "code,target,created_at,expires_at,password,click_count",
