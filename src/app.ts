@@ -7,7 +7,7 @@ import { ensureAdminCredential } from "./auth/first-start.js";
 import { AuditLog, internalContext } from "./audit/log.js";
 import { KeyService } from "./auth/api-keys.js";
 import { verifyPassword } from "./auth/password.js";
-import { RateLimiter } from "./auth/rate-limit.js";
+import { localThrottles } from "./auth/rate-limit.js";
 import { SessionTokens } from "./auth/sessions.js";
 import { ConfigService } from "./config/service.js";
 import { ChangeFeed } from "./events/feed.js";
@@ -36,7 +36,7 @@ import { parseDocument } from "./provision/document.js";
 import { AppError } from "./errors.js";
 import { readFile } from "node:fs/promises";
 import { rmSync } from "node:fs";
-import { clusterMetrics, isClusterWorker, siblingDoorbell } from "./cluster.js";
+import { clusterMetrics, clusterThrottles, isClusterWorker, siblingDoorbell } from "./cluster.js";
 
 export class App {
   private constructor(
@@ -154,8 +154,10 @@ export class App {
             filter: () => membership.status(),
           })
         : null;
+      const throttles = isClusterWorker ? clusterThrottles : localThrottles;
       const http = await buildServer({
         log,
+        throttles,
         httpStats: settings.metrics ? httpStats : null,
         metrics: !registry
           ? null
@@ -187,7 +189,7 @@ export class App {
           claimClick: (code) => links.claimClick(code),
           verifyPassword,
           // 5 wrong passwords per client and link, then one try every 10 s.
-          passwordAttempts: new RateLimiter(0.1, 5),
+          passwordAttempts: throttles("link-password", 0.1, 5),
           robotsTxt: () => links.robotsTxt(),
           permanentCacheSeconds: () => config.get("features.permanent_redirect_cache_seconds"),
           country: settings.geoipDatabase ? await openGeoIp(settings.geoipDatabase) : undefined,

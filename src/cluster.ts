@@ -14,8 +14,12 @@ import type { Logger } from "pino";
 import { AggregatorRegistry, type Registry } from "prom-client";
 import type { SiblingDoorbell } from "./events/transport.js";
 import type { Settings } from "./settings.js";
+import { type RateDecision, RateLimiter, type ThrottleFactory } from "./auth/rate-limit.js";
 
 const RING = "jmp:ring";
+const THROTTLE_TAKE = "jmp:throttle?";
+const THROTTLE_DECISION = "jmp:throttle!";
+const THROTTLE_REFUND = "jmp:refund";
 const METRICS_REQUEST = "jmp:metrics?";
 const METRICS_ANSWER = "jmp:metrics!";
 const RESTART_DELAY_MS = 1000;
@@ -26,6 +30,10 @@ interface Message {
   contentType?: string;
   body?: string;
   error?: string;
+  /** Throttle messages: which throttle (with its parameters), which bucket, and the primary's answer. */
+  throttle?: { name: string; refillPerSecond: number; burst: number };
+  key?: string;
+  decision?: RateDecision;
 }
 
 export const isClusterWorker = cluster.isWorker;
@@ -43,6 +51,13 @@ export async function runPrimary(
   if (settings.unixSocket) rmSync(settings.unixSocket, { force: true });
 
   const aggregator = new AggregatorRegistry();
+  // Every worker's guarded checks share these buckets (login, link passwords, refresh, bearer failures).
+  const throttles = new Map<string, RateLimiter>();
+  const throttle = ({ name, refillPerSecond, burst }: NonNullable<Message["throttle"]>) => {
+    let limiter = throttles.get(name);
+    if (!limiter) throttles.set(name, (limiter = new RateLimiter(refillPerSecond, burst)));
+    return limiter;
+  };
   let stopping = false;
   const started = new Map<number, number>();
 
@@ -57,6 +72,14 @@ export async function runPrimary(
       for (const worker of Object.values(cluster.workers ?? {})) {
         if (worker && worker !== from && worker.isConnected()) worker.send({ type: RING });
       }
+    } else if (message?.type === THROTTLE_TAKE && message.throttle && typeof message.key === "string") {
+      from.send({
+        type: THROTTLE_DECISION,
+        id: message.id,
+        decision: throttle(message.throttle).take(message.key),
+      });
+    } else if (message?.type === THROTTLE_REFUND && message.throttle && typeof message.key === "string") {
+      throttle(message.throttle).refund(message.key);
     } else if (message?.type === METRICS_REQUEST) {
       aggregator.clusterMetrics().then(
         (body) =>
@@ -111,25 +134,62 @@ export const siblingDoorbell: SiblingDoorbell = {
 
 let nextRequest = 1;
 const waiting = new Map<number, (message: Message) => void>();
+let listening = false;
+
+/** Worker side: answers from the primary (metrics, throttle decisions), matched to their request by id. */
+function listenForAnswers(): void {
+  if (listening) return;
+  listening = true;
+  process.on("message", (message: Message) => {
+    if ((message?.type !== METRICS_ANSWER && message?.type !== THROTTLE_DECISION) || message.id === undefined)
+      return;
+    waiting.get(message.id)?.(message);
+    waiting.delete(message.id);
+  });
+}
+
+/** A question to the primary; an error answer when it is gone or silent for 2 s (never a hang). */
+function ask(message: Message): Promise<Message> {
+  listenForAnswers();
+  if (!process.connected) return Promise.resolve({ error: "the primary process is gone" });
+  return new Promise((resolve) => {
+    const id = nextRequest++;
+    const timer = setTimeout(() => {
+      waiting.delete(id);
+      resolve({ error: "the primary process did not answer" });
+    }, 2000);
+    waiting.set(id, (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+    process.send?.({ ...message, id });
+  });
+}
+
+/** Worker side: throttles whose buckets live in the primary, shared by every worker. */
+export const clusterThrottles: ThrottleFactory = (name, refillPerSecond, burst) => {
+  const throttle = { name, refillPerSecond, burst };
+  return {
+    // No answer from the primary counts as no attempt left: a guarded check is never made unmetered.
+    take: async (key) =>
+      (await ask({ type: THROTTLE_TAKE, throttle, key })).decision ?? {
+        allowed: false,
+        retryAfterSeconds: 1,
+      },
+    refund: (key) => {
+      if (process.connected) process.send?.({ type: THROTTLE_REFUND, throttle, key });
+    },
+  };
+};
 
 /** Worker side: every worker's metrics, merged by the primary. The worker's own registry answers the primary. */
 export function clusterMetrics(local: Registry): () => Promise<{ contentType: string; body: string }> {
   // Constructing one installs prom-client's answer to the primary's metrics requests.
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries(local);
-  process.on("message", (message: Message) => {
-    if (message?.type !== METRICS_ANSWER || message.id === undefined) return;
-    waiting.get(message.id)?.(message);
-    waiting.delete(message.id);
-  });
-  return () =>
-    new Promise((resolve, reject) => {
-      const id = nextRequest++;
-      waiting.set(id, (message) =>
-        message.error !== undefined
-          ? reject(new Error(message.error))
-          : resolve({ contentType: message.contentType!, body: message.body! }),
-      );
-      process.send?.({ type: METRICS_REQUEST, id });
-    });
+  return async () => {
+    const message = await ask({ type: METRICS_REQUEST });
+    if (message.error !== undefined) throw new Error(message.error);
+    return { contentType: message.contentType!, body: message.body! };
+  };
 }

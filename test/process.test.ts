@@ -308,10 +308,12 @@ describe("operations", () => {
       );
       const r = await runJmp(["reset-password"], { JMP_DATA_DIR: dir }, "brand-new-password\n");
       assert.equal(r.code, 0, r.stderr);
-      assert.equal(
-        (await client.post("/admin/v1/auth/login", { password: "brand-new-password" })).status,
-        200,
-      );
+      // The change reaches the server through its change feed (polled every 250 ms without Redis): within 2 s.
+      let status = 0;
+      for (const started = Date.now(); status !== 200 && Date.now() - started < 2000; await sleep(100)) {
+        status = (await client.post("/admin/v1/auth/login", { password: "brand-new-password" })).status;
+      }
+      assert.equal(status, 200);
       const short = await runJmp(["reset-password"], { JMP_DATA_DIR: dir }, "short\n");
       assert.equal(short.code, 1);
       assert.match(short.stderr, /at least 8 characters/);

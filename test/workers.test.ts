@@ -95,6 +95,38 @@ describe("JMP_WORKERS=2", () => {
     assert.ok(redirects >= 60, `${redirects} redirects counted`);
   });
 
+  it("shares the login limit between workers: 100 parallel guesses, at most 5 checked", async () => {
+    const guesses = Array.from(
+      { length: 100 },
+      (_, i) =>
+        new Promise<number>((resolve, reject) => {
+          const body = JSON.stringify({ password: `guess-${i}` });
+          const req = request(
+            new URL("/admin/v1/auth/login", jmp.url),
+            {
+              method: "POST",
+              agent: false,
+              headers: {
+                connection: "close",
+                "content-type": "application/json",
+                "content-length": body.length,
+              },
+            },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode!));
+            },
+          );
+          req.on("error", reject);
+          req.end(body);
+        }),
+    );
+    const statuses = await Promise.all(guesses);
+    const checked = statuses.filter((status) => status === 401).length;
+    assert.ok(checked <= 5, `${checked} guesses were checked`);
+    assert.equal(statuses.filter((status) => status === 429).length, 100 - checked);
+  });
+
   it("replaces a worker that dies", async () => {
     const [victim] = workerPids(jmp.proc.pid!);
     process.kill(victim!, "SIGKILL");

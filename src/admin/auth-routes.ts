@@ -10,7 +10,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
 import { verifyPassword } from "../auth/password.js";
-import { type RateDecision, RateLimiter } from "../auth/rate-limit.js";
+import type { RateDecision, ThrottleFactory } from "../auth/rate-limit.js";
 import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode } from "../errors.js";
@@ -21,6 +21,7 @@ import { Envelope, MessageData, SessionData } from "./schemas.js";
 export interface AuthRoutesDeps {
   config: ConfigService;
   sessions: SessionTokens;
+  throttles: ThrottleFactory;
 }
 
 function rateLimited(decision: RateDecision): void {
@@ -43,12 +44,13 @@ function clientKey(request: FastifyRequest): string {
   return clientIpOf(request) ?? "local";
 }
 
-export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
-  // Per client IP. Login counts only failed attempts (5 in a burst, then one per 5 s): people who know the
-  // password are never slowed down, guessing is. While an IP is limited every attempt is refused unchecked, so
-  // a correct guess cannot be told apart from a wrong one. Refresh keeps Shortlinker's budget: 10, then 1/10 s.
-  const failedLogins = new RateLimiter(0.2, 5);
-  const refreshLimiter = new RateLimiter(0.1, 10);
+export function authRoutes({ config, sessions, throttles }: AuthRoutesDeps): FastifyPluginAsyncTypebox {
+  // Per client IP. Login charges every attempt before the password is checked and refunds it on success (5 in a
+  // burst, then one per 5 s): people who know the password are never slowed down, guessing is, and guesses sent
+  // at once are charged too. While an IP is limited every attempt is refused unchecked, so a correct guess
+  // cannot be told apart from a wrong one. Refresh keeps Shortlinker's budget: 10, then 1/10 s, all counted.
+  const logins = throttles("login", 0.2, 5);
+  const refreshes = throttles("refresh", 0.1, 10);
 
   function cookieOptions(
     request: FastifyRequest,
@@ -96,14 +98,15 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
         },
       },
       async (request, reply) => {
-        rateLimited(failedLogins.check(clientKey(request)));
-        // Re-read the stored hash first: `jmp reset-password` may have changed it a moment ago.
-        await config.reload();
+        const client = clientKey(request);
+        rateLimited(await logins.take(client));
+        // No database read here: a password changed elsewhere (`jmp reset-password`) arrives through the change
+        // feed, and an attempt costs the guesser a token before it costs us anything.
         const stored = config.get("api.admin_token");
         if (stored === "" || !(await verifyPassword(stored, request.body.password))) {
-          failedLogins.take(clientKey(request));
           throw new AppError(401, ErrorCode.AuthFailed, "invalid_credentials", "Invalid admin token");
         }
+        logins.refund(client);
         const session = await sessions.issue();
         setSession(request, reply, session);
         return ok({ message: "Login successful", expires_in: session.accessSeconds }, "Login successful");
@@ -118,7 +121,7 @@ export function authRoutes({ config, sessions }: AuthRoutesDeps): FastifyPluginA
       response: { 200: Envelope(SessionData) },
     };
     app.post("/auth/refresh", { schema: refreshSchema }, async (request, reply) => {
-      rateLimited(refreshLimiter.take(clientKey(request)));
+      rateLimited(await refreshes.take(clientKey(request)));
       const token = request.cookies[REFRESH_COOKIE];
       if (!token) throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Refresh token not found");
       if (!(await sessions.verify(token, "refresh"))) {

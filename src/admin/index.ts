@@ -13,7 +13,7 @@ import {
   csrfMatches,
   resolvePrincipal,
 } from "../auth/credentials.js";
-import { RateLimiter } from "../auth/rate-limit.js";
+import type { ThrottleFactory } from "../auth/rate-limit.js";
 import { hasScope, type Scope } from "../auth/scopes.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
@@ -58,6 +58,8 @@ export interface AdminDeps {
   bootstrap: BootstrapAccess;
   audit: AuditStore;
   provisioner: Provisioner;
+  /** Where guarded checks charge their attempts (shared by every worker of a cluster). */
+  throttles: ThrottleFactory;
 }
 
 export function unauthorized(): AppError {
@@ -68,9 +70,11 @@ export function unauthorized(): AppError {
 
 export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
   const enabled = () => deps.config.get("api.admin_token") !== "" || deps.bootstrap.keys.length > 0;
-  // Failed credentials per client IP: 20 in a burst, then one per 3 s. Only failures are counted, so valid
-  // keys are never slowed down; past the limit a failing request gets 429 instead of 401.
-  const failures = new RateLimiter(1 / 3, 20);
+  // Failed credentials per client IP: 20 in a burst, then one per 3 s. Every attempt is charged before its
+  // credential is checked and refunded when it was valid, so attempts sent at once are counted too. A valid
+  // credential is honoured even from an exhausted address (it is 256 bits, not a guess); past the limit a
+  // failing request gets 429 instead of 401.
+  const failures = deps.throttles("credentials", 1 / 3, 20);
 
   return async (app) => {
     app.addHook("onRequest", async (request, reply) => {
@@ -81,14 +85,16 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
       if (request.method === "OPTIONS") return reply.code(204).send();
       const route = request.routeOptions.url;
       if (PUBLIC_ROUTES.has(route ?? "")) return;
+      const client = clientIpOf(request) ?? "local";
+      const decision = await failures.take(client);
       const principal = await resolvePrincipal(
         { authorization: request.headers.authorization, cookies: request.cookies },
         deps.bootstrap,
         deps.sessions,
         (token) => deps.keys.verify(token),
       );
+      if (principal && decision.allowed) failures.refund(client);
       if (!principal) {
-        const decision = failures.take(clientIpOf(request) ?? "local");
         if (!decision.allowed) {
           throw new AppError(
             429,

@@ -1,6 +1,11 @@
 /**
  * Token-bucket rate limiting per key (a client IP). Buckets live in a bounded LRU so that a flood of distinct
  * addresses cannot grow memory without limit.
+ *
+ * Guarded checks (login, link passwords, refresh, bearer credentials) go through a `Throttle`: it charges an
+ * attempt *before* the check and refunds it when the check succeeds, so a hundred guesses sent at once cost a
+ * hundred attempts and only the first `burst` are checked. With `JMP_WORKERS` the buckets live in the primary
+ * process (cluster.ts), so N workers do not give a guesser N budgets.
  */
 import { LRUCache } from "lru-cache";
 
@@ -31,6 +36,12 @@ export class RateLimiter {
     return decision;
   }
 
+  /** Gives a token back (the check it paid for succeeded). */
+  refund(key: string): void {
+    const bucket = this.buckets.get(key);
+    if (bucket) bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
+  }
+
   /** Whether a token is left, without consuming it. */
   check(key: string): RateDecision {
     const now = this.clock();
@@ -48,3 +59,20 @@ export class RateLimiter {
     };
   }
 }
+
+/** A rate limit that guarded checks charge before they run (see above). */
+export interface Throttle {
+  /** Charges one attempt; `allowed: false` when none is left. */
+  take(key: string): Promise<RateDecision>;
+  /** Refunds an attempt whose check succeeded. */
+  refund(key: string): void;
+}
+
+/** Makes the throttle called `name` (the same name gives the same buckets). */
+export type ThrottleFactory = (name: string, refillPerSecond: number, burst: number) => Throttle;
+
+/** Buckets in this process: a single instance, or the primary of a cluster. */
+export const localThrottles: ThrottleFactory = (_name, refillPerSecond, burst) => {
+  const limiter = new RateLimiter(refillPerSecond, burst);
+  return { take: async (key) => limiter.take(key), refund: (key) => limiter.refund(key) };
+};

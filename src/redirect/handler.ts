@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { RateLimiter } from "../auth/rate-limit.js";
+import type { Throttle } from "../auth/rate-limit.js";
 import { isValidCodeSyntax } from "../links/codes.js";
 import type { RedirectFields } from "../links/model.js";
 import { matchRule } from "../links/rules.js";
@@ -35,7 +35,7 @@ export interface RedirectDeps {
   claimClick(code: string): Promise<boolean>;
   verifyPassword(hash: string, password: string): Promise<boolean>;
   /** Failed password attempts, per client IP and link. */
-  passwordAttempts: RateLimiter;
+  passwordAttempts: Throttle;
   /** The body of `/robots.txt`. */
   robotsTxt(): Promise<string>;
   clicks: ClickBuffer;
@@ -154,12 +154,13 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (given === undefined) return sendPasswordPage(req, res, action, 200, null);
     if (given === null) return sendPasswordPage(req, res, action, 400, "wrong");
     const key = `${hit.peer.clientAddress(req)}\u0000${code}`;
-    const allowed = deps.passwordAttempts.check(key);
+    // Charged before the check, refunded on success: guesses sent at once are limited too.
+    const allowed = await deps.passwordAttempts.take(key);
     if (!allowed.allowed) return sendPasswordPage(req, res, action, 429, allowed);
     if (!(await deps.verifyPassword(extra.passwordHash!, given))) {
-      deps.passwordAttempts.take(key);
       return sendPasswordPage(req, res, action, 401, "wrong");
     }
+    deps.passwordAttempts.refund(key);
     // A form post continues with a GET to the target (303); a header-carrying request gets the link's status.
     proceed(hit, req.method === "POST" ? 303 : 0);
   }

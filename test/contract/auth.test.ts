@@ -1,5 +1,6 @@
 /** Login, sessions, CSRF, bearer credentials and rate limits — the Shortlinker auth contract, on every engine. */
 import assert from "node:assert/strict";
+import { generateApiKey } from "../../src/auth/api-key-format.js";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -288,6 +289,65 @@ print(json.dumps({"list": listed.json()["code"], "create": created.json()["data"
     // While limited, the right password is refused unchecked: a correct guess must look like a wrong one.
     const right = await client.post("/admin/v1/auth/login", { password: ADMIN_PASSWORD });
     assert.equal(right.status, 429);
+  });
+});
+
+describe("guesses sent at once", () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer("sqlite", { JMP_TRUSTED_PROXIES: "127.0.0.1/32, ::1" });
+  });
+  after(() => s.close());
+
+  const tally = (statuses: number[]) =>
+    statuses.reduce<Record<number, number>>((t, status) => ({ ...t, [status]: (t[status] ?? 0) + 1 }), {});
+
+  it("100 parallel login guesses: at most the burst of 5 is checked, the rest are 429", async () => {
+    const guesser = new Client(s.url, { "x-forwarded-for": "203.0.113.20" });
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        guesser.post("/admin/v1/auth/login", { password: `guess-${i}` }).then((r) => r.status),
+      ),
+    );
+    const counts = tally(statuses);
+    assert.ok((counts[401] ?? 0) <= 5, JSON.stringify(counts));
+    assert.equal((counts[401] ?? 0) + (counts[429] ?? 0), 100, JSON.stringify(counts));
+  });
+
+  it("100 parallel wrong bearer tokens: at most the burst of 20 get 401, and a valid key still works", async () => {
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, () =>
+        new Client(s.url, { "x-forwarded-for": "203.0.113.21", authorization: `Bearer ${generateApiKey()}` })
+          .get("/admin/v1/links")
+          .then((r) => r.status),
+      ),
+    );
+    const counts = tally(statuses);
+    assert.ok((counts[401] ?? 0) <= 20, JSON.stringify(counts));
+    assert.equal((counts[401] ?? 0) + (counts[429] ?? 0), 100, JSON.stringify(counts));
+    const valid = new Client(s.url, {
+      "x-forwarded-for": "203.0.113.21",
+      authorization: `Bearer ${BOOTSTRAP_KEY}`,
+    });
+    assert.equal((await valid.get("/admin/v1/links")).status, 200);
+  });
+
+  it("100 parallel wrong link passwords: at most 5 are checked", async () => {
+    await s.api.post("/admin/v1/links", {
+      code: "guarded",
+      target: "https://g.example",
+      password: "right-pass",
+    });
+    const statuses = await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        new Client(s.url, { "x-forwarded-for": "203.0.113.22", "x-link-password": `wrong-${i}` })
+          .get("/guarded")
+          .then((r) => r.status),
+      ),
+    );
+    const counts = tally(statuses);
+    assert.ok((counts[401] ?? 0) <= 5, JSON.stringify(counts));
+    assert.equal((counts[401] ?? 0) + (counts[429] ?? 0), 100, JSON.stringify(counts));
   });
 });
 
