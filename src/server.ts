@@ -16,6 +16,7 @@ import Fastify, { type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
 import { mapError } from "./admin/envelope.js";
 import { AppError, ErrorCode } from "./errors.js";
+import { jsonTooDeep, MAX_NESTING } from "./nesting.js";
 import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
 import type { Principal } from "./auth/credentials.js";
 import type { ConfigService } from "./config/service.js";
@@ -228,6 +229,16 @@ export async function buildServer(deps: ServerDeps) {
       }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Fastify's own JSON parser (prototype-poisoning checks included), behind a nesting limit checked on the text.
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (jsonTooDeep(body as string)) {
+      done(new AppError(400, ErrorCode.BadRequest, "too_deep", `JSON nested deeper than ${MAX_NESTING} levels`), undefined);
+      return;
+    }
+    parseJson(request, body as string, done);
+  });
   app.setValidatorCompiler(validators());
   // Response schemas document the API (OpenAPI) and type-check handlers; they never reshape an answer.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));

@@ -112,6 +112,8 @@ export function parseImportCsv(content: Buffer): ParsedImport {
       trim: true,
       skip_empty_lines: true,
       relax_column_count: true,
+      // One row is a link: far below this. A file that is one endless record fails fast instead.
+      max_record_size: 1024 * 1024,
       info: true,
       skip_records_with_error: true,
       on_skip: (err) => {

@@ -8,6 +8,7 @@ import { type Static, Type } from "typebox";
 import { parse as parseYaml } from "yaml";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
 import { SettingsInputProperties } from "../links/settings-schema.js";
+import { MAX_NESTING, yamlTooDeep } from "../nesting.js";
 
 export const API_VERSION = "jmp/v1";
 
@@ -157,6 +158,9 @@ function* duplicates<T>(items: readonly T[], section: string, id: (item: T) => s
 
 /** Parses YAML or JSON text (JSON is YAML) into a checked document. */
 export function parseDocument(text: string): ApplyDocument {
+  if (yamlTooDeep(text)) {
+    throw invalidDocument([{ field: "document", message: `nested deeper than ${MAX_NESTING} levels` }]);
+  }
   let value: unknown;
   try {
     value = parseYaml(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true });
