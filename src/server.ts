@@ -234,7 +234,10 @@ export async function buildServer(deps: ServerDeps) {
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (jsonTooDeep(body as string)) {
-      done(new AppError(400, ErrorCode.BadRequest, "too_deep", `JSON nested deeper than ${MAX_NESTING} levels`), undefined);
+      done(
+        new AppError(400, ErrorCode.BadRequest, "too_deep", `JSON nested deeper than ${MAX_NESTING} levels`),
+        undefined,
+      );
       return;
     }
     parseJson(request, body as string, done);

@@ -128,7 +128,9 @@ it("answers every hostile document with 4xx in bounded memory while redirects ke
     await visiting;
   }
   const grown = peak - before;
-  t.diagnostic(`RSS ${before.toFixed(0)} MB → peak ${peak.toFixed(0)} MB; ${redirects} redirects answered meanwhile`);
+  t.diagnostic(
+    `RSS ${before.toFixed(0)} MB → peak ${peak.toFixed(0)} MB; ${redirects} redirects answered meanwhile`,
+  );
   assert.ok(grown < 64, `RSS grew by ${grown.toFixed(1)} MB (from ${before.toFixed(0)} MB)`);
   assert.equal(failures, 0);
   assert.ok(redirects > attacks.length, `${redirects} redirects were answered meanwhile`);
