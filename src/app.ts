@@ -247,18 +247,40 @@ export class App {
     return where;
   }
 
-  /** Graceful stop: no new requests, in-flight ones finish, buffered clicks are written, connections close. */
-  async close(): Promise<void> {
+  /**
+   * Graceful stop: no new requests, in-flight ones get `HTTP_DRAIN_MS` to finish (then their connections are
+   * closed), buffered clicks are written, the database is closed. Resolves with the number of clicks that could
+   * not be written (0 normally); main.ts bounds the whole stop and exits non-zero when clicks were lost.
+   */
+  async close(): Promise<{ lostClicks: number }> {
     this.readiness.ready = false;
     await this.changeLog.stop();
     await this.membership.stop();
-    await this.http.close();
-    await this.clicks.stop();
+    const drained = this.http.close();
+    const timer = setTimeout(() => this.http.server.closeAllConnections(), HTTP_DRAIN_MS);
+    await drained;
+    clearTimeout(timer);
+    const lostClicks = await this.clicks.stop();
     await this.clickWriter?.close();
-    await this.store.close();
+    await this.store.close().catch((err: unknown) => this.log.warn({ err }, "closing the database failed"));
+    if (lostClicks > 0) {
+      this.log.error(
+        { clicks: lostClicks },
+        `${lostClicks} buffered clicks could not be written and are lost`,
+      );
+    }
     this.log.info("jmp stopped");
+    return { lostClicks };
+  }
+
+  /** Clicks counted but not yet written (what a stop cut short would lose). */
+  get bufferedClicks(): number {
+    return this.clicks.unwritten;
   }
 }
+
+/** How long a stop waits for in-flight requests before it closes their connections. */
+const HTTP_DRAIN_MS = 3_000;
 
 /**
  * Applies the provisioning file. An unreadable or invalid file, or one that cannot be applied, leaves the

@@ -9,6 +9,9 @@ import { isClusterWorker, runPrimary } from "./cluster.js";
 import { createLogger } from "./log.js";
 import { readSettings, SettingsError, unknownVariables } from "./settings.js";
 
+/** A graceful stop takes at most this long (documented in docs/deployment.md; Kubernetes waits 30 s). */
+export const SHUTDOWN_TIMEOUT_MS = 10_000;
+
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   let settings: ReturnType<typeof readSettings>;
   try {
@@ -33,7 +36,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
 
   if (settings.workers > 1 && !isClusterWorker) {
     try {
-      await runPrimary(settings, log, async () => (await App.open(settings, log)).close());
+      await runPrimary(settings, log, async () => void (await (await App.open(settings, log)).close()));
       process.exit(0);
     } catch (err) {
       if (err instanceof SettingsError) return failStartup(err);
@@ -62,8 +65,18 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
     stopping = true;
     log.info({ signal }, "shutting down");
+    // A stop is bounded: an orchestrator's SIGKILL would otherwise come first and lose every buffered click
+    // without a word. What could not be written is logged with its count, and the exit code says so.
+    setTimeout(() => {
+      const lost = app.bufferedClicks;
+      log.error(
+        { clicks: lost, timeout_ms: SHUTDOWN_TIMEOUT_MS },
+        `shutdown did not finish in time; ${lost} buffered clicks are lost`,
+      );
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS).unref();
     app.close().then(
-      () => process.exit(0),
+      ({ lostClicks }) => process.exit(lostClicks > 0 ? 1 : 0),
       (err) => {
         log.error({ err }, "shutdown failed");
         process.exit(1);

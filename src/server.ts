@@ -193,6 +193,21 @@ function validators() {
 
 export type HttpServer = Awaited<ReturnType<typeof buildServer>>;
 
+/**
+ * HTTP timeouts, set explicitly (docs/deployment.md): a client has 15 s to send its headers and 120 s for a
+ * whole request (a 16 MiB apply document over a slow link), and an idle keep-alive connection is closed after
+ * 30 s — as the reference's `Keep-Alive: timeout=30`, and past the 60 s idle timeout of common load balancers
+ * would leave half-closed sockets, so a balancer in front should idle out first or set its own at >30 s.
+ */
+export const HTTP_TIMEOUTS = { headersMs: 15_000, requestMs: 120_000, keepAliveMs: 30_000 } as const;
+
+function withTimeouts<T extends import("node:http").Server>(server: T): T {
+  server.headersTimeout = HTTP_TIMEOUTS.headersMs;
+  server.requestTimeout = HTTP_TIMEOUTS.requestMs;
+  server.keepAliveTimeout = HTTP_TIMEOUTS.keepAliveMs;
+  return server;
+}
+
 export async function buildServer(deps: ServerDeps) {
   const routes = new RouteTable(deps.config);
   routes.follow(deps.feed);
@@ -215,18 +230,20 @@ export async function buildServer(deps: ServerDeps) {
     },
     routerOptions: { ignoreDuplicateSlashes: false },
     serverFactory: (fastifyHandler) =>
-      createServer((req: IncomingMessage, res: ServerResponse) => {
-        const url = req.url ?? "/";
-        const query = url.indexOf("?");
-        const path = query === -1 ? url : url.slice(0, query);
-        // POST reaches the redirect handler too: it is how the password form of a protected link answers.
-        const method = req.method;
-        if ((method === "GET" || method === "HEAD" || method === "POST") && !routes.isMounted(path)) {
-          deps.redirect(req, res, path, proxies);
-          return;
-        }
-        fastifyHandler(req, res);
-      }),
+      withTimeouts(
+        createServer((req: IncomingMessage, res: ServerResponse) => {
+          const url = req.url ?? "/";
+          const query = url.indexOf("?");
+          const path = query === -1 ? url : url.slice(0, query);
+          // POST reaches the redirect handler too: it is how the password form of a protected link answers.
+          const method = req.method;
+          if ((method === "GET" || method === "HEAD" || method === "POST") && !routes.isMounted(path)) {
+            deps.redirect(req, res, path, proxies);
+            return;
+          }
+          fastifyHandler(req, res);
+        }),
+      ),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Fastify's own JSON parser (prototype-poisoning checks included), behind a nesting limit checked on the text.

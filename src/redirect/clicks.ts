@@ -59,6 +59,10 @@ export class ClickBuffer {
   private timer: NodeJS.Timeout | undefined;
   private thresholdScheduled = false;
   private lastFlushAt = 0;
+  /** Clicks in the write under way. */
+  private writing = 0;
+  /** Set by `stop`: a failed write is not retried. */
+  private stopping = false;
   /** For metrics: writes that succeeded / failed, and clicks written. */
   readonly stats = { flushes: 0, failedFlushes: 0, flushedClicks: 0 };
 
@@ -96,6 +100,11 @@ export class ClickBuffer {
     return this.total;
   }
 
+  /** Clicks not yet in the database: buffered, and in a write that has not finished. */
+  get unwritten(): number {
+    return this.total + this.writing;
+  }
+
   start(): void {
     this.schedule();
   }
@@ -117,6 +126,7 @@ export class ClickBuffer {
     const batch = this.takeBatch();
     const clicks = this.total;
     this.total = 0;
+    this.writing = clicks;
     this.flushing = this.sink
       .addClicks(batch)
       .then(() => {
@@ -126,13 +136,14 @@ export class ClickBuffer {
       })
       .catch((err) => {
         this.stats.failedFlushes++;
-        this.log.warn({ err, clicks }, "writing click counts failed; will retry");
+        if (!this.stopping) this.log.warn({ err, clicks }, "writing click counts failed; will retry");
         batch.codes.forEach((code, i) =>
           this.pending.set(code, (this.pending.get(code) ?? 0) + batch.counts[i]!),
         );
         this.total += clicks;
       })
       .finally(() => {
+        this.writing = 0;
         this.flushing = null;
       });
     await this.flushing;
@@ -156,10 +167,15 @@ export class ClickBuffer {
     return { codes, counts };
   }
 
-  /** Stops the timer and writes what is left (graceful shutdown). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer and writes what is left (graceful shutdown). Resolves with the number of clicks that could
+   * not be written: there is no later flush to retry them.
+   */
+  async stop(): Promise<number> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.stopping = true;
     await this.flush();
+    return this.total;
   }
 }

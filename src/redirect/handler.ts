@@ -76,6 +76,23 @@ const NOT_FOUND_HEADERS = [
 ];
 const NO_CACHE = "no-cache, no-store, must-revalidate";
 
+/**
+ * A visitor whose link is not cached waits at most this long for the database (then 503 + Retry-After): a
+ * redirect is worth less than the 15 s a statement may take (store/db.ts).
+ */
+const LOOKUP_TIMEOUT_MS = 3_000;
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error("database lookup timed out"), { code: "ETIMEDOUT" })),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** What the server knows about the peer (it alone knows which proxies to trust). */
 export interface Peer {
   clientAddress(req: IncomingMessage): string;
@@ -219,8 +236,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (pending === undefined) {
       stats.dbLookups++;
       const version = cache.version;
-      pending = deps
-        .lookup(code)
+      pending = bounded(deps.lookup(code), LOOKUP_TIMEOUT_MS)
         .then((row) => {
           // A write committed while the row was read: serve what was read, cache nothing.
           const current = cache.version === version;

@@ -151,6 +151,41 @@ function openSqlite(location: string): SQLite.Database {
  */
 const requireDriver = createRequire(import.meta.url);
 
+/**
+ * Every wait on a network database is bounded (docs/security.md, "Limits and timeouts"): opening a connection
+ * takes at most 5 s, a statement at most 15 s. A frozen or unreachable server then fails a request with 503
+ * instead of holding it, and a shutdown, forever. No statement of jmp's comes near it: writes go in chunks of
+ * 400 rows, and lock waits are loops of short statements (lock.ts).
+ */
+export const CONNECT_TIMEOUT_MS = 5_000;
+export const QUERY_TIMEOUT_MS = 15_000;
+
+/**
+ * mysql2 has a per-query `timeout` but no pool-wide one: this pool hands out connections whose queries carry
+ * it. A query that times out closes its connection (mysql2 cannot cancel it), and the pool replaces it.
+ */
+function withQueryTimeout(pool: Mysql2.Pool) {
+  const patched = new WeakSet<object>();
+  return {
+    getConnection(callback: (err: NodeJS.ErrnoException | null, connection: Mysql2.PoolConnection) => void) {
+      pool.getConnection((err, connection) => {
+        if (!err && !patched.has(connection)) {
+          patched.add(connection);
+          const query = connection.query.bind(connection) as (...args: unknown[]) => unknown;
+          (connection as unknown as { query: unknown }).query = (sqlText: unknown, ...rest: unknown[]) =>
+            typeof sqlText === "string"
+              ? query({ sql: sqlText, timeout: QUERY_TIMEOUT_MS }, ...rest)
+              : query(sqlText, ...rest);
+        }
+        callback(err, connection);
+      });
+    },
+    end(callback: (err: NodeJS.ErrnoException | null) => void) {
+      pool.end(callback);
+    },
+  };
+}
+
 /** The pooled engines; SQLite is opened by openSqlite. */
 function createDialect({ engine, location }: DatabaseSettings, onIdleError: (err: Error) => void) {
   switch (engine) {
@@ -163,20 +198,32 @@ function createDialect({ engine, location }: DatabaseSettings, onIdleError: (err
         getTypeParser: (oid: number, format?: "text" | "binary") =>
           oid === 20 || oid === 1700 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format),
       };
-      const pool = new pg.Pool({ connectionString: location, max: 10, types });
+      const pool = new pg.Pool({
+        connectionString: location,
+        max: 10,
+        types,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        // Client-side: a frozen or unreachable server cannot answer a server-side statement_timeout.
+        query_timeout: QUERY_TIMEOUT_MS,
+        keepAlive: true,
+      });
       pool.on("error", onIdleError);
       return new PostgresDialect({ pool });
     }
     case "mysql":
       return new MysqlDialect({
-        pool: (requireDriver("mysql2") as typeof Mysql2).createPool({
-          uri: location,
-          connectionLimit: 10,
-          timezone: "Z",
-          charset: "utf8mb4",
-          supportBigNumbers: true,
-          decimalNumbers: true,
-        }),
+        pool: withQueryTimeout(
+          (requireDriver("mysql2") as typeof Mysql2).createPool({
+            uri: location,
+            connectionLimit: 10,
+            timezone: "Z",
+            charset: "utf8mb4",
+            supportBigNumbers: true,
+            decimalNumbers: true,
+            connectTimeout: CONNECT_TIMEOUT_MS,
+            enableKeepAlive: true,
+          }),
+        ),
       });
   }
 }

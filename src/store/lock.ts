@@ -5,11 +5,19 @@
  * lock on PostgreSQL, GET_LOCK on MySQL/MariaDB (held by the connection around the transaction), and the
  * database write lock on SQLite (taken by the transaction's first statement).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { sql, type Transaction } from "kysely";
 import type { Store } from "./db.js";
 import type { Database } from "./schema.js";
 
-const MYSQL_LOCK_WAIT_SECONDS = 120;
+/** How long an instance waits for another's turn (a large provisioning file applying elsewhere). */
+const LOCK_WAIT_MS = 120_000;
+/**
+ * The wait is a loop of short statements, each well within the statement timeout (db.ts): one long blocking
+ * statement would be cut off by it.
+ */
+const MYSQL_LOCK_TRY_SECONDS = 5;
+const POSTGRES_LOCK_POLL_MS = 100;
 
 export async function exclusively<T>(
   store: Store,
@@ -19,15 +27,27 @@ export async function exclusively<T>(
   switch (store.engine) {
     case "postgres":
       return store.db.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(trx);
+        const deadline = Date.now() + LOCK_WAIT_MS;
+        for (;;) {
+          const got = await sql<{
+            got: boolean;
+          }>`select pg_try_advisory_xact_lock(hashtext(${name})) as got`.execute(trx);
+          if (got.rows[0]?.got === true) break;
+          if (Date.now() > deadline) throw new Error(`could not take the database lock '${name}'`);
+          await sleep(POSTGRES_LOCK_POLL_MS);
+        }
         return fn(trx);
       });
     case "mysql":
       return store.db.connection().execute(async (conn) => {
-        const got = await sql<{
-          got: number | null;
-        }>`select get_lock(${name}, ${MYSQL_LOCK_WAIT_SECONDS}) as got`.execute(conn);
-        if (Number(got.rows[0]?.got) !== 1) throw new Error(`could not take the database lock '${name}'`);
+        const deadline = Date.now() + LOCK_WAIT_MS;
+        for (;;) {
+          const got = await sql<{
+            got: number | null;
+          }>`select get_lock(${name}, ${MYSQL_LOCK_TRY_SECONDS}) as got`.execute(conn);
+          if (Number(got.rows[0]?.got) === 1) break;
+          if (Date.now() > deadline) throw new Error(`could not take the database lock '${name}'`);
+        }
         try {
           return await conn.transaction().execute(fn);
         } finally {
