@@ -5,7 +5,7 @@
  */
 import type { FastifyError } from "fastify";
 import { AppError, ErrorCode, type ErrorCodeValue } from "../errors.js";
-import { databaseErrorKind } from "../store/db.js";
+import { databaseErrorKind, isUniqueViolation } from "../store/db.js";
 
 export interface Pagination {
   page: number;
@@ -107,6 +107,10 @@ export function mapError(err: unknown): MappedError {
   }
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
     return clientError(fe.statusCode, ErrorCode.BadRequest, "bad_request", "Bad request");
+  }
+  // A unique violation that reaches here is a race a retry did not settle: a conflict, not a server bug.
+  if (isUniqueViolation(err)) {
+    return clientError(409, ErrorCode.Conflict, "conflict", "A concurrent write got in the way; try again");
   }
   switch (databaseErrorKind(err)) {
     case "input":

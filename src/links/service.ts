@@ -158,7 +158,7 @@ export class LinkService {
       throw invalidSettings([{ field: to === null ? "tag" : "name", message: (err as Error).message }]);
     }
     const now = this.clock();
-    const codes = await this.store.db.transaction().execute(async (trx) => {
+    const codes = await this.store.transaction(async (trx) => {
       const tagged = await this.store.codesTagged(from, trx);
       const locked = await this.store.locked(tagged, trx);
       if (locked.size > 0) throw managedError([...locked][0]!);
@@ -220,14 +220,18 @@ export class LinkService {
   ): Promise<Link> {
     const now = this.clock();
     const target = validTarget(input.target);
-    const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
-    if (!current) throw notFound(`Link '${code}' not found`);
-    assertEditable(current);
-    assertMatches(current, conditions.ifMatch);
-    const write = await this.applyUpdate(current, { ...input, target }, now);
-    if (!(await this.store.update(write, now, this.store.db, current.revision))) {
-      throw (await this.store.get(code)) ? changedMeanwhile() : notFound(`Link '${code}' not found`);
-    }
+    // Read and written in one transaction with the row locked: concurrent writers take turns, so a write without
+    // If-Match always applies to the latest version, and one with If-Match fails only when it really is stale.
+    const current = await this.store.transaction(async (trx) => {
+      const link = isValidCodeSyntax(code)
+        ? (await this.store.getMany([code], trx, true)).get(code)
+        : undefined;
+      if (!link) throw notFound(`Link '${code}' not found`);
+      assertEditable(link);
+      assertMatches(link, conditions.ifMatch);
+      await this.store.update(await this.applyUpdate(link, { ...input, target }, now), now, trx);
+      return link;
+    });
     await this.published([code]);
     const updated = await this.get(code);
     await this.audit.record(
@@ -244,13 +248,17 @@ export class LinkService {
   }
 
   async remove(code: string, conditions: WritePreconditions, by: AuditContext): Promise<void> {
-    const current = isValidCodeSyntax(code) ? await this.store.get(code) : undefined;
-    if (!current) throw notFound(`Link '${code}' not found`);
-    assertEditable(current);
-    assertMatches(current, conditions.ifMatch);
-    if (!(await this.store.delete(code, this.store.db, current.revision))) {
-      throw (await this.store.get(code)) ? changedMeanwhile() : notFound(`Link '${code}' not found`);
-    }
+    // As in update: the row is locked between the checks and the delete.
+    const current = await this.store.transaction(async (trx) => {
+      const link = isValidCodeSyntax(code)
+        ? (await this.store.getMany([code], trx, true)).get(code)
+        : undefined;
+      if (!link) throw notFound(`Link '${code}' not found`);
+      assertEditable(link);
+      assertMatches(link, conditions.ifMatch);
+      await this.store.delete(code, trx);
+      return link;
+    });
     await this.published([code]);
     await this.audit.record(
       {
@@ -326,31 +334,44 @@ export class LinkService {
         failed.push(itemFailure(item.code || "<generated>", err));
       }
     }
-    const success: string[] = [];
-    await this.store.db.transaction().execute(async (trx) => {
+    // Inside the transaction everything is decided again on a retry (retryingConflicts).
+    const { success, refused } = await this.store.transaction(async (trx) => {
+      const refused: BatchFailure[] = [];
       const codes = valid.map((v) => v.write.code);
-      const existing = await this.store.existing(codes, trx);
       const locked = await this.store.locked(codes, trx);
-      const writes = new Map<string, LinkWrite>();
+      const forced = new Map<string, LinkWrite>();
+      const fresh = new Map<string, LinkWrite>();
       for (const item of valid) {
-        if (item.generated) {
-          // A generated code must never overwrite anything: regenerate until it is free.
-          while (existing.has(item.write.code) || writes.has(item.write.code)) {
-            item.write.code = this.randomCode();
-            if ((await this.store.existing([item.write.code], trx)).size > 0) existing.add(item.write.code);
-          }
-        } else if (existing.has(item.write.code) && !item.force) {
-          failed.push(itemFailure(item.write.code, alreadyExists(item.write.code)));
-          continue;
-        } else if (locked.has(item.write.code)) {
-          failed.push(itemFailure(item.write.code, managedError(item.write.code)));
+        if (item.force && locked.has(item.write.code)) {
+          refused.push(itemFailure(item.write.code, managedError(item.write.code)));
+        } else if (item.force) {
+          fresh.delete(item.write.code);
+          forced.set(item.write.code, item.write);
+        } else if (!forced.has(item.write.code)) {
+          fresh.set(item.write.code, item.write);
+        }
+      }
+      // Without force a code is created only if it is free at the moment of the insert: of several writers
+      // creating it at once exactly one succeeds. A generated code that turns out taken gets a new one.
+      const inserted = await this.store.insertAbsent([...fresh.values()], now, trx);
+      const generated = new Set(valid.filter((v) => v.generated).map((v) => v.write));
+      for (const write of fresh.values()) {
+        if (inserted.has(write.code)) continue;
+        if (!generated.has(write)) {
+          refused.push(itemFailure(write.code, alreadyExists(write.code)));
           continue;
         }
-        writes.set(item.write.code, item.write);
+        for (let attempt = 0; attempt < GENERATE_ATTEMPTS && !inserted.has(write.code); attempt++) {
+          write.code = this.randomCode();
+          for (const code of await this.store.insertAbsent([write], now, trx)) inserted.add(code);
+        }
+        if (!inserted.has(write.code)) refused.push(itemFailure("<generated>", alreadyExists(write.code)));
       }
-      await this.store.upsertMany([...writes.values()], now, true, trx);
-      success.push(...writes.keys());
+      await this.store.upsertMany([...forced.values()], now, true, trx);
+      const written = new Set([...inserted, ...forced.keys()]);
+      return { success: [...new Set(valid.map((v) => v.write.code))].filter((c) => written.has(c)), refused };
     });
+    failed.push(...refused);
     await this.published(success);
     await this.auditBatch("links.batch_create", success, failed, by);
     return { success, failed };
@@ -362,24 +383,29 @@ export class LinkService {
   ): Promise<BatchResult> {
     assertBatchSize(updates.length);
     const now = this.clock();
-    const failed: BatchFailure[] = [];
-    const success: string[] = [];
-    await this.store.db.transaction().execute(async (trx) => {
+    const { success, failed } = await this.store.transaction(async (trx) => {
+      const failed: BatchFailure[] = [];
+      // The rows stay locked until the end: a delete running at the same time either comes first (the link is
+      // then not found here) or waits; a deleted link is never written back.
+      const current = await this.store.getMany(
+        updates.map((u) => u.code).filter(isValidCodeSyntax),
+        trx,
+        true,
+      );
       const writes = new Map<string, LinkWrite>();
       for (const { code, payload } of updates) {
         try {
           const target = validTarget(payload.target);
-          const current =
-            writes.get(code) ?? (isValidCodeSyntax(code) ? await this.store.get(code, trx) : undefined);
-          if (!current) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
-          if (isLocked(current)) throw managedError(code);
-          writes.set(code, await this.applyUpdate(current, { ...payload, target }, now));
+          const link = writes.get(code) ?? current.get(code);
+          if (!link) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
+          if (isLocked(link)) throw managedError(code);
+          writes.set(code, await this.applyUpdate(link, { ...payload, target }, now));
         } catch (err) {
           failed.push(itemFailure(code, err));
         }
       }
       await this.store.upsertMany([...writes.values()], now, true, trx);
-      success.push(...writes.keys());
+      return { success: [...writes.keys()], failed };
     });
     await this.published(success);
     await this.auditBatch("links.batch_update", success, failed, by);
@@ -391,7 +417,7 @@ export class LinkService {
     const unique = [...new Set(codes)];
     // A code that fails the syntax check cannot exist; it never reaches the database (PostgreSQL rejects NULs).
     const candidates = unique.filter(isValidCodeSyntax);
-    const { deleted, locked } = await this.store.db.transaction().execute(async (trx) => {
+    const { deleted, locked } = await this.store.transaction(async (trx) => {
       const locked = await this.store.locked(candidates, trx);
       const deleted = await this.store.deleteMany(
         candidates.filter((code) => !locked.has(code)),
@@ -443,40 +469,43 @@ export class LinkService {
         failed.push({ row: row.line, ...failure });
       }
     }
-    let written: string[] = [];
-    await this.store.db.transaction().execute(async (trx) => {
-      if (mode !== "overwrite") {
-        const existing = await this.store.existing([...candidates.keys()], trx);
-        for (const code of existing) {
-          const { line } = candidates.get(code)!;
-          candidates.delete(code);
-          if (mode === "skip") skipped++;
-          else
-            failed.push({
-              row: line,
-              code,
-              error: "Link already exists",
-              error_code: ErrorCode.LinkAlreadyExists,
-            });
-        }
-      }
-      for (const code of await this.store.locked([...candidates.keys()], trx)) {
-        failed.push({ row: candidates.get(code)!.line, ...itemFailure(code, managedError(code)) });
-        candidates.delete(code);
+    // Decided again from scratch if the transaction is retried (retryingConflicts).
+    const outcome = await this.store.transaction(async (trx) => {
+      const todo = new Map(candidates);
+      const refused: ImportResult["failed_items"] = [];
+      let alreadyThere = 0;
+      const exists = (code: string, line: number | null) => {
+        if (mode === "skip") alreadyThere++;
+        else
+          refused.push({
+            row: line,
+            code,
+            error: "Link already exists",
+            error_code: ErrorCode.LinkAlreadyExists,
+          });
+      };
+      for (const code of await this.store.locked([...todo.keys()], trx)) {
+        const { line } = todo.get(code)!;
+        todo.delete(code);
+        if (mode === "overwrite") refused.push({ row: line, ...itemFailure(code, managedError(code)) });
+        else exists(code, line);
       }
       // `[REDACTED]` passwords (an export without secrets) keep the password of the existing link.
-      const keep = [...candidates.values()].filter((c) => c.write.passwordHash === KEEP_PASSWORD);
+      const keep = [...todo.values()].filter((c) => c.write.passwordHash === KEEP_PASSWORD);
       const hashes = await this.store.passwordHashes(
         keep.map((c) => c.write.code),
         trx,
       );
       for (const c of keep) {
         const existing = hashes.get(c.write.code);
-        if (existing) {
-          c.write.passwordHash = existing;
+        if (existing && mode === "overwrite") {
+          c.write = { ...c.write, passwordHash: existing };
+        } else if (existing) {
+          todo.delete(c.write.code);
+          exists(c.write.code, c.line);
         } else {
-          candidates.delete(c.write.code);
-          failed.push({
+          todo.delete(c.write.code);
+          refused.push({
             row: c.line,
             code: c.write.code,
             error:
@@ -485,10 +514,23 @@ export class LinkService {
           });
         }
       }
-      const writes = [...candidates.values()].map((c) => c.write);
-      await this.store.upsertMany(writes, now, false, trx);
-      written = writes.map((w) => w.code);
+      const writes = [...todo.values()].map((c) => c.write);
+      if (mode === "overwrite") {
+        await this.store.upsertMany(writes, now, false, trx);
+        return { written: writes.map((w) => w.code), refused, alreadyThere };
+      }
+      // Skip and error modes create a link only if its code is free at the moment of the insert.
+      const inserted = await this.store.insertAbsent(writes, now, trx);
+      for (const { write, line } of todo.values()) if (!inserted.has(write.code)) exists(write.code, line);
+      return {
+        written: writes.map((w) => w.code).filter((code) => inserted.has(code)),
+        refused,
+        alreadyThere,
+      };
     });
+    const written = outcome.written;
+    failed.push(...outcome.refused);
+    skipped += outcome.alreadyThere;
     await this.published(written);
     await this.auditBatch(`links.import_${mode}`, written, failed, by);
     failed.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
@@ -871,7 +913,6 @@ function preconditionFailed(message: string): AppError {
   return new AppError(412, ErrorCode.PreconditionFailed, "precondition_failed", message);
 }
 
-const changedMeanwhile = () => preconditionFailed("The link changed during the update; read it again");
 
 const existsPrecondition = (code: string) =>
   preconditionFailed(`Link '${code}' already exists (If-None-Match: *)`);

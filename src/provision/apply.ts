@@ -10,7 +10,7 @@ import { actorOf, type Principal } from "../auth/credentials.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
 import type { LinkService } from "../links/service.js";
-import type { Store } from "../store/db.js";
+import { retryingConflicts, type Store } from "../store/db.js";
 import { exclusively } from "../store/lock.js";
 import { REDACTED_PASSWORD } from "../links/csv.js";
 import { DEFAULT_SETTINGS, pickSettings, settingsDiff } from "../links/settings.js";
@@ -87,14 +87,20 @@ export class Provisioner {
 
     if (request.dryRun) return result(await plan(this.store.db), true, false);
 
-    const sections = await exclusively(this.store, LOCK_NAME, async (trx) => {
-      // What an instance that held the lock before us committed (several instances provisioning at start).
-      await this.config.reload(trx);
-      const planned = await plan(trx, trx);
-      const now = this.clock();
-      for (const section of planned) if (section.changes.length > 0) await section.write(trx, now);
-      return planned;
-    });
+    // Planned inside the transaction, so a retry plans again: a batch or import elsewhere may have created a
+    // code this plan found free (unique violation), or won a deadlock against it.
+    const sections = await retryingConflicts(
+      () =>
+        exclusively(this.store, LOCK_NAME, async (trx) => {
+          // What an instance that held the lock before us committed (several instances provisioning at start).
+          await this.config.reload(trx);
+          const planned = await plan(trx, trx);
+          const now = this.clock();
+          for (const section of planned) if (section.changes.length > 0) await section.write(trx, now);
+          return planned;
+        }),
+      { uniqueViolations: true },
+    );
     for (const section of sections) await section.committed();
     const done = result(
       sections,

@@ -288,3 +288,29 @@ export function databaseErrorKind(err: unknown): DatabaseErrorKind | null {
     return "unavailable";
   return null;
 }
+
+/** Attempts of a transaction that lost to a deadlock or a serialisation failure, before the 409. */
+const CONFLICT_ATTEMPTS = 4;
+
+/**
+ * Runs `fn` (a whole transaction) again when the database chose it as the loser of a deadlock or a
+ * serialisation conflict (and, with `uniqueViolations`, when a row it planned to insert appeared meanwhile),
+ * after a short random pause; the last failure reaches the client as 409. `fn` must not keep state across
+ * attempts: everything it decides is decided again.
+ */
+export async function retryingConflicts<T>(
+  fn: () => Promise<T>,
+  options: { uniqueViolations?: boolean } = {},
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const again =
+        databaseErrorKind(err) === "conflict" ||
+        (options.uniqueViolations === true && isUniqueViolation(err));
+      if (attempt >= CONFLICT_ATTEMPTS || !again) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
+    }
+  }
+}

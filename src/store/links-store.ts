@@ -12,6 +12,7 @@ import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../link
 import type { ClickBatch } from "../redirect/clicks.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
+import { retryingConflicts } from "./db.js";
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -122,6 +123,11 @@ function toRedirectFields(row: RedirectRow): RedirectFields {
   };
 }
 
+/** Code order as every engine sorts codes byte-wise (the lock order of multi-row writes). */
+function compareCodes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** `%` and `_` in user input match literally; `!` is the escape character on every engine. */
 function likePattern(term: string): string {
   return `%${term.toLowerCase().replace(/[!%_]/g, (c) => `!${c}`)}%`;
@@ -137,6 +143,11 @@ export class LinksStore {
     /** The raw SQLite connection, when the engine is SQLite: click flushes use a prepared statement on it. */
     private readonly sqlite: SQLite.Database | null = null,
   ) {}
+
+  /** A transaction, tried again when it loses a deadlock or a serialisation conflict (see retryingConflicts). */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return retryingConflicts(() => this.db.transaction().execute(fn));
+  }
 
   async get(code: string, db: Db = this.db): Promise<Link | undefined> {
     const link = await this.getWithoutTags(code, db);
@@ -415,15 +426,22 @@ export class LinksStore {
     return updated;
   }
 
-  /** The links among `codes` that exist, by code. */
-  async getMany(codes: readonly string[], db: Db = this.db): Promise<Map<string, Link>> {
+  /**
+   * The links among `codes` that exist, by code. With `lock` (inside a transaction) the rows stay locked until it
+   * ends, taken in code order so that two transactions locking overlapping codes cannot deadlock: a concurrent
+   * delete then waits, or has already happened and the link is simply missing — never brought back by a write
+   * that read it before.
+   */
+  async getMany(codes: readonly string[], db: Db = this.db, lock = false): Promise<Map<string, Link>> {
     const found = new Map<string, Link>();
-    for (let i = 0; i < codes.length; i += CHUNK) {
-      const rows = await db
+    const sorted = lock ? [...new Set(codes)].sort(compareCodes) : codes;
+    for (let i = 0; i < sorted.length; i += CHUNK) {
+      let query = db
         .selectFrom("links")
         .select(LINK_COLUMNS)
-        .where("code", "in", codes.slice(i, i + CHUNK))
-        .execute();
+        .where("code", "in", sorted.slice(i, i + CHUNK));
+      if (lock && this.engine !== "sqlite") query = query.orderBy("code").forUpdate();
+      const rows = await query.execute();
       for (const row of rows) found.set(row.code, toLink(row));
     }
     await this.withTags([...found.values()], db);
@@ -442,6 +460,37 @@ export class LinksStore {
       .where("managed_by", "in", owners)
       .execute();
     return rows.map((r) => ({ code: r.code, managedBy: r.managed_by! }));
+  }
+
+  /**
+   * Inserts the links whose codes are free and leaves the others alone, atomically per row: of several writers
+   * creating the same code at once exactly one gets it. Returns the codes inserted.
+   */
+  async insertAbsent(links: readonly LinkWrite[], now: number, db: Db): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    const sorted = [...links].sort((a, b) => compareCodes(a.code, b.code));
+    if (this.engine === "mysql") {
+      // MySQL has no RETURNING: one INSERT IGNORE per row says by its affected rows whether it inserted.
+      for (const link of sorted) {
+        const result = await db.insertInto("links").ignore().values(this.row(link, now)).executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) inserted.add(link.code);
+      }
+    } else {
+      for (let i = 0; i < sorted.length; i += CHUNK) {
+        const rows = await db
+          .insertInto("links")
+          .values(sorted.slice(i, i + CHUNK).map((link) => this.row(link, now)))
+          .onConflict((oc) => oc.column("code").doNothing())
+          .returning("code")
+          .execute();
+        for (const row of rows) inserted.add(row.code);
+      }
+    }
+    await this.writeTags(
+      sorted.filter((link) => inserted.has(link.code)),
+      db,
+    );
+    return inserted;
   }
 
   /** Inserts new links (codes known to be free). */
@@ -474,7 +523,9 @@ export class LinksStore {
    * Inserts or replaces many links. With `keepHistory`, an existing row keeps its created_at and click_count
    * (an overwrite by the API); without it they come from the input (an import restoring a backup).
    */
-  async upsertMany(links: readonly LinkWrite[], now: number, keepHistory: boolean, db: Db): Promise<void> {
+  async upsertMany(unsorted: readonly LinkWrite[], now: number, keepHistory: boolean, db: Db): Promise<void> {
+    // Rows are locked in code order by every multi-row write, so overlapping writers cannot deadlock.
+    const links = [...unsorted].sort((a, b) => compareCodes(a.code, b.code));
     for (let i = 0; i < links.length; i += CHUNK) {
       const rows = links.slice(i, i + CHUNK).map((link) => this.row(link, now));
       const insert = db.insertInto("links").values(rows);
@@ -529,7 +580,7 @@ export class LinksStore {
   /** Deletes the given codes; returns the ones that existed. */
   async deleteMany(codes: readonly string[], db: Db): Promise<Set<string>> {
     const found = await this.existing(codes, db);
-    const present = [...found];
+    const present = [...found].sort(compareCodes);
     for (let i = 0; i < present.length; i += CHUNK) {
       await db
         .deleteFrom("links")
