@@ -913,7 +913,6 @@ function preconditionFailed(message: string): AppError {
   return new AppError(412, ErrorCode.PreconditionFailed, "precondition_failed", message);
 }
 
-
 const existsPrecondition = (code: string) =>
   preconditionFailed(`Link '${code}' already exists (If-None-Match: *)`);
 
