@@ -10,7 +10,7 @@ import { BlockList, isIP, isIPv4 } from "node:net";
 import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Ajv } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import Fastify, { type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
@@ -188,7 +188,39 @@ function validators() {
   addFormats.default(strict);
   addFormats.default(coercing);
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) =>
-    (httpPart === "body" ? strict : coercing).compile(schema);
+    httpPart === "body" ? strict.compile(schema) : finiteOnly(coercing.compile(schema));
+}
+
+/**
+ * Ajv coerces `"1e999"` to Infinity and lets it pass `integer` and `maximum`; no query value of the API means
+ * an infinite number, so one is refused like any other wrong type.
+ */
+function finiteOnly(validate: ValidateFunction): ValidateFunction {
+  const wrapped = ((data: unknown) => {
+    if (!validate(data)) {
+      wrapped.errors = validate.errors;
+      return false;
+    }
+    for (const [name, value] of Object.entries(data ?? {})) {
+      for (const item of Array.isArray(value) ? value : [value]) {
+        if (typeof item === "number" && !Number.isFinite(item)) {
+          wrapped.errors = [
+            {
+              instancePath: `/${name}`,
+              schemaPath: "",
+              keyword: "type",
+              params: {},
+              message: "must be a finite number",
+            },
+          ];
+          return false;
+        }
+      }
+    }
+    wrapped.errors = null;
+    return true;
+  }) as ValidateFunction;
+  return wrapped;
 }
 
 export type HttpServer = Awaited<ReturnType<typeof buildServer>>;

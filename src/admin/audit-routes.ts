@@ -13,7 +13,7 @@ const Query = Type.Object({
   object_id: Type.Optional(Type.String({ maxLength: 255 })),
   since: Type.Optional(Type.String({ maxLength: 64 })),
   until: Type.Optional(Type.String({ maxLength: 64 })),
-  page: Type.Optional(Type.Integer()),
+  page: Type.Optional(Type.Integer({ maximum: 1_000_000 })),
   page_size: Type.Optional(Type.Integer()),
 });
 

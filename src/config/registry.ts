@@ -13,6 +13,9 @@ import { randomBytes } from "node:crypto";
 import { isHttpUrl } from "../links/target.js";
 import { isIpOrCidr } from "../text.js";
 
+/** A cookie Domain attribute value (RFC 6265 4.1.1), the rule the `cookie` package enforces. */
+const COOKIE_DOMAIN = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
 export type ValueType = "string" | "int" | "float" | "bool" | "json" | "enum" | "stringarray" | "enumarray";
 export type Category =
   "auth" | "cookie" | "features" | "routes" | "cors" | "tracking" | "analytics" | "cache";
@@ -339,7 +342,9 @@ export const REGISTRY = [
     },
     (value) => {
       const domain = value.trim();
-      if (domain !== "" && !/^\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$/.test(domain)) {
+      // RFC 6265 labels, as the cookie serializer checks them: anything it would refuse must not be stored
+      // (every login and logout would fail with a 500). Found by the fuzzer with "-1".
+      if (domain !== "" && !COOKIE_DOMAIN.test(domain)) {
         throw new ConfigValueError("must be a domain name like example.com");
       }
       return domain;
