@@ -18,8 +18,14 @@ import type { Database } from "../store/schema.js";
 import type { ChangeEvent, ChangeFeed, ChangeTransport } from "./feed.js";
 
 const FAST_POLL_MS = 250;
-/** With a working doorbell, polling is only a safety net. */
-const SLOW_POLL_MS = 2000;
+/**
+ * With a working doorbell, polling is only a safety net, but one that alone keeps the 1 s promise: a doorbell
+ * can fail silently (a frozen Redis keeps its connections open) for as long as it takes to notice.
+ */
+const SLOW_POLL_MS = 900;
+/** The doorbell rings itself this often; no echo for `HEARTBEAT_TIMEOUT_MS` means Redis is hung. */
+const HEARTBEAT_MS = 500;
+const HEARTBEAT_TIMEOUT_MS = 1500;
 /** Rows this recent are re-read on every poll (out-of-order commits, small clock skew). */
 const REREAD_WINDOW_MS = 10_000;
 /** Rows older than this are deleted (by whichever instance gets there). */
@@ -91,8 +97,17 @@ export class ChangeLog implements ChangeTransport {
       .where("created_at", ">=", now - REREAD_WINDOW_MS)
       .execute();
     for (const { id } of recent) this.applied.set(Number(id), now);
-    if (redisUrl)
-      this.doorbell = new RedisDoorbell(redisUrl, this.feed.origin, () => this.pollNow(), this.log);
+    if (redisUrl) {
+      this.doorbell = new RedisDoorbell(
+        redisUrl,
+        this.feed.origin,
+        () => this.pollNow(),
+        this.log,
+        () =>
+          // The doorbell went quiet: poll fast from now on, not after the slow timer already set.
+          this.reschedule(),
+      );
+    }
     this.schedule();
   }
 
@@ -105,11 +120,13 @@ export class ChangeLog implements ChangeTransport {
 
   status(): FeedStatus {
     if (!this.doorbell) return { transport: "polling", healthy: true };
-    if (this.doorbell.connected) return { transport: "redis", healthy: true };
+    if (this.doorbell.working) return { transport: "redis", healthy: true };
     return {
       transport: "polling",
       healthy: false,
-      error: "Redis is unreachable; polling the database instead",
+      error: this.doorbell.connected
+        ? "Redis does not answer (hung); polling the database instead"
+        : "Redis is unreachable; polling the database instead",
     };
   }
 
@@ -121,9 +138,14 @@ export class ChangeLog implements ChangeTransport {
     return this.polling;
   }
 
+  private reschedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.stopped) return;
-    const interval = this.doorbell?.connected ? SLOW_POLL_MS : FAST_POLL_MS;
+    const interval = this.doorbell?.working ? SLOW_POLL_MS : FAST_POLL_MS;
     this.timer = setTimeout(() => {
       this.pollNow()
         .catch((err) => this.log.warn({ err }, "polling the change log failed"))
@@ -168,10 +190,15 @@ export class ChangeLog implements ChangeTransport {
 /** ioredis loads only where `JMP_REDIS_URL` is set (~0.1 s of start-up otherwise spent for nothing). */
 const requireDriver = createRequire(import.meta.url);
 
-/** Redis pub/sub used as a wake-up signal between instances. */
+/**
+ * Redis pub/sub used as a wake-up signal between instances. It also rings itself every `HEARTBEAT_MS`: a Redis
+ * that is up but frozen keeps its connections open and says nothing, and only a missing echo shows it.
+ */
 class RedisDoorbell {
   private readonly publisher: IoRedis.Redis;
   private readonly subscriber: IoRedis.Redis;
+  private readonly heartbeat: NodeJS.Timeout;
+  private lastEcho = 0;
   connected = false;
 
   constructor(
@@ -179,28 +206,60 @@ class RedisDoorbell {
     private readonly origin: string,
     onRing: () => Promise<void>,
     private readonly log: Logger,
+    onQuiet: () => void,
   ) {
-    // Fail fast while Redis is down (polling covers it) and keep reconnecting in the background.
-    const options = { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => 1000 };
+    // Fail fast while Redis is down or hung (polling covers it) and keep reconnecting in the background.
+    const options = {
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: () => 1000,
+      commandTimeout: HEARTBEAT_TIMEOUT_MS,
+    };
     const { Redis: Client } = requireDriver("ioredis") as typeof IoRedis;
     this.publisher = new Client(url, options);
-    this.subscriber = new Client(url, { ...options, enableOfflineQueue: true });
+    this.subscriber = new Client(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined });
     for (const client of [this.publisher, this.subscriber]) {
       client.on("error", () => {}); // state changes are reported below; errors repeat on every retry
     }
+    const echo = `${origin}:heartbeat`;
+    let wasWorking = false;
     this.subscriber.on("ready", () => {
       if (!this.connected) log.info("change feed: Redis connected");
       this.connected = true;
+      this.lastEcho = Date.now(); // a fresh connection is given one heartbeat timeout to echo
+      this.publisher.publish(CHANNEL, echo).catch(() => {});
       void onRing(); // catch up on anything missed while disconnected
     });
     this.subscriber.on("close", () => {
       if (this.connected) log.warn("change feed: Redis connection lost; polling the database every 250 ms");
       this.connected = false;
+      onQuiet();
     });
     this.subscriber.on("message", (_channel, sender: string) => {
-      if (sender !== this.origin) onRing().catch((err) => log.warn({ err }, "polling the change log failed"));
+      if (sender === echo) {
+        this.lastEcho = Date.now();
+        return;
+      }
+      if (sender !== this.origin && !sender.endsWith(":heartbeat")) {
+        onRing().catch((err) => log.warn({ err }, "polling the change log failed"));
+      }
     });
     this.subscriber.subscribe(CHANNEL).catch(() => {});
+    this.heartbeat = setInterval(() => {
+      this.publisher.publish(CHANNEL, echo).catch(() => {});
+      const working = this.working;
+      if (wasWorking && !working) {
+        log.warn("change feed: Redis does not answer; polling the database every 250 ms");
+        onQuiet();
+      }
+      wasWorking = working;
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /** Connected, and its own heartbeat came back recently. */
+  get working(): boolean {
+    return this.connected && Date.now() - this.lastEcho < HEARTBEAT_TIMEOUT_MS;
   }
 
   ring(origin: string): void {
@@ -210,6 +269,7 @@ class RedisDoorbell {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     this.publisher.disconnect();
     this.subscriber.disconnect();
   }
