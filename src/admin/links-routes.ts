@@ -386,7 +386,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         if (!file || file.length === 0) {
           throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
         }
-        const parsed = parseImportCsv(file);
+        const parsed = await parseImportCsv(file);
         return ok(await links.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
       },
     );

@@ -9,6 +9,7 @@ import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode, type FieldError, notFound } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
+import { yieldToEventLoop } from "../event-loop.js";
 import { isUniqueViolation } from "../store/db.js";
 import type { Db, LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
@@ -449,7 +450,8 @@ export class LinkService {
     const failed = [...parseFailures];
     let skipped = 0;
     const candidates = new Map<string, { write: LinkWrite; line: number | null }>();
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
+      if (i % 512 === 511) await yieldToEventLoop();
       try {
         const write = await this.prepareImport(row, now);
         if (candidates.has(write.code) && mode !== "overwrite") {

@@ -13,6 +13,7 @@ import type { ClickBatch } from "../redirect/clicks.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
 import { retryingConflicts } from "./db.js";
+import { yieldToEventLoop } from "../event-loop.js";
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -213,6 +214,7 @@ export class LinksStore {
     const byCode = new Map(links.map((link) => [link.code, link]));
     const codes = [...byCode.keys()];
     for (let i = 0; i < codes.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       const rows = await db
         .selectFrom("link_tags")
         .select(["code", "tag"])
@@ -227,6 +229,7 @@ export class LinksStore {
   /** Replaces the tags of the written links. */
   private async writeTags(links: readonly LinkWrite[], db: Db): Promise<void> {
     for (let i = 0; i < links.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       const chunk = links.slice(i, i + CHUNK);
       await db
         .deleteFrom("link_tags")
@@ -271,6 +274,7 @@ export class LinksStore {
     const codes = await this.codesTagged(from, db);
     if (codes.length === 0) return codes;
     for (let i = 0; i < codes.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       const chunk = codes.slice(i, i + CHUNK);
       if (to !== null) {
         const already = await db
@@ -297,6 +301,7 @@ export class LinksStore {
   async existing(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < codes.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       const chunk = codes.slice(i, i + CHUNK);
       const rows = await db.selectFrom("links").select("code").where("code", "in", chunk).execute();
       for (const row of rows) found.add(row.code);
@@ -386,6 +391,7 @@ export class LinksStore {
   async passwordHashes(codes: readonly string[], db: Db): Promise<Map<string, string>> {
     const found = new Map<string, string>();
     for (let i = 0; i < codes.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       const rows = await db
         .selectFrom("links")
         .select(["code", "password_hash"])
@@ -436,6 +442,7 @@ export class LinksStore {
     const found = new Map<string, Link>();
     const sorted = lock ? [...new Set(codes)].sort(compareCodes) : codes;
     for (let i = 0; i < sorted.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       let query = db
         .selectFrom("links")
         .select(LINK_COLUMNS)
@@ -477,6 +484,7 @@ export class LinksStore {
       }
     } else {
       for (let i = 0; i < sorted.length; i += CHUNK) {
+        if (i > 0) await yieldToEventLoop();
         const rows = await db
           .insertInto("links")
           .values(sorted.slice(i, i + CHUNK).map((link) => this.row(link, now)))
@@ -496,6 +504,7 @@ export class LinksStore {
   /** Inserts new links (codes known to be free). */
   async insertMany(links: readonly LinkWrite[], now: number, db: Db): Promise<void> {
     for (let i = 0; i < links.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       await db
         .insertInto("links")
         .values(links.slice(i, i + CHUNK).map((link) => this.row(link, now)))
@@ -508,6 +517,7 @@ export class LinksStore {
   async locked(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < codes.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       const rows = await db
         .selectFrom("links")
         .select("code")
@@ -527,6 +537,8 @@ export class LinksStore {
     // Rows are locked in code order by every multi-row write, so overlapping writers cannot deadlock.
     const links = [...unsorted].sort((a, b) => compareCodes(a.code, b.code));
     for (let i = 0; i < links.length; i += CHUNK) {
+      // SQLite writes synchronously: between chunks, requests queued meanwhile are answered.
+      if (i > 0) await yieldToEventLoop();
       const rows = links.slice(i, i + CHUNK).map((link) => this.row(link, now));
       const insert = db.insertInto("links").values(rows);
       if (this.engine === "mysql") {
@@ -582,6 +594,7 @@ export class LinksStore {
     const found = await this.existing(codes, db);
     const present = [...found].sort(compareCodes);
     for (let i = 0; i < present.length; i += CHUNK) {
+      if (i > 0) await yieldToEventLoop();
       await db
         .deleteFrom("links")
         .where("code", "in", present.slice(i, i + CHUNK))
@@ -603,6 +616,7 @@ export class LinksStore {
     if (this.sqlite) return this.addClicksSqlite(entries);
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < entries.length; i += CHUNK) {
+        if (i > 0) await yieldToEventLoop();
         const chunk = entries.slice(i, i + CHUNK);
         const increment = sql.join(
           chunk.map(([code, n]) => sql`when ${code} then ${n}`),
