@@ -224,12 +224,7 @@ export class LinkService {
     // Read and written in one transaction with the row locked: concurrent writers take turns, so a write without
     // If-Match always applies to the latest version, and one with If-Match fails only when it really is stale.
     const current = await this.store.transaction(async (trx) => {
-      const link = isValidCodeSyntax(code)
-        ? (await this.store.getMany([code], trx, true)).get(code)
-        : undefined;
-      if (!link) throw notFound(`Link '${code}' not found`);
-      assertEditable(link);
-      assertMatches(link, conditions.ifMatch);
+      const link = await this.lockedForWrite(code, conditions, trx);
       await this.store.update(await this.applyUpdate(link, { ...input, target }, now), now, trx);
       return link;
     });
@@ -251,12 +246,7 @@ export class LinkService {
   async remove(code: string, conditions: WritePreconditions, by: AuditContext): Promise<void> {
     // As in update: the row is locked between the checks and the delete.
     const current = await this.store.transaction(async (trx) => {
-      const link = isValidCodeSyntax(code)
-        ? (await this.store.getMany([code], trx, true)).get(code)
-        : undefined;
-      if (!link) throw notFound(`Link '${code}' not found`);
-      assertEditable(link);
-      assertMatches(link, conditions.ifMatch);
+      const link = await this.lockedForWrite(code, conditions, trx);
       await this.store.delete(code, trx);
       return link;
     });
@@ -307,6 +297,17 @@ export class LinkService {
       return { link: current, created: false };
     }
     return { link: await this.update(code, replacement, options, by), created: false };
+  }
+
+  /** The link, locked until `trx` ends, once it is known to exist, to accept API edits and to match If-Match. */
+  private async lockedForWrite(code: string, conditions: WritePreconditions, trx: Db): Promise<Link> {
+    const link = isValidCodeSyntax(code)
+      ? (await this.store.getMany([code], trx, true)).get(code)
+      : undefined;
+    if (!link) throw notFound(`Link '${code}' not found`);
+    assertEditable(link);
+    assertMatches(link, conditions.ifMatch);
+    return link;
   }
 
   /** True when writing `input` (a whole link) would leave the link as it is. */

@@ -5,25 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { REQUIRE_ENGINES, unreachable } from "../support/engines.js";
+import { freePort } from "../support/ports.js";
 import { startServer, type TestServer } from "../support/server.js";
 
 const missing =
   spawnSync("redis-server", ["--version"]).status === 0 ? null : "redis-server is not installed";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
-}
 
 describe("Redis faults", { skip: missing ?? false }, () => {
   let redis: ChildProcess;

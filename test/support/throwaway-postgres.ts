@@ -5,9 +5,9 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./ports.js";
 
 const ROOT = "/usr/lib/postgresql";
 
@@ -22,17 +22,6 @@ export function available(): string | null {
   if (spawnSync("id", ["-u", "postgres"]).status !== 0) return "no postgres user";
   if (process.getuid?.() !== 0) return "not root (cannot run the server as the postgres user)";
   return null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on("error", reject);
-  });
 }
 
 export interface ThrowawayPostgres {
