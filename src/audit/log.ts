@@ -7,7 +7,7 @@
  * AsyncLocalStorage: on Node 20 an AsyncLocalStorage, once used, turns on async hooks for the whole process,
  * and every redirect after the first admin write paid for them (~8 % of its CPU in the benchmark).
  */
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Logger } from "pino";
 import type { Database } from "../store/schema.js";
 
@@ -40,27 +40,51 @@ export class AuditLog {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Records one write. A failure is logged, never thrown: the write itself has already happened. */
+  /**
+   * Records one write inside the write's own transaction: the entry and the write commit together, or neither
+   * does (a write that cannot be audited fails). Link writes and applies are recorded this way.
+   */
+  async recordIn(
+    db: Kysely<Database> | Transaction<Database>,
+    entry: AuditEntry,
+    by: AuditContext,
+  ): Promise<void> {
+    await this.insert(db, entry, by);
+  }
+
+  /**
+   * Records a write that has already committed (keys, config, sessions). A failure is logged, never thrown: the
+   * write itself has already happened. Inputs are bounded to their columns, so only an unreachable database
+   * makes it fail.
+   */
   async record(entry: AuditEntry, by: AuditContext): Promise<void> {
     try {
-      await this.db
-        .insertInto("audit_log")
-        .values({
-          at: this.clock(),
-          // Bounded to the columns: an over-long value must not make the entry fail.
-          actor: by.actor.slice(0, 160),
-          ip: by.ip?.slice(0, 64) ?? null,
-          request_id: by.requestId?.slice(0, 128) ?? null,
-          action: entry.action,
-          object_type: entry.objectType,
-          object_id: entry.objectId?.slice(0, 255) ?? null,
-          before: toJson(entry.before),
-          after: toJson(entry.after),
-        })
-        .execute();
+      await this.insert(this.db, entry, by);
     } catch (err) {
       this.log.error({ err, action: entry.action }, "could not write the audit log");
     }
+  }
+
+  private async insert(
+    db: Kysely<Database> | Transaction<Database>,
+    entry: AuditEntry,
+    by: AuditContext,
+  ): Promise<void> {
+    await db
+      .insertInto("audit_log")
+      .values({
+        at: this.clock(),
+        // Bounded to the columns: an over-long value must not make the entry fail.
+        actor: by.actor.slice(0, 160),
+        ip: by.ip?.slice(0, 64) ?? null,
+        request_id: by.requestId?.slice(0, 128) ?? null,
+        action: entry.action,
+        object_type: entry.objectType,
+        object_id: entry.objectId?.slice(0, 255) ?? null,
+        before: toJson(entry.before),
+        after: toJson(entry.after),
+      })
+      .execute();
   }
 }
 

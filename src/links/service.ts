@@ -10,7 +10,6 @@ import type { ConfigService } from "../config/service.js";
 import { AppError, ErrorCode, type FieldError, notFound } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import { yieldToEventLoop } from "../event-loop.js";
-import { isUniqueViolation } from "../store/db.js";
 import type { Db, LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
 import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
@@ -163,53 +162,48 @@ export class LinkService {
       const tagged = await this.store.codesTagged(from, trx);
       const locked = await this.store.locked(tagged, trx);
       if (locked.size > 0) throw managedError([...locked][0]!);
-      return this.store.retag(from, name, now, trx);
+      const retagged = await this.store.retag(from, name, now, trx);
+      if (retagged.length === 0) throw notFound(`Tag '${from}' is not in use`);
+      await this.audit.recordIn(
+        trx,
+        {
+          action: name === null ? "tag.delete" : "tag.rename",
+          objectType: "tag",
+          objectId: from,
+          after: { tag: name, links: retagged.length },
+        },
+        by,
+      );
+      return retagged;
     });
-    if (codes.length === 0) throw notFound(`Tag '${from}' is not in use`);
     await this.published(codes);
-    await this.audit.record(
-      {
-        action: name === null ? "tag.delete" : "tag.rename",
-        objectType: "tag",
-        objectId: from,
-        after: { tag: name, links: codes.length },
-      },
-      by,
-    );
     return { tag: name, links: codes.length };
   }
 
   async create(input: CreateLinkInput, by: AuditContext): Promise<Link> {
     const now = this.clock();
     const write = await this.prepareCreate(input, now);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.store.insert(write, now);
-        break;
-      } catch (err) {
-        if (!isUniqueViolation(err)) throw err;
+    // One transaction: the link, and its audit entry (a write that cannot be audited does not happen).
+    const created = await this.store.transaction(async (trx) => {
+      for (let attempt = 1; !(await this.store.insertAbsent([write], now, trx)).has(write.code); attempt++) {
         if (input.code) {
           if (!input.force) throw alreadyExists(write.code);
-          const current = await this.store.get(write.code);
-          if (current) assertEditable(current);
-          await this.store.update(write, now);
+          await this.lockedForWrite(write.code, {}, trx);
+          await this.store.update(write, now, trx);
           break;
         }
-        if (attempt + 1 >= GENERATE_ATTEMPTS) throw err;
+        if (attempt >= GENERATE_ATTEMPTS) throw alreadyExists(write.code);
         write.code = this.randomCode();
       }
-    }
-    await this.published([write.code]);
-    const created = await this.get(write.code);
-    await this.audit.record(
-      {
-        action: "link.create",
-        objectType: "link",
-        objectId: created.code,
-        after: auditView(created),
-      },
-      by,
-    );
+      const link = (await this.store.get(write.code, trx))!;
+      await this.audit.recordIn(
+        trx,
+        { action: "link.create", objectType: "link", objectId: link.code, after: auditView(link) },
+        by,
+      );
+      return link;
+    });
+    await this.published([created.code]);
     return created;
   }
 
@@ -223,43 +217,39 @@ export class LinkService {
     const target = validTarget(input.target);
     // Read and written in one transaction with the row locked: concurrent writers take turns, so a write without
     // If-Match always applies to the latest version, and one with If-Match fails only when it really is stale.
-    const current = await this.store.transaction(async (trx) => {
+    const updated = await this.store.transaction(async (trx) => {
       const link = await this.lockedForWrite(code, conditions, trx);
       await this.store.update(await this.applyUpdate(link, { ...input, target }, now), now, trx);
-      return link;
+      const after = (await this.store.get(code, trx))!;
+      await this.audit.recordIn(
+        trx,
+        {
+          action: "link.update",
+          objectType: "link",
+          objectId: code,
+          before: auditView(link),
+          after: auditView(after),
+        },
+        by,
+      );
+      return after;
     });
     await this.published([code]);
-    const updated = await this.get(code);
-    await this.audit.record(
-      {
-        action: "link.update",
-        objectType: "link",
-        objectId: code,
-        before: auditView(current),
-        after: auditView(updated),
-      },
-      by,
-    );
     return updated;
   }
 
   async remove(code: string, conditions: WritePreconditions, by: AuditContext): Promise<void> {
     // As in update: the row is locked between the checks and the delete.
-    const current = await this.store.transaction(async (trx) => {
+    await this.store.transaction(async (trx) => {
       const link = await this.lockedForWrite(code, conditions, trx);
       await this.store.delete(code, trx);
-      return link;
+      await this.audit.recordIn(
+        trx,
+        { action: "link.delete", objectType: "link", objectId: code, before: auditView(link) },
+        by,
+      );
     });
     await this.published([code]);
-    await this.audit.record(
-      {
-        action: "link.delete",
-        objectType: "link",
-        objectId: code,
-        before: auditView(current),
-      },
-      by,
-    );
   }
 
   /**
@@ -371,11 +361,12 @@ export class LinkService {
       }
       await this.store.upsertMany([...forced.values()], now, true, trx);
       const written = new Set([...inserted, ...forced.keys()]);
-      return { success: [...new Set(valid.map((v) => v.write.code))].filter((c) => written.has(c)), refused };
+      const success = [...new Set(valid.map((v) => v.write.code))].filter((c) => written.has(c));
+      await this.auditBatch(trx, "links.batch_create", success, failed.length + refused.length, by);
+      return { success, refused };
     });
     failed.push(...refused);
     await this.published(success);
-    await this.auditBatch("links.batch_create", success, failed, by);
     return { success, failed };
   }
 
@@ -407,10 +398,10 @@ export class LinkService {
         }
       }
       await this.store.upsertMany([...writes.values()], now, true, trx);
+      await this.auditBatch(trx, "links.batch_update", [...writes.keys()], failed.length, by);
       return { success: [...writes.keys()], failed };
     });
     await this.published(success);
-    await this.auditBatch("links.batch_update", success, failed, by);
     return { success, failed };
   }
 
@@ -425,6 +416,8 @@ export class LinkService {
         candidates.filter((code) => !locked.has(code)),
         trx,
       );
+      const success = unique.filter((code) => deleted.has(code));
+      await this.auditBatch(trx, "links.batch_delete", success, unique.length - success.length, by);
       return { deleted, locked };
     });
     const success = unique.filter((code) => deleted.has(code));
@@ -436,7 +429,6 @@ export class LinkService {
           : { code, error: "Link not found", error_code: ErrorCode.LinkNotFound },
       );
     await this.published(success);
-    await this.auditBatch("links.batch_delete", success, failed, by);
     return { success, failed };
   }
 
@@ -518,24 +510,23 @@ export class LinkService {
         }
       }
       const writes = [...todo.values()].map((c) => c.write);
+      let written: string[];
       if (mode === "overwrite") {
         await this.store.upsertMany(writes, now, false, trx);
-        return { written: writes.map((w) => w.code), refused, alreadyThere };
+        written = writes.map((w) => w.code);
+      } else {
+        // Skip and error modes create a link only if its code is free at the moment of the insert.
+        const inserted = await this.store.insertAbsent(writes, now, trx);
+        for (const { write, line } of todo.values()) if (!inserted.has(write.code)) exists(write.code, line);
+        written = writes.map((w) => w.code).filter((code) => inserted.has(code));
       }
-      // Skip and error modes create a link only if its code is free at the moment of the insert.
-      const inserted = await this.store.insertAbsent(writes, now, trx);
-      for (const { write, line } of todo.values()) if (!inserted.has(write.code)) exists(write.code, line);
-      return {
-        written: writes.map((w) => w.code).filter((code) => inserted.has(code)),
-        refused,
-        alreadyThere,
-      };
+      await this.auditBatch(trx, `links.import_${mode}`, written, failed.length + refused.length, by);
+      return { written, refused, alreadyThere };
     });
     const written = outcome.written;
     failed.push(...outcome.refused);
     skipped += outcome.alreadyThere;
     await this.published(written);
-    await this.auditBatch(`links.import_${mode}`, written, failed, by);
     failed.sort((a, b) => (a.row ?? 0) - (b.row ?? 0));
     return {
       total_rows: rows.length + parseFailures.length,
@@ -696,18 +687,21 @@ export class LinkService {
     return verifyPassword(stored, input);
   }
 
-  private auditBatch(
+  /** The audit entry of a batch or import, in its transaction (nothing is recorded when nothing was written). */
+  private async auditBatch(
+    trx: Db,
     action: string,
     success: readonly string[],
-    failed: readonly unknown[],
+    failed: number,
     by: AuditContext,
   ): Promise<void> {
-    if (success.length === 0) return Promise.resolve();
-    return this.audit.record(
+    if (success.length === 0) return;
+    await this.audit.recordIn(
+      trx,
       {
         action,
         objectType: "links",
-        after: { codes: success.slice(0, 100), count: success.length, failed: failed.length },
+        after: { codes: success.slice(0, 100), count: success.length, failed },
       },
       by,
     );

@@ -97,6 +97,19 @@ export class Provisioner {
           const planned = await plan(trx, trx);
           const now = this.clock();
           for (const section of planned) if (section.changes.length > 0) await section.write(trx, now);
+          const written = result(
+            planned,
+            false,
+            planned.some((s) => s.changes.length > 0),
+          );
+          // The audit entry commits with the apply, or the apply does not happen.
+          if (written.applied) {
+            await this.audit.recordIn(
+              trx,
+              { action: "apply", objectType: "state", objectId: options.tag, after: written.summary },
+              request.by,
+            );
+          }
           return planned;
         }),
       { uniqueViolations: true },
@@ -107,18 +120,7 @@ export class Provisioner {
       false,
       sections.some((s) => s.changes.length > 0),
     );
-    if (done.applied) {
-      await this.audit.record(
-        {
-          action: "apply",
-          objectType: "state",
-          objectId: options.tag,
-          after: done.summary,
-        },
-        request.by,
-      );
-      this.log.info({ owner: options.tag, ...done.summary }, "apply document written");
-    }
+    if (done.applied) this.log.info({ owner: options.tag, ...done.summary }, "apply document written");
     return done;
   }
 

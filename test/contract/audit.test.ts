@@ -1,6 +1,7 @@
 /** The audit log: every Admin API write with actor, IP, request id, object and redacted before/after. */
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
+import { sql } from "kysely";
 import { sha256Hex } from "../../src/auth/api-key-format.js";
 import { Client } from "../support/http.js";
 import {
@@ -138,6 +139,30 @@ forEachEngine("audit log behind a trusted proxy", (engine) => {
       const entries = (await s.api.get(`/admin/v1/audit?object_id=${code}`)).json.data;
       assert.equal(entries.length, 1, `${forwarded.slice(0, 20)}: the write is in the audit log`);
       assert.match(entries[0].ip, expected);
+    }
+  });
+});
+
+describe("the audit entry commits with the write", () => {
+  it("a link write that cannot be audited does not happen", async () => {
+    const s = await startServer("sqlite");
+    try {
+      await sql`alter table audit_log rename to audit_log_away`.execute(s.app.store.db);
+      const r = await s.api.post("/admin/v1/links", { code: "unaudited", target: "https://u.example" });
+      assert.ok(r.status >= 500, `${r.status}: the write failed`);
+      const batch = await s.api.post("/admin/v1/links/batch", {
+        links: [{ code: "unaudited-2", target: "https://u.example" }],
+      });
+      assert.ok(batch.status >= 500);
+      await sql`alter table audit_log_away rename to audit_log`.execute(s.app.store.db);
+      assert.equal((await s.api.get("/admin/v1/links/unaudited")).status, 404, "nothing was written");
+      assert.equal((await s.api.get("/admin/v1/links/unaudited-2")).status, 404);
+      assert.equal(
+        (await s.api.post("/admin/v1/links", { code: "audited-ok", target: "https://u.example" })).status,
+        201,
+      );
+    } finally {
+      await s.close();
     }
   });
 });
