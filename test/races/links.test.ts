@@ -5,6 +5,7 @@
  * without If-Match is never refused with 412.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, it } from "node:test";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
@@ -113,6 +114,23 @@ forEachEngine("races", (engine) => {
       }
     }
     assert.ok(statuses.filter((s) => s === 200).length > ROUNDS * 4, "most writes went through");
+  });
+
+  it("identical PUT /keys/by-name on two instances at once: all 200/201, one key", async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const body = {
+        token_sha256: createHash("sha256").update(`token-${round}-${Math.random()}`).digest("hex"),
+        scopes: ["links:read"],
+      };
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? a : b).api.put(`/admin/v1/keys/by-name/race-${round}`, body),
+        ),
+      );
+      for (const r of answers) assert.ok(r.status === 200 || r.status === 201, `${r.status} ${r.text}`);
+      assert.equal(answers.filter((r) => r.status === 201).length, 1);
+      assert.equal(new Set(answers.map((r) => r.json.data.id)).size, 1);
+    }
   });
 
   it("DELETE and PUT without If-Match racing updates: never 412", async () => {
