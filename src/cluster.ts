@@ -39,14 +39,15 @@ interface Message {
 export const isClusterWorker = cluster.isWorker;
 
 /**
- * Runs the primary until every worker has stopped.
+ * Runs the primary until every worker has stopped. Resolves with the exit code for the whole instance: 1 when a
+ * worker's own stop failed (it lost clicks, or ran out of time), else 0.
  * @param prepare the start-up work done once for all workers (open the app and close it again).
  */
 export async function runPrimary(
   settings: Settings,
   log: Logger,
   prepare: () => Promise<void>,
-): Promise<void> {
+): Promise<number> {
   await prepare();
   if (settings.unixSocket) rmSync(settings.unixSocket, { force: true });
 
@@ -59,6 +60,7 @@ export async function runPrimary(
     return limiter;
   };
   let stopping = false;
+  let failedStops = 0;
   const started = new Map<number, number>();
 
   const fork = () => {
@@ -113,11 +115,14 @@ export async function runPrimary(
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
-    cluster.on("exit", () => {
+    cluster.on("exit", (_worker, code) => {
+      if (stopping && code !== 0) failedStops++;
       if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
     });
   });
+  if (failedStops > 0) log.error({ workers: failedStops }, "a worker did not stop cleanly (see its log)");
   log.info("jmp stopped");
+  return failedStops > 0 ? 1 : 0;
 }
 
 /** Worker side: the doorbell between sibling workers, relayed by the primary. */

@@ -36,8 +36,12 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
 
   if (settings.workers > 1 && !isClusterWorker) {
     try {
-      await runPrimary(settings, log, async () => void (await (await App.open(settings, log)).close()));
-      process.exit(0);
+      const code = await runPrimary(
+        settings,
+        log,
+        async () => void (await (await App.open(settings, log)).close()),
+      );
+      process.exit(code);
     } catch (err) {
       if (err instanceof SettingsError) return failStartup(err);
       log.fatal({ err }, "start-up failed");
