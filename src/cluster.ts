@@ -116,7 +116,9 @@ export async function runPrimary(
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
     cluster.on("exit", (_worker, code) => {
-      if (stopping && code !== 0) failedStops++;
+      // A worker still starting when the signal came dies of it (code null) with nothing to lose; one that ran
+      // its own stop exits 1 when that stop lost clicks or ran out of time.
+      if (stopping && code !== null && code !== 0) failedStops++;
       if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolve();
     });
   });

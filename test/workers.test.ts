@@ -142,7 +142,7 @@ describe("JMP_WORKERS=2", () => {
     await api.post("/admin/v1/links", { code: "clicked", target: "https://c.example/" });
     for (let i = 0; i < 20; i++) await visit(jmp.url, "/clicked");
     const workers = workerPids(jmp.proc.pid!);
-    assert.equal(await jmp.stop("SIGTERM"), 0);
+    assert.equal(await jmp.stop("SIGTERM"), 0, jmp.stdout().split("\n").slice(-12).join("\n"));
     for (const pid of workers) assert.throws(() => process.kill(pid, 0), "worker stopped");
 
     const again = await spawnJmp({ JMP_DATA_DIR: dataDir, JMP_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY });
