@@ -12,7 +12,7 @@ import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../link
 import type { ClickBatch } from "../redirect/clicks.js";
 import type { Engine } from "../settings.js";
 import type { Database, LinksTable } from "./schema.js";
-import { retryingConflicts } from "./db.js";
+import { isUniqueViolation, retryingConflicts } from "./db.js";
 import { yieldToEventLoop } from "../event-loop.js";
 
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -477,10 +477,15 @@ export class LinksStore {
     const inserted = new Set<string>();
     const sorted = [...links].sort((a, b) => compareCodes(a.code, b.code));
     if (this.engine === "mysql") {
-      // MySQL has no RETURNING: one INSERT IGNORE per row says by its affected rows whether it inserted.
+      // MySQL has no RETURNING, and INSERT IGNORE would also turn a too-long value into a silent truncation: one
+      // plain INSERT per row, a duplicate key failing only its own statement (InnoDB keeps the transaction).
       for (const link of sorted) {
-        const result = await db.insertInto("links").ignore().values(this.row(link, now)).executeTakeFirst();
-        if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0) inserted.add(link.code);
+        try {
+          await db.insertInto("links").values(this.row(link, now)).execute();
+          inserted.add(link.code);
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+        }
       }
     } else {
       for (let i = 0; i < sorted.length; i += CHUNK) {

@@ -189,6 +189,24 @@ forEachEngine("bad input", (engine) => {
     assert.equal((await s.anon.get(`/${nul}`)).status, 404);
   });
 
+  it("stores long rules whole or refuses them (MySQL's TEXT holds 64 KiB): never a 500, never truncated", async () => {
+    const rules = Array.from({ length: 20 }, (_, i) => ({
+      conditions: [{ type: "query", name: `q${i}`, value: "v".repeat(1000) }],
+      target: `https://rules.example/${"p".repeat(7000)}/${i}`,
+    }));
+    for (const [path, body] of [
+      ["/admin/v1/links", { code: "long-rules-1", target: "https://l.example", rules }],
+      ["/admin/v1/links/batch", { links: [{ code: "long-rules-2", target: "https://l.example", rules }] }],
+    ] as const) {
+      const r = await s.api.post(path, body);
+      assert.ok(r.status < 500, `${path}: ${r.status} ${r.text.slice(0, 200)}`);
+      const code = path.endsWith("batch") ? "long-rules-2" : "long-rules-1";
+      const stored = await s.api.get(`/admin/v1/links/${code}`);
+      if (stored.status === 200) assert.equal(stored.json.data.rules.length, 20, "stored whole");
+      else assert.equal(stored.status, 404, "or not at all");
+    }
+  });
+
   it("answers hostile codes in the path with 404, never 500", async () => {
     for (const path of [
       "/admin/v1/links/%00",
