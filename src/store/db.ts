@@ -208,6 +208,10 @@ function createDialect({ engine, location }: DatabaseSettings, onIdleError: (err
         keepAlive: true,
       });
       pool.on("error", onIdleError);
+      // A client the server drops while it is checked out but between statements (inside a transaction, or
+      // while a long job gives the event loop way) emits 'error' with no query to fail: without a listener
+      // that would crash the process. Its current or next statement fails instead, and the pool discards it.
+      pool.on("connect", (client) => client.on("error", onIdleError));
       return new PostgresDialect({ pool });
     }
     case "mysql":
