@@ -76,7 +76,7 @@ export class App {
       const feed = new ChangeFeed(log);
       const changeLog = new ChangeLog(store.db, feed, log);
       feed.attach(changeLog);
-      const audit = new AuditLog(store.db, log);
+      const audit = new AuditLog();
       const configStore = new ConfigStore(store.db);
       const config = new ConfigService(configStore, feed, log, audit);
       for (const pin of settings.configPins) {

@@ -8,7 +8,6 @@
  * and every redirect after the first admin write paid for them (~8 % of its CPU in the benchmark).
  */
 import type { Kysely, Transaction } from "kysely";
-import type { Logger } from "pino";
 import type { Database } from "../store/schema.js";
 
 /** Who made a write, and from where. */
@@ -34,15 +33,12 @@ export interface AuditEntry {
 const MAX_JSON = 16_384;
 
 export class AuditLog {
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly log: Logger,
-    private readonly clock: () => number = Date.now,
-  ) {}
+  constructor(private readonly clock: () => number = Date.now) {}
 
   /**
    * Records one write inside the write's own transaction: the entry and the write commit together, or neither
-   * does (a write that cannot be audited fails). Link writes and applies are recorded this way.
+   * does (a write that cannot be audited fails). Every audited write — links, tags, applies, keys, config and
+   * sessions — is recorded this way.
    */
   async recordIn(
     db: Kysely<Database> | Transaction<Database>,
@@ -50,19 +46,6 @@ export class AuditLog {
     by: AuditContext,
   ): Promise<void> {
     await this.insert(db, entry, by);
-  }
-
-  /**
-   * Records a write that has already committed (keys, config, sessions). A failure is logged, never thrown: the
-   * write itself has already happened. Inputs are bounded to their columns, so only an unreachable database
-   * makes it fail.
-   */
-  async record(entry: AuditEntry, by: AuditContext): Promise<void> {
-    try {
-      await this.insert(this.db, entry, by);
-    } catch (err) {
-      this.log.error({ err, action: entry.action }, "could not write the audit log");
-    }
   }
 
   private async insert(

@@ -140,11 +140,7 @@ export class KeyService {
       createdBy: actorOf(by),
       now: this.clock(),
     });
-    await this.insert(row);
-    await this.audit.record(
-      { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
-      context,
-    );
+    await this.insert(row, context);
     return { key: view(row), etag: etagOf(row), token };
   }
 
@@ -175,7 +171,14 @@ export class KeyService {
       if (existing) return this.putExisting(existing, wanted, by, context);
       const row = newKeyRow({ ...wanted, createdBy: actorOf(by), now: this.clock() });
       try {
-        await this.store.insert(row);
+        await this.store.transaction(async (trx) => {
+          await this.store.insert(row, trx);
+          await this.audit.recordIn(
+            trx,
+            { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
+            context,
+          );
+        });
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         // Lost a race for the name: compare with the key that won (at most twice more).
@@ -183,10 +186,6 @@ export class KeyService {
         throw await this.conflict(name, digest);
       }
       await this.published(row.id);
-      await this.audit.record(
-        { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
-        context,
-      );
       return { key: view(row), etag: etagOf(row), created: true, changed: true };
     }
   }
@@ -219,16 +218,25 @@ export class KeyService {
       updated_at: this.clock(),
     };
     try {
-      if (!(await this.store.update(existing.id, changes))) throw keyNotFound();
+      await this.store.transaction(async (trx) => {
+        if (!(await this.store.update(existing.id, changes, undefined, trx))) throw keyNotFound();
+        await this.audit.recordIn(
+          trx,
+          {
+            action: "key.update",
+            objectType: "key",
+            objectId: existing.id,
+            before: view(existing),
+            after: view({ ...existing, ...changes }),
+          },
+          context,
+        );
+      });
     } catch (err) {
       throw isUniqueViolation(err) ? await this.conflict(existing.name, digest) : err;
     }
     await this.published(existing.id);
     const { key, etag } = await this.get(existing.id);
-    await this.audit.record(
-      { action: "key.update", objectType: "key", objectId: existing.id, before: view(existing), after: key },
-      context,
-    );
     return { key, etag, created: false, changed: true };
   }
 
@@ -255,30 +263,32 @@ export class KeyService {
     if (input.expires_at !== undefined || input.expires_in !== undefined)
       changes.expires_at = validExpiry(input, this.clock());
     try {
-      if (!(await this.store.update(id, changes, Number(row.revision)))) {
-        throw new AppError(
-          412,
-          ErrorCode.PreconditionFailed,
-          "precondition_failed",
-          "The key changed during the update; read it again",
+      await this.store.transaction(async (trx) => {
+        if (!(await this.store.update(id, changes, Number(row.revision), trx))) {
+          throw new AppError(
+            412,
+            ErrorCode.PreconditionFailed,
+            "precondition_failed",
+            "The key changed during the update; read it again",
+          );
+        }
+        await this.audit.recordIn(
+          trx,
+          {
+            action: "key.update",
+            objectType: "key",
+            objectId: id,
+            before: view(row),
+            after: view({ ...row, ...changes }),
+          },
+          context,
         );
-      }
+      });
     } catch (err) {
       throw isUniqueViolation(err) ? await this.conflict(changes.name ?? row.name, row.token_sha256) : err;
     }
     await this.published(id);
-    const updated = await this.get(id);
-    await this.audit.record(
-      {
-        action: "key.update",
-        objectType: "key",
-        objectId: id,
-        before: view(row),
-        after: updated.key,
-      },
-      context,
-    );
-    return updated;
+    return this.get(id);
   }
 
   async rotate(id: string, graceSeconds: number, by: Principal, context: AuditContext) {
@@ -288,36 +298,38 @@ export class KeyService {
     const row = await this.mutable(id, by);
     const token = generateApiKey();
     const now = this.clock();
-    await this.store.update(id, {
+    const changes = {
       token_sha256: sha256Hex(token),
       active_sha256: sha256Hex(token),
       display: `${token.slice(0, 8)}…${token.slice(-4)}`,
       previous_sha256: graceSeconds > 0 ? row.token_sha256 : null,
       previous_valid_until: graceSeconds > 0 ? now + graceSeconds * 1000 : null,
       updated_at: now,
+    };
+    await this.store.transaction(async (trx) => {
+      await this.store.update(id, changes, undefined, trx);
+      await this.audit.recordIn(
+        trx,
+        { action: "key.rotate", objectType: "key", objectId: id, after: { grace_seconds: graceSeconds } },
+        context,
+      );
     });
     await this.published(id);
-    await this.audit.record(
-      {
-        action: "key.rotate",
-        objectType: "key",
-        objectId: id,
-        after: { grace_seconds: graceSeconds },
-      },
-      context,
-    );
     return { ...(await this.get(id)), token };
   }
 
   async revoke(id: string, by: Principal, context: AuditContext): Promise<void> {
     const row = await this.mutable(id, by);
     const now = this.clock();
-    await this.store.update(id, revokedFields(actorOf(by), now));
+    await this.store.transaction(async (trx) => {
+      await this.store.update(id, revokedFields(actorOf(by), now), undefined, trx);
+      await this.audit.recordIn(
+        trx,
+        { action: "key.revoke", objectType: "key", objectId: id, before: view(row) },
+        context,
+      );
+    });
     await this.published(id);
-    await this.audit.record(
-      { action: "key.revoke", objectType: "key", objectId: id, before: view(row) },
-      context,
-    );
   }
 
   /** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */
@@ -368,10 +380,19 @@ export class KeyService {
     return row;
   }
 
-  private async insert(row: KeyRow): Promise<void> {
+  /** Inserts a new key with its audit entry (one transaction), then tells every instance. */
+  private async insert(row: KeyRow, context: AuditContext): Promise<void> {
     try {
-      await this.store.insert(row);
+      await this.store.transaction(async (trx) => {
+        await this.store.insert(row, trx);
+        await this.audit.recordIn(
+          trx,
+          { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
+          context,
+        );
+      });
     } catch (err) {
+      // Outside the transaction: on SQLite its one connection is free again only once it has ended.
       throw isUniqueViolation(err) ? await this.conflict(row.name, row.token_sha256) : err;
     }
     await this.published(row.id);

@@ -53,7 +53,7 @@ export async function offlineBackend(): Promise<ConfigBackend> {
   feed.attach(new ChangeLog(store.db, feed, log));
   const configStore = new ConfigStore(store.db);
   const CLI = internalContext("cli");
-  const config = new ConfigService(configStore, feed, log, new AuditLog(store.db, log));
+  const config = new ConfigService(configStore, feed, log, new AuditLog());
   for (const pin of settings.configPins) await config.pin(pin.key, pin.value, "env");
   if (settings.adminPassword !== null) await config.pin("api.admin_token", settings.adminPassword, "env");
   await config.seed(Date.now());

@@ -61,7 +61,7 @@ export async function resetPassword(options: { passwordFile?: string }): Promise
     const log = pino({ level: "silent" });
     const feed = new ChangeFeed(log);
     feed.attach(new ChangeLog(store.db, feed, log));
-    const config = new ConfigService(new ConfigStore(store.db), feed, log, new AuditLog(store.db, log));
+    const config = new ConfigService(new ConfigStore(store.db), feed, log, new AuditLog());
     await config.seed(Date.now());
     await config.set("api.admin_token", password, internalContext("cli"), Date.now());
   } finally {

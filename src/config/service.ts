@@ -164,29 +164,36 @@ export class ConfigService {
     if (value === current) return false;
     this.assertConsistent(key, value);
     const redact = (v: string | null) => (definition.sensitive && v !== null ? REDACTED : v);
-    await this.store.write({
-      key,
-      value,
-      actor: by.actor,
-      now,
-      historyOld: redact(this.stored.get(key) ?? null),
-      historyNew: redact(value) ?? "",
+    const shown = (v: string) => (definition.sensitive ? REDACTED : v);
+    // The value, its history row and its audit entry commit together.
+    await this.store.transaction(async (trx) => {
+      await this.store.write(
+        {
+          key,
+          value,
+          actor: by.actor,
+          now,
+          historyOld: redact(this.stored.get(key) ?? null),
+          historyNew: redact(value) ?? "",
+        },
+        trx,
+      );
+      await this.audit.recordIn(
+        trx,
+        {
+          action: "config.set",
+          objectType: "config",
+          objectId: key,
+          before: shown(current),
+          after: shown(value),
+        },
+        by,
+      );
     });
     this.stored.set(key, value);
     this.updatedAt.set(key, now);
     this.rebuild();
     await this.feed.publish({ kind: "config", keys: [key] });
-    const shown = (v: string) => (definition.sensitive ? REDACTED : v);
-    await this.audit.record(
-      {
-        action: "config.set",
-        objectType: "config",
-        objectId: key,
-        before: shown(current),
-        after: shown(value),
-      },
-      by,
-    );
     // A new admin password ends every admin session, on every instance.
     if (key === "api.admin_token") await this.set("api.sessions_not_before", String(now), by, now);
     return true;

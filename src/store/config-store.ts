@@ -21,6 +21,11 @@ export interface ConfigWrite {
 export class ConfigStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** A config write and what goes with it (history, audit entry), committed together. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
   /** Every row; `db` may be a transaction (an apply reads what the instances before it committed). */
   readAll(db: Kysely<Database> | Transaction<Database> = this.db): Promise<ConfigRow[]> {
     return db.selectFrom("runtime_config").select(["key", "value", "updated_at"]).execute();

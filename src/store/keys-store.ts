@@ -9,6 +9,11 @@ type Db = Kysely<Database> | Transaction<Database>;
 export class KeysStore {
   constructor(private readonly db: Kysely<Database>) {}
 
+  /** A key write and its audit entry, committed together. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
   get(id: string): Promise<KeyRow | undefined> {
     return this.db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst();
   }

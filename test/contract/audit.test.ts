@@ -144,12 +144,16 @@ forEachEngine("audit log behind a trusted proxy", (engine) => {
 });
 
 describe("the audit entry commits with the write", () => {
-  it("a link write that cannot be audited does not happen", async () => {
+  it("a write that cannot be audited does not happen (links, batches, keys, config)", async () => {
     const s = await startServer("sqlite");
     try {
       await sql`alter table audit_log rename to audit_log_away`.execute(s.app.store.db);
       const r = await s.api.post("/admin/v1/links", { code: "unaudited", target: "https://u.example" });
       assert.ok(r.status >= 500, `${r.status}: the write failed`);
+      const key = await s.api.post("/admin/v1/keys", { name: "unaudited-key", scopes: ["links:read"] });
+      assert.ok(key.status >= 500, `${key.status}: the key write failed`);
+      const config = await s.api.put("/admin/v1/config/features.random_code_length", { value: "11" });
+      assert.ok(config.status >= 500, `${config.status}: the config write failed`);
       const batch = await s.api.post("/admin/v1/links/batch", {
         links: [{ code: "unaudited-2", target: "https://u.example" }],
       });
@@ -157,6 +161,9 @@ describe("the audit entry commits with the write", () => {
       await sql`alter table audit_log_away rename to audit_log`.execute(s.app.store.db);
       assert.equal((await s.api.get("/admin/v1/links/unaudited")).status, 404, "nothing was written");
       assert.equal((await s.api.get("/admin/v1/links/unaudited-2")).status, 404);
+      const keys = (await s.api.get("/admin/v1/keys")).json.data as { name: string }[];
+      assert.ok(!keys.some((k) => k.name === "unaudited-key"), "no key was created");
+      assert.equal((await s.api.get("/admin/v1/config/features.random_code_length")).json.data.value, "6");
       assert.equal(
         (await s.api.post("/admin/v1/links", { code: "audited-ok", target: "https://u.example" })).status,
         201,
