@@ -171,14 +171,7 @@ export class KeyService {
       if (existing) return this.putExisting(existing, wanted, by, context);
       const row = newKeyRow({ ...wanted, createdBy: actorOf(by), now: this.clock() });
       try {
-        await this.store.transaction(async (trx) => {
-          await this.store.insert(row, trx);
-          await this.audit.recordIn(
-            trx,
-            { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
-            context,
-          );
-        });
+        await this.insertAudited(row, context);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         // Lost a race for the name: compare with the key that won (at most twice more).
@@ -383,19 +376,24 @@ export class KeyService {
   /** Inserts a new key with its audit entry (one transaction), then tells every instance. */
   private async insert(row: KeyRow, context: AuditContext): Promise<void> {
     try {
-      await this.store.transaction(async (trx) => {
-        await this.store.insert(row, trx);
-        await this.audit.recordIn(
-          trx,
-          { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
-          context,
-        );
-      });
+      await this.insertAudited(row, context);
     } catch (err) {
       // Outside the transaction: on SQLite its one connection is free again only once it has ended.
       throw isUniqueViolation(err) ? await this.conflict(row.name, row.token_sha256) : err;
     }
     await this.published(row.id);
+  }
+
+  /** The key row and its audit entry, in one transaction; a unique violation is the caller's to explain. */
+  private insertAudited(row: KeyRow, context: AuditContext): Promise<void> {
+    return this.store.transaction(async (trx) => {
+      await this.store.insert(row, trx);
+      await this.audit.recordIn(
+        trx,
+        { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
+        context,
+      );
+    });
   }
 
   /** Which unique rule a failed write broke: the name, or the token (another active key has the digest). */
