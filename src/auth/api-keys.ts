@@ -4,15 +4,15 @@
  * through an instance-local cache; every key change publishes a `keys` event on the change feed, which clears
  * that cache on every instance, so a revocation is honoured everywhere within a second.
  *
- * The bootstrap keys from the environment are listed alongside as read-only entries (`source: "env"`).
+ * The bootstrap keys from the environment are listed alongside as read-only entries (`source: "env"`). The
+ * rules this service applies (names, expiries, views, who may act on which key) are in api-key-rules.ts.
  */
-import { randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import { AppError, ErrorCode, type FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
-import { parseRfc3339, resolveExpiry } from "../links/expiry.js";
+import { parseRfc3339 } from "../links/expiry.js";
 import { Managed } from "../links/model.js";
 import type { DocumentKey } from "../provision/document.js";
 import {
@@ -26,52 +26,43 @@ import { isUniqueViolation } from "../store/db.js";
 import type { Transaction } from "kysely";
 import type { KeyRow, KeysStore } from "../store/keys-store.js";
 import type { Database } from "../store/schema.js";
-import { CONTROL_CHARS } from "../text.js";
 import { generateApiKey, isWellFormedApiKey, sha256Hex } from "./api-key-format.js";
+import {
+  badField,
+  DIGEST,
+  digestDisplay,
+  TOKEN_TAKEN,
+  etagOf,
+  iso,
+  type KeyInput,
+  keyNotFound,
+  type KeyView,
+  listedWithOtherDigest,
+  managedByFile,
+  newKeyRow,
+  parseScopes,
+  requireHeld,
+  revokedFields,
+  scopesBeyond,
+  validDescription,
+  validExpiry,
+  validName,
+  view,
+} from "./api-key-rules.js";
 import type { BootstrapKey } from "./bootstrap.js";
 import { actorOf, type Principal } from "./credentials.js";
 import { hasScope, isScope, normalizeScopes, type Scope } from "./scopes.js";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const DIGEST = /^(?:sha256:)?([0-9a-f]{64})$/;
 const MAX_GRACE_SECONDS = 86_400;
 /** `last_used_at` is written at most this often per key. */
 const TOUCH_EVERY_MS = 60_000;
 const CACHE_TTL_MS = 30_000;
-const TOKEN_TAKEN = "Another active API key already has this token (its SHA-256); choose another token";
-
-export interface KeyView {
-  id: string;
-  name: string;
-  display: string;
-  scopes: Scope[];
-  description: string | null;
-  expires_at: string | null;
-  created_at: string | null;
-  created_by: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-  source: string;
-}
-
-export interface KeyInput {
-  name?: string | undefined;
-  scopes?: string[] | undefined;
-  description?: string | null | undefined;
-  expires_at?: string | null | undefined;
-  expires_in?: string | undefined;
-}
 
 export interface BootstrapPolicy {
   keys: readonly BootstrapKey[];
   scopes: readonly Scope[];
   expiresAt: number | null;
 }
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-export const keyNotFound = () =>
-  new AppError(404, ErrorCode.KeyNotFound, "key_not_found", "API key not found");
 
 export class KeyService {
   private readonly cache = new LRUCache<string, CacheEntry>({
@@ -659,152 +650,4 @@ function toCacheEntry(row: KeyRow | undefined, digest: string): CacheEntry {
     principal: { kind: "api_key", id: row.id, name: row.name, scopes: parseScopes(row.scopes), expiresAt },
     validUntil: Math.min(expiresAt ?? Number.POSITIVE_INFINITY, graceEnd),
   };
-}
-
-/** How a key known only by its digest is shown. */
-function digestDisplay(digest: string): string {
-  return `sha256:${digest.slice(0, 8)}…`;
-}
-
-function newKeyRow(key: {
-  name: string;
-  digest: string;
-  /** How the key is shown in lists; keys given by digest only show the digest's start. */
-  display?: string;
-  scopes: Scope[];
-  description: string | null;
-  expiresAt: number | null;
-  createdBy: string;
-  now: number;
-}): KeyRow {
-  return {
-    id: `key_${randomBytes(12).toString("base64url")}`,
-    name: key.name,
-    active_name: key.name,
-    token_sha256: key.digest,
-    active_sha256: key.digest,
-    display: key.display ?? digestDisplay(key.digest),
-    scopes: JSON.stringify(key.scopes),
-    description: key.description,
-    expires_at: key.expiresAt,
-    created_at: key.now,
-    created_by: key.createdBy,
-    updated_at: key.now,
-    last_used_at: null,
-    revoked_at: null,
-    revoked_by: null,
-    source: "api",
-    previous_sha256: null,
-    previous_valid_until: null,
-    revision: 1,
-  };
-}
-
-function view(row: KeyRow): KeyView {
-  return {
-    id: row.id,
-    name: row.name,
-    display: row.display,
-    scopes: parseScopes(row.scopes),
-    description: row.description,
-    expires_at: iso(row.expires_at),
-    created_at: iso(row.created_at),
-    created_by: row.created_by,
-    last_used_at: iso(row.last_used_at),
-    revoked_at: iso(row.revoked_at),
-    source: row.source,
-  };
-}
-
-function etagOf(row: KeyRow): string {
-  return `"${row.id}-${Number(row.revision)}"`;
-}
-
-function parseScopes(stored: string): Scope[] {
-  return (JSON.parse(stored) as string[]).filter(isScope);
-}
-
-/** Is `holder` in the document under its own name, with a digest other than `digest` (so it gives it up)? */
-function listedWithOtherDigest(items: readonly DocumentKey[], holder: KeyRow, digest: string): boolean {
-  const listed = items.find((item) => item.name === holder.name);
-  return listed !== undefined && DIGEST.exec(listed.token_sha256)?.[1] !== digest;
-}
-
-function revokedFields(by: string, now: number): Partial<KeyRow> {
-  return { revoked_at: now, revoked_by: by, active_name: null, active_sha256: null, updated_at: now };
-}
-
-function scopesBeyond(row: KeyRow, by: Principal): Scope[] {
-  return parseScopes(row.scopes).filter((scope) => !hasScope(by.scopes, scope));
-}
-
-/** 403 unless the caller holds every scope of the stored key it wants to change. */
-function requireHeld(row: KeyRow, by: Principal): void {
-  const beyond = scopesBeyond(row, by);
-  if (beyond.length === 0) return;
-  throw new AppError(
-    403,
-    ErrorCode.InsufficientScope,
-    "insufficient_scope",
-    `API key '${row.name}' has scope(s) you do not hold: ${beyond.join(", ")}`,
-  );
-}
-
-function managedByFile(name: string): AppError {
-  return new AppError(
-    409,
-    ErrorCode.ManagedByProvisioning,
-    "managed_by_provisioning",
-    `API key '${name}' is managed by the provisioning file; change it there`,
-  );
-}
-
-function badField(message: string): AppError {
-  return new AppError(400, ErrorCode.BadRequest, "validation_failed", message);
-}
-
-function validName(name: string | undefined): string {
-  if (!name || !NAME.test(name)) {
-    throw badField(
-      "name must be 1-64 characters: letters, digits, '_', '.', '-' (starting with a letter or digit)",
-    );
-  }
-  if (name.toLowerCase().startsWith("bootstrap"))
-    throw badField("names starting with 'bootstrap' are reserved");
-  return name;
-}
-
-function validDescription(description: string | null | undefined): string | null {
-  if (description === undefined || description === null || description === "") return null;
-  if (description.length > 512 || CONTROL_CHARS.test(description)) {
-    throw badField("description must be at most 512 characters without control characters");
-  }
-  return description;
-}
-
-function validExpiry(input: KeyInput, now: number): number | null {
-  const text = input.expires_in ?? input.expires_at ?? "";
-  if (input.expires_in !== undefined && input.expires_at) {
-    throw new AppError(
-      400,
-      ErrorCode.InvalidExpiry,
-      "invalid_expiry",
-      "give expires_at or expires_in, not both",
-    );
-  }
-  let expiresAt: number | null;
-  try {
-    expiresAt = resolveExpiry(text, now);
-  } catch (err) {
-    throw new AppError(
-      400,
-      ErrorCode.InvalidExpiry,
-      "invalid_expiry",
-      (err as Error).message.replace("expires_at", "expiry"),
-    );
-  }
-  if (expiresAt !== null && expiresAt <= now) {
-    throw new AppError(400, ErrorCode.InvalidExpiry, "invalid_expiry", "the expiry must be in the future");
-  }
-  return expiresAt;
 }

@@ -1,0 +1,196 @@
+/**
+ * The rules of API keys, apart from the service that applies them: names, descriptions and expiries, the row a
+ * new key gets, how a key is shown, and who may act on which key. Pure functions, no storage.
+ */
+import { randomBytes } from "node:crypto";
+import { AppError, ErrorCode } from "../errors.js";
+import { resolveExpiry } from "../links/expiry.js";
+import type { DocumentKey } from "../provision/document.js";
+import type { KeyRow } from "../store/keys-store.js";
+import { CONTROL_CHARS } from "../text.js";
+import type { Principal } from "./credentials.js";
+import { hasScope, isScope, type Scope } from "./scopes.js";
+
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const DIGEST = /^(?:sha256:)?([0-9a-f]{64})$/;
+export const TOKEN_TAKEN =
+  "Another active API key already has this token (its SHA-256); choose another token";
+
+export interface KeyView {
+  id: string;
+  name: string;
+  display: string;
+  scopes: Scope[];
+  description: string | null;
+  expires_at: string | null;
+  created_at: string | null;
+  created_by: string | null;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  source: string;
+}
+
+export interface KeyInput {
+  name?: string | undefined;
+  scopes?: string[] | undefined;
+  description?: string | null | undefined;
+  expires_at?: string | null | undefined;
+  expires_in?: string | undefined;
+}
+
+export const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+
+export const keyNotFound = () =>
+  new AppError(404, ErrorCode.KeyNotFound, "key_not_found", "API key not found");
+
+/** How a key known only by its digest is shown. */
+export function digestDisplay(digest: string): string {
+  return `sha256:${digest.slice(0, 8)}…`;
+}
+
+export function newKeyRow(key: {
+  name: string;
+  digest: string;
+  /** How the key is shown in lists; keys given by digest only show the digest's start. */
+  display?: string;
+  scopes: Scope[];
+  description: string | null;
+  expiresAt: number | null;
+  createdBy: string;
+  now: number;
+}): KeyRow {
+  return {
+    id: `key_${randomBytes(12).toString("base64url")}`,
+    name: key.name,
+    active_name: key.name,
+    token_sha256: key.digest,
+    active_sha256: key.digest,
+    display: key.display ?? digestDisplay(key.digest),
+    scopes: JSON.stringify(key.scopes),
+    description: key.description,
+    expires_at: key.expiresAt,
+    created_at: key.now,
+    created_by: key.createdBy,
+    updated_at: key.now,
+    last_used_at: null,
+    revoked_at: null,
+    revoked_by: null,
+    source: "api",
+    previous_sha256: null,
+    previous_valid_until: null,
+    revision: 1,
+  };
+}
+
+export function view(row: KeyRow): KeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    display: row.display,
+    scopes: parseScopes(row.scopes),
+    description: row.description,
+    expires_at: iso(row.expires_at),
+    created_at: iso(row.created_at),
+    created_by: row.created_by,
+    last_used_at: iso(row.last_used_at),
+    revoked_at: iso(row.revoked_at),
+    source: row.source,
+  };
+}
+
+export function etagOf(row: KeyRow): string {
+  return `"${row.id}-${Number(row.revision)}"`;
+}
+
+export function parseScopes(stored: string): Scope[] {
+  return (JSON.parse(stored) as string[]).filter(isScope);
+}
+
+/** Is `holder` in the document under its own name, with a digest other than `digest` (so it gives it up)? */
+export function listedWithOtherDigest(
+  items: readonly DocumentKey[],
+  holder: KeyRow,
+  digest: string,
+): boolean {
+  const listed = items.find((item) => item.name === holder.name);
+  return listed !== undefined && DIGEST.exec(listed.token_sha256)?.[1] !== digest;
+}
+
+export function revokedFields(by: string, now: number): Partial<KeyRow> {
+  return { revoked_at: now, revoked_by: by, active_name: null, active_sha256: null, updated_at: now };
+}
+
+export function scopesBeyond(row: KeyRow, by: Principal): Scope[] {
+  return parseScopes(row.scopes).filter((scope) => !hasScope(by.scopes, scope));
+}
+
+/** 403 unless the caller holds every scope of the stored key it wants to change. */
+export function requireHeld(row: KeyRow, by: Principal): void {
+  const beyond = scopesBeyond(row, by);
+  if (beyond.length === 0) return;
+  throw new AppError(
+    403,
+    ErrorCode.InsufficientScope,
+    "insufficient_scope",
+    `API key '${row.name}' has scope(s) you do not hold: ${beyond.join(", ")}`,
+  );
+}
+
+export function managedByFile(name: string): AppError {
+  return new AppError(
+    409,
+    ErrorCode.ManagedByProvisioning,
+    "managed_by_provisioning",
+    `API key '${name}' is managed by the provisioning file; change it there`,
+  );
+}
+
+export function badField(message: string): AppError {
+  return new AppError(400, ErrorCode.BadRequest, "validation_failed", message);
+}
+
+export function validName(name: string | undefined): string {
+  if (!name || !NAME.test(name)) {
+    throw badField(
+      "name must be 1-64 characters: letters, digits, '_', '.', '-' (starting with a letter or digit)",
+    );
+  }
+  if (name.toLowerCase().startsWith("bootstrap"))
+    throw badField("names starting with 'bootstrap' are reserved");
+  return name;
+}
+
+export function validDescription(description: string | null | undefined): string | null {
+  if (description === undefined || description === null || description === "") return null;
+  if (description.length > 512 || CONTROL_CHARS.test(description)) {
+    throw badField("description must be at most 512 characters without control characters");
+  }
+  return description;
+}
+
+export function validExpiry(input: KeyInput, now: number): number | null {
+  const text = input.expires_in ?? input.expires_at ?? "";
+  if (input.expires_in !== undefined && input.expires_at) {
+    throw new AppError(
+      400,
+      ErrorCode.InvalidExpiry,
+      "invalid_expiry",
+      "give expires_at or expires_in, not both",
+    );
+  }
+  let expiresAt: number | null;
+  try {
+    expiresAt = resolveExpiry(text, now);
+  } catch (err) {
+    throw new AppError(
+      400,
+      ErrorCode.InvalidExpiry,
+      "invalid_expiry",
+      (err as Error).message.replace("expires_at", "expiry"),
+    );
+  }
+  if (expiresAt !== null && expiresAt <= now) {
+    throw new AppError(400, ErrorCode.InvalidExpiry, "invalid_expiry", "the expiry must be in the future");
+  }
+  return expiresAt;
+}
