@@ -24,18 +24,19 @@ export function available(): string | null {
   return null;
 }
 
-export interface ThrowawayPostgres {
+/** A database server a fault test owns: it may freeze, stop and restart it. */
+export interface ThrowawayDatabase {
   url: string;
-  /** SIGSTOP every process of the cluster: connections stay open, nothing answers. */
+  /** SIGSTOP every process of the server: connections stay open, nothing answers. */
   freeze(): void;
   thaw(): void;
   /** Stops the server at once (connections are refused afterwards). */
-  stop(): void;
-  start(): void;
-  destroy(): void;
+  stop(): void | Promise<void>;
+  start(): void | Promise<void>;
+  destroy(): void | Promise<void>;
 }
 
-export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
+export async function startThrowawayPostgres(): Promise<ThrowawayDatabase> {
   const bin = binaries()!;
   const dir = mkdtempSync(path.join(tmpdir(), "jmp-pg-"));
   chmodSync(dir, 0o700);
@@ -83,9 +84,12 @@ export async function startThrowawayPostgres(): Promise<ThrowawayPostgres> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     freeze: () => signal("SIGSTOP"),
     thaw: () => signal("SIGCONT"),
-    stop: () =>
-      asPostgres([path.join(bin, "pg_ctl"), "-D", path.join(dir, "data"), "-m", "immediate", "stop"]),
-    start,
+    stop: () => {
+      asPostgres([path.join(bin, "pg_ctl"), "-D", path.join(dir, "data"), "-m", "immediate", "stop"]);
+    },
+    start: () => {
+      start();
+    },
     destroy() {
       signal("SIGCONT");
       spawnSync("runuser", [
