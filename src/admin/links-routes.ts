@@ -11,6 +11,7 @@ import { QR_LIMITS, qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { Type } from "typebox";
 import { AppError, badRequest, ErrorCode } from "../errors.js";
 import { hasScope } from "../auth/scopes.js";
+import { releaseMemorySoon } from "../event-loop.js";
 import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
 import { parseRfc3339 } from "../links/expiry.js";
 import { etagOf, type Link } from "../links/model.js";
@@ -386,8 +387,12 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         if (!file || file.length === 0) {
           throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
         }
-        const parsed = await parseImportCsv(file);
-        return ok(await links.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
+        try {
+          const parsed = await parseImportCsv(file);
+          return ok(await links.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
+        } finally {
+          releaseMemorySoon();
+        }
       },
     );
 

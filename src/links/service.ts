@@ -36,6 +36,8 @@ import {
 } from "./settings.js";
 import { checkTarget } from "./target.js";
 
+const PUBLISH_SLICE = 8192;
+
 /** Placeholder during an import: take the password of the existing link. */
 const KEEP_PASSWORD = "\u0000keep";
 
@@ -827,8 +829,15 @@ export class LinkService {
   }
 
   /** Tells every instance (this one included) which codes changed; resolves when the event is durable. */
+  /**
+   * Publishes written codes. An import's 138 000 codes go in slices that give way between them: the caches and
+   * the code set take each slice on the event loop, and all at once that was a 120 ms stall of every redirect.
+   */
   private async published(codes: readonly string[]): Promise<void> {
-    if (codes.length > 0) await this.feed.publish({ kind: "links", codes });
+    for (let i = 0; i < codes.length; i += PUBLISH_SLICE) {
+      if (i > 0) await yieldToEventLoop();
+      await this.feed.publish({ kind: "links", codes: codes.slice(i, i + PUBLISH_SLICE) });
+    }
   }
 }
 

@@ -2,11 +2,15 @@
  * The largest allowed CSV import (10 MiB, ~150 000 rows) while visitors follow a cached link: the import parses,
  * checks and writes in slices that give the event loop back, so redirects keep answering. The figure reported is
  * the redirect p99 during the import; docs/security.md holds the target (< 50 ms on an idle machine). The test
- * fails only on a stall long enough to be one (250 ms), not on a noisy machine's p99.
+ * fails only on a stall long enough to be one (250 ms), not on a noisy machine's p99: the server runs in this
+ * process, so the test's own client shares its event loop and the p99 here is higher than a separate server's
+ * (docs/performance.md has both). Afterwards the heap must
+ * return near its level before the import.
  */
 import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 const MiB = 1024 * 1024;
@@ -57,6 +61,7 @@ forEachEngine("a 10 MiB import", (engine) => {
   it("keeps redirects answering while it imports", async (t) => {
     if (skip) return t.skip(skip);
     const csv = bigCsv();
+    const heapBefore = process.memoryUsage().heapUsed;
     const { Agent } = await import("node:http");
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     await timedVisit(`${s.url}/hot`, agent);
@@ -84,5 +89,12 @@ forEachEngine("a 10 MiB import", (engine) => {
     );
     assert.ok(latencies.length > 20, "redirects were answered during the import");
     assert.ok(p99 < 250, `redirect p99 ${p99.toFixed(1)} ms during the import`);
+
+    // The import's garbage (~200 MB) is collected shortly after, though nothing else allocates meanwhile: the
+    // server runs in this process, so this process's heap is the server's.
+    await sleep(2_000);
+    const grown = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+    t.diagnostic(`heap ${grown.toFixed(0)} MB above its level before the import, 2 s after it`);
+    assert.ok(grown < 96, `the heap returns near its level before (${grown.toFixed(0)} MB above)`);
   });
 });
