@@ -67,3 +67,14 @@ export const badRequest = (message: string, error = "bad_request") =>
   new AppError(400, ErrorCode.BadRequest, error, message);
 export const notFound = (message = "Link not found") =>
   new AppError(404, ErrorCode.NotFound, "not_found", message);
+
+/** A startup setting (`JMP_*` variable or its `_FILE`) that is missing or invalid: the process does not start. */
+export class SettingsError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "SettingsError";
+  }
+}

@@ -9,9 +9,10 @@
  */
 import { type Logger, pino } from "pino";
 import pretty from "pino-pretty";
-import type { LogFormat, LogLevel } from "./settings.js";
+import { REDACTED } from "./text.js";
 
-export const REDACTED = "[REDACTED]";
+export type LogFormat = "json" | "text";
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 /** Header (and field) names whose values are credentials, wherever they appear in a log line. */
 const CREDENTIAL_NAMES = [

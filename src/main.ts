@@ -7,7 +7,8 @@ import { setFlagsFromString } from "node:v8";
 import { App } from "./app.js";
 import { isClusterWorker, runPrimary } from "./cluster.js";
 import { createLogger } from "./log.js";
-import { readSettings, SettingsError, unknownVariables } from "./settings.js";
+import { SettingsError } from "./errors.js";
+import { readSettings, unknownVariables } from "./settings.js";
 
 /** A graceful stop takes at most this long (documented in docs/deployment.md; Kubernetes waits 30 s). */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;

@@ -17,16 +17,9 @@ import { isScope, normalizeScopes, SCOPES, type Scope } from "./auth/scopes.js";
 import { type ConfigKey, definitionOf } from "./config/registry.js";
 import { parseRfc3339 } from "./links/expiry.js";
 import { isIpOrCidr } from "./text.js";
-
-export type Engine = "sqlite" | "postgres" | "mysql";
-export type LogFormat = "json" | "text";
-export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
-
-export interface DatabaseSettings {
-  engine: Engine;
-  /** A file path for SQLite (or `:memory:`), a connection URL for the others. */
-  location: string;
-}
+import { SettingsError } from "./errors.js";
+import type { LogFormat, LogLevel } from "./log.js";
+import type { DatabaseSettings } from "./store/db.js";
 
 export interface Settings {
   host: string;
@@ -67,16 +60,6 @@ export interface ConfigPin {
   variable: string;
   key: ConfigKey;
   value: string;
-}
-
-export class SettingsError extends Error {
-  constructor(
-    readonly variable: string,
-    message: string,
-  ) {
-    super(`${variable}: ${message}`);
-    this.name = "SettingsError";
-  }
 }
 
 type Env = Record<string, string | undefined>;

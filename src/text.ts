@@ -17,3 +17,6 @@ export function isIpOrCidr(text: string): boolean {
   if (family === 0 || extra !== undefined) return false;
   return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
+
+/** What every answer, export, audit entry and log line shows in place of a secret. */
+export const REDACTED = "[REDACTED]" as const;

@@ -17,9 +17,10 @@ import { parseRfc3339 } from "../links/expiry.js";
 import { etagOf, type Link } from "../links/model.js";
 import { normalizeTags, settingsResponse } from "../links/settings.js";
 import { SettingsInputProperties } from "../links/settings-schema.js";
-import type { ImportMode, LinkService } from "../links/service.js";
+import type { ImportMode } from "../links/csv.js";
+import type { LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
-import { CONTROL_CHARS } from "../text.js";
+import { CONTROL_CHARS, REDACTED } from "../text.js";
 import { auditContextOf } from "./context.js";
 import { ok, paginated } from "./envelope.js";
 import {
@@ -116,7 +117,7 @@ export function linkResponse(link: Link, base: string) {
     created_at: new Date(link.createdAt).toISOString(),
     updated_at: new Date(link.updatedAt).toISOString(),
     expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
-    password: link.passwordHash === null ? null : ("[REDACTED]" as const),
+    password: link.passwordHash === null ? null : REDACTED,
     click_count: link.clickCount,
     ...settingsResponse(link),
   };

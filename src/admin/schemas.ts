@@ -4,6 +4,7 @@
  * answer against that description, and the typed client (`jmp/client`) derives its result types from them.
  * Responses are serialised with JSON.stringify, not from these schemas: a schema can never change an answer.
  */
+import { REDACTED } from "../text.js";
 import { type Static, type TSchema, Type } from "typebox";
 import { SettingsOutputProperties } from "../links/settings-schema.js";
 import { ApplyDocument } from "../provision/document.js";
@@ -54,7 +55,7 @@ const LinkProperties = {
   created_at: Time,
   updated_at: Time,
   expires_at: Nullable(Time),
-  password: Nullable(Type.Literal("[REDACTED]")),
+  password: Nullable(Type.Literal(REDACTED)),
   click_count: Int,
   ...SettingsOutputProperties,
 };

@@ -12,7 +12,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { ConfigService } from "../config/service.js";
 import type { Settings } from "../settings.js";
-import { SettingsError } from "../settings.js";
+import { SettingsError } from "../errors.js";
 import type { ConfigStore } from "../store/config-store.js";
 import type { DatabaseUse } from "../store/usage.js";
 import { hashPassword } from "./password.js";

@@ -6,6 +6,7 @@
  * usual settings (`JMP_DATABASE_URL`, `JMP_DATA_DIR`), recorded in history as actor `cli` and published on the
  * change log, so running servers apply them at once.
  */
+import { REDACTED } from "../text.js";
 import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { type ConfigKey, ConfigValueError, definitionOf, REGISTRY } from "../config/registry.js";
@@ -137,7 +138,7 @@ export async function importConfig(backend: ConfigBackend, file: string): Promis
   }
   if (!Array.isArray(document?.configs))
     throw new CliError(`${file}: expected {"configs": [{"key", "value"}]}`);
-  const entries = document.configs.filter((entry) => entry.value !== "[REDACTED]");
+  const entries = document.configs.filter((entry) => entry.value !== REDACTED);
   for (const entry of entries) {
     if (typeof entry?.key !== "string" || typeof entry.value !== "string") {
       throw new CliError(`${file}: every entry needs a string key and value`);

@@ -5,7 +5,7 @@
  */
 import { pino } from "pino";
 import { JmpApiError, JmpConnectionError } from "../client/index.js";
-import { SettingsError } from "../settings.js";
+import { SettingsError } from "../errors.js";
 import { CliError } from "./errors.js";
 import { buildProgram } from "./program.js";
 

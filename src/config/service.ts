@@ -15,7 +15,7 @@ import type { FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import type { Change, SectionOptions, SectionPlan } from "../provision/plan.js";
 import type { ConfigStore } from "../store/config-store.js";
-import { CONTROL_CHARS } from "../text.js";
+import { CONTROL_CHARS, REDACTED } from "../text.js";
 import {
   type ConfigKey,
   ConfigValueError,
@@ -27,9 +27,6 @@ import {
   ROUTE_PREFIX_KEYS,
 } from "./registry.js";
 
-import { REDACTED } from "../log.js";
-
-export { REDACTED };
 const SHA256_FORM = /^sha256:[0-9a-f]{64}$/;
 /** Values longer than this are refused (no key needs more; keeps the table and history small). */
 const MAX_VALUE_LENGTH = 16_384;

@@ -13,7 +13,7 @@ import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { ErrorCode, notFound } from "../errors.js";
 import type { FeedStatus } from "../events/transport.js";
-import type { Engine } from "../settings.js";
+import type { Engine } from "../store/db.js";
 
 export const HEALTH_MOUNT = "/health";
 const STORAGE_TIMEOUT_MS = 5000;

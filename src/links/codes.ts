@@ -19,9 +19,6 @@ const ADMIN_ROUTE_SUFFIXES = ["/analytics", "/qr"];
 /** Top-level paths jmp serves itself besides the route prefixes. */
 const RESERVED_PATHS = new Set(["robots.txt"]);
 
-/** Joins codes into one string (click flushes); codes never contain it (CODE_PATTERN). */
-export const CODE_LIST_SEPARATOR = "\n";
-
 /** Fast charset/length test used on the redirect hot path. */
 export function isValidCodeSyntax(code: string): boolean {
   return CODE_PATTERN.test(code);

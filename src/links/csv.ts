@@ -5,13 +5,38 @@
  * settings cell means the default. Tags are one comma-separated cell; rules are JSON. Passwords travel as Argon2id
  * hashes only in an export asked for with secrets (a full backup); otherwise as `[REDACTED]`. Never in plain text.
  */
+import { REDACTED } from "../text.js";
 import { parse } from "csv-parse";
 import { yieldToEventLoop } from "../event-loop.js";
 import { stringify } from "csv-stringify/sync";
 import { ErrorCode, type FieldError } from "../errors.js";
 import type { Link } from "./model.js";
-import type { ImportResult, ImportRow } from "./service.js";
 import { SETTINGS_FIELDS, type SettingsInput, settingsResponse } from "./settings.js";
+
+export type ImportMode = "skip" | "overwrite" | "error";
+
+export interface ImportRow {
+  /** 1-based line number in the file (the header is line 1). */
+  line: number | null;
+  code: string;
+  target: string;
+  created_at: string;
+  expires_at: string;
+  password: string;
+  click_count: string;
+  /** The optional columns beyond Shortlinker's six (absent columns: defaults). */
+  settings: SettingsInput;
+  /** Settings cells that could not be read (wrong type). */
+  errors: FieldError[];
+}
+
+export interface ImportResult {
+  total_rows: number;
+  success_count: number;
+  skipped_count: number;
+  failed_count: number;
+  failed_items: { row: number | null; code: string; error: string; error_code?: number }[];
+}
 
 export const CSV_COLUMNS = [
   "code",
@@ -28,7 +53,6 @@ export function csvHeader(): string {
 }
 
 /** The password cell of a protected link when hashes are not exported. */
-export const REDACTED_PASSWORD = "[REDACTED]";
 
 /**
  * @param withHashes write Argon2id hashes (a full backup, for admins who ask for it); otherwise protected links
@@ -41,7 +65,7 @@ export function csvRows(links: readonly Link[], withHashes: boolean): string {
       link.target,
       new Date(link.createdAt).toISOString(),
       link.expiresAt === null ? "" : new Date(link.expiresAt).toISOString(),
-      link.passwordHash === null ? "" : withHashes ? link.passwordHash : REDACTED_PASSWORD,
+      link.passwordHash === null ? "" : withHashes ? link.passwordHash : REDACTED,
       String(link.clickCount),
       ...settingsCells(link),
     ]),

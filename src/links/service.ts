@@ -4,6 +4,7 @@
  * Batches and imports write all their valid items in one transaction: on a database error nothing is applied.
  */
 
+import { REDACTED } from "../text.js";
 import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
@@ -22,7 +23,7 @@ import {
   type SectionPlan,
 } from "../provision/plan.js";
 import type { DocumentLink } from "../provision/document.js";
-import { REDACTED_PASSWORD } from "./csv.js";
+import type { ImportMode, ImportResult, ImportRow } from "./csv.js";
 import {
   checkTag,
   DEFAULT_SETTINGS,
@@ -85,31 +86,6 @@ export interface BatchFailure {
 export interface BatchResult {
   success: string[];
   failed: BatchFailure[];
-}
-
-export type ImportMode = "skip" | "overwrite" | "error";
-
-export interface ImportRow {
-  /** 1-based line number in the file (the header is line 1). */
-  line: number | null;
-  code: string;
-  target: string;
-  created_at: string;
-  expires_at: string;
-  password: string;
-  click_count: string;
-  /** The optional columns beyond Shortlinker's six (absent columns: defaults). */
-  settings: SettingsInput;
-  /** Settings cells that could not be read (wrong type). */
-  errors: FieldError[];
-}
-
-export interface ImportResult {
-  total_rows: number;
-  success_count: number;
-  skipped_count: number;
-  failed_count: number;
-  failed_items: { row: number | null; code: string; error: string; error_code?: number }[];
 }
 
 export class LinkService {
@@ -586,7 +562,7 @@ export class LinkService {
       }
       const existing = current.get(item.code);
       const password = item.password ?? "";
-      if (password === REDACTED_PASSWORD && !existing?.passwordHash) {
+      if (password === REDACTED && !existing?.passwordHash) {
         fail(
           "password",
           "is [REDACTED] but the link has no password here; give the password or its $argon2id$ hash",
@@ -609,7 +585,7 @@ export class LinkService {
         });
         diff.target = { from: null, to: target };
         if (expiresAt !== null) diff.expires_at = { from: null, to: iso(expiresAt) };
-        if (password !== "") diff.password = { from: null, to: REDACTED_PASSWORD };
+        if (password !== "") diff.password = { from: null, to: REDACTED };
         for (const [field, change] of Object.entries(settingsDiff(DEFAULT_SETTINGS, settings))) {
           diff[field] = { from: null, to: change.to };
         }
@@ -621,8 +597,8 @@ export class LinkService {
         diff.expires_at = { from: iso(existing.expiresAt), to: iso(expiresAt) };
       if (!samePassword) {
         diff.password = {
-          from: existing.passwordHash === null ? null : REDACTED_PASSWORD,
-          to: password === "" ? null : REDACTED_PASSWORD,
+          from: existing.passwordHash === null ? null : REDACTED,
+          to: password === "" ? null : REDACTED,
         };
       }
       Object.assign(diff, settingsDiff(pickSettings(existing), settings));
@@ -683,7 +659,7 @@ export class LinkService {
 
   /** Does `input` (plain, `$argon2id$` hash, `[REDACTED]` or "" for none) leave `stored` as it is? */
   private async samePassword(stored: string | null, input: string): Promise<boolean> {
-    if (input === REDACTED_PASSWORD) return stored !== null;
+    if (input === REDACTED) return stored !== null;
     if (input === "" || stored === null) return input === "" && stored === null;
     if (isArgon2idHash(input)) return input === stored;
     return verifyPassword(stored, input);
@@ -785,7 +761,7 @@ export class LinkService {
       );
     }
     let hash: string | null = null;
-    if (row.password === REDACTED_PASSWORD) {
+    if (row.password === REDACTED) {
       hash = KEEP_PASSWORD;
     } else if (row.password.startsWith("$argon2")) {
       if (!isArgon2idHash(row.password)) {
@@ -847,7 +823,7 @@ function auditView(link: Link) {
     code: link.code,
     target: link.target,
     expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
-    password: link.passwordHash === null ? null : "[REDACTED]",
+    password: link.passwordHash === null ? null : REDACTED,
     ...settingsResponse(link),
   };
 }

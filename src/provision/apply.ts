@@ -12,7 +12,7 @@ import type { ConfigService } from "../config/service.js";
 import type { LinkService } from "../links/service.js";
 import { retryingConflicts, type Store } from "../store/db.js";
 import { exclusively } from "../store/lock.js";
-import { REDACTED_PASSWORD } from "../links/csv.js";
+import { REDACTED } from "../text.js";
 import { DEFAULT_SETTINGS, pickSettings, settingsDiff } from "../links/settings.js";
 import { API_VERSION, type ApplyDocument, type DocumentLink, invalidDocument } from "./document.js";
 import type { Change, Owner, SectionOptions, SectionPlan } from "./plan.js";
@@ -137,7 +137,7 @@ export class Provisioner {
           const item: DocumentLink = { code: link.code, target: link.target };
           if (link.expiresAt !== null) item.expires_at = new Date(link.expiresAt).toISOString();
           if (link.passwordHash !== null) {
-            item.password = sections.includeSecrets ? link.passwordHash : REDACTED_PASSWORD;
+            item.password = sections.includeSecrets ? link.passwordHash : REDACTED;
           }
           // Only settings that differ from the defaults: a document lists what is special about a link.
           for (const [field, { to }] of Object.entries(settingsDiff(DEFAULT_SETTINGS, pickSettings(link)))) {

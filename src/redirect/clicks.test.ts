@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { type ClickBatch, ClickBuffer, type ClickSink, type ClickSlot } from "./clicks.js";
+import type { ClickBatch, ClickSink } from "../store/clicks.js";
+import { ClickBuffer, type ClickSlot } from "./clicks.js";
 
 /** A sink that records what each write adds per code (a code listed twice adds both), and fails on demand. */
 class RecordingSink implements ClickSink {

@@ -9,21 +9,7 @@
  * generation: garbage that full GCs then had to collect (at 100 000 links, ~36 000 such strings a second).
  */
 import type { Logger } from "pino";
-
-/**
- * Clicks to add, as two parallel lists. A code may appear more than once (a link whose cache entry was replaced
- * since the last flush); its counts add up. Lists rather than a map: a flush under load carries tens of
- * thousands of codes, and a map of them built on the event loop took ~12 ms and was garbage for the old
- * generation (it lives until the write ends), which made V8's full GCs run far more often.
- */
-export interface ClickBatch {
-  readonly codes: readonly string[];
-  readonly counts: Float64Array;
-}
-
-export interface ClickSink {
-  addClicks(batch: ClickBatch): Promise<void>;
-}
+import type { ClickBatch, ClickSink } from "../store/clicks.js";
 
 export interface FlushPolicy {
   intervalMs(): number;

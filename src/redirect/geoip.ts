@@ -4,7 +4,7 @@
  * there is no lookup and `country` conditions never match.
  */
 import maxmind, { type CountryResponse } from "maxmind";
-import { SettingsError } from "../settings.js";
+import { SettingsError } from "../errors.js";
 
 export type CountryLookup = (ip: string) => string | undefined;
 

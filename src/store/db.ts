@@ -21,8 +21,15 @@ import {
 } from "kysely";
 import type * as Mysql2 from "mysql2";
 import type Pg from "pg";
-import type { DatabaseSettings, Engine } from "../settings.js";
 import type { Database } from "./schema.js";
+
+export type Engine = "sqlite" | "postgres" | "mysql";
+
+export interface DatabaseSettings {
+  engine: Engine;
+  /** A file path for SQLite (or `:memory:`), a connection URL for the others. */
+  location: string;
+}
 
 export interface Store {
   db: Kysely<Database>;

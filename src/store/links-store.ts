@@ -5,12 +5,11 @@
 import type { Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
-import { CODE_LIST_SEPARATOR } from "../links/codes.js";
 import { type Link, type LinkWrite, Managed, type RedirectFields } from "../links/model.js";
 import type { Rule } from "../links/rules.js";
 import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../links/settings.js";
-import type { ClickBatch } from "../redirect/clicks.js";
-import type { Engine } from "../settings.js";
+import type { Engine } from "./db.js";
+import { type ClickBatch, CODE_LIST_SEPARATOR } from "./clicks.js";
 import type { Database, LinksTable } from "./schema.js";
 import { isUniqueViolation, retryingConflicts } from "./db.js";
 import { yieldToEventLoop } from "../event-loop.js";

@@ -3,7 +3,7 @@
  * takes a lock table, so several instances starting at once run each migration exactly once.
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from "kysely";
-import type { Engine } from "../settings.js";
+import type { Engine } from "./db.js";
 import * as initial from "./migrations/0001_initial.js";
 import * as changes from "./migrations/0002_changes.js";
 import * as apiKeys from "./migrations/0003_api_keys.js";

@@ -5,8 +5,7 @@
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import SQLite from "better-sqlite3";
-import { CODE_LIST_SEPARATOR } from "../links/codes.js";
-import type { ClickWriteAnswer, ClickWriteRequest } from "./sqlite-click-protocol.js";
+import { type ClickWriteAnswer, type ClickWriteRequest, CODE_LIST_SEPARATOR } from "./clicks.js";
 
 /**
  * A flush under load is ~100 ms of CPU for this thread. On a small machine it competes for the cores with the

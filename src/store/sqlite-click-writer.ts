@@ -5,9 +5,13 @@
  * The server and CLI share the file through WAL; the worker waits for the write lock like any other writer.
  */
 import { Worker } from "node:worker_threads";
-import type { ClickBatch, ClickSink } from "../redirect/clicks.js";
-import { CODE_LIST_SEPARATOR } from "../links/codes.js";
-import type { ClickWriteAnswer, ClickWriteRequest } from "./sqlite-click-protocol.js";
+import {
+  type ClickBatch,
+  type ClickSink,
+  type ClickWriteAnswer,
+  type ClickWriteRequest,
+  CODE_LIST_SEPARATOR,
+} from "./clicks.js";
 
 export class SqliteClickWriter implements ClickSink {
   private readonly worker: Worker;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Engine } from "../../src/settings.js";
+import type { Engine } from "../../src/store/db.js";
 import { REQUIRE_ENGINES, unreachable } from "../support/engines.js";
 import type { Reply } from "../support/http.js";
 import { Client } from "../support/http.js";

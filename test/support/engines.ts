@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import type { Engine } from "../../src/settings.js";
+import type { Engine } from "../../src/store/db.js";
 
 const POSTGRES_URL = process.env.JMP_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const MYSQL_URL = process.env.JMP_TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test";

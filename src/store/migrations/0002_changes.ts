@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Engine } from "../../settings.js";
+import type { Engine } from "../db.js";
 import { autoIncrementId, tableOptions } from "./columns.js";
 
 /** The change log every instance polls (and Redis only rings the bell for): see src/events/. */

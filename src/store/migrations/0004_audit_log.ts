@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Engine } from "../../settings.js";
+import type { Engine } from "../db.js";
 import { autoIncrementId, tableOptions } from "./columns.js";
 
 /** Who changed what, when and from where: every Admin API write. */

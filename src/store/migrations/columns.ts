@@ -5,7 +5,7 @@
  * fresh database differ from a migrated one). Need something different? Add a new helper.
  */
 import { type ColumnDefinitionBuilder, type RawBuilder, sql } from "kysely";
-import type { Engine } from "../../settings.js";
+import type { Engine } from "../db.js";
 
 /**
  * A 64-bit auto-increment primary key: BIGSERIAL on PostgreSQL, BIGINT AUTO_INCREMENT on MySQL/MariaDB, and
