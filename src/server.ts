@@ -15,7 +15,7 @@ import addFormats from "ajv-formats";
 import Fastify, { type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
 import { mapError } from "./admin/envelope.js";
-import { AppError, ErrorCode } from "./errors.js";
+import { badUrl, tooDeep } from "./errors.js";
 import { jsonTooDeep, MAX_NESTING } from "./nesting.js";
 import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
 import type { Principal } from "./auth/credentials.js";
@@ -283,10 +283,7 @@ export async function buildServer(deps: ServerDeps) {
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (jsonTooDeep(body as string)) {
-      done(
-        new AppError(400, ErrorCode.BadRequest, "too_deep", `JSON nested deeper than ${MAX_NESTING} levels`),
-        undefined,
-      );
+      done(tooDeep(MAX_NESTING), undefined);
       return;
     }
     parseJson(request, body as string, done);
@@ -305,7 +302,7 @@ export async function buildServer(deps: ServerDeps) {
     reply.header("X-Request-Id", request.id);
     // No identifier, filter or name of the API may hold a NUL byte; PostgreSQL would refuse it mid-query.
     if (request.raw.url?.includes("%00")) {
-      throw new AppError(400, ErrorCode.BadRequest, "bad_url", "The URL must not contain NUL bytes (%00)");
+      throw badUrl("The URL must not contain NUL bytes (%00)");
     }
   });
   app.addHook("onRequest", corsHook(deps.config));

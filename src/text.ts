@@ -20,3 +20,15 @@ export function isIpOrCidr(text: string): boolean {
 
 /** What every answer, export, audit entry and log line shows in place of a secret. */
 export const REDACTED = "[REDACTED]" as const;
+
+/** An absolute http or https URL with a host, and nothing a header could be split with. */
+export function isHttpUrl(value: string): boolean {
+  if (CONTROL_CHARS.test(value)) return false;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
+}

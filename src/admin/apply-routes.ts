@@ -8,7 +8,7 @@ import { Type } from "typebox";
 import { stringify as toYaml } from "yaml";
 import type { Principal } from "../auth/credentials.js";
 import { hasScope, type Scope } from "../auth/scopes.js";
-import { AppError, badRequest, ErrorCode } from "../errors.js";
+import { badRequest, insufficientScope } from "../errors.js";
 import type { Provisioner } from "../provision/apply.js";
 import { checkDocument, parseDocument } from "../provision/document.js";
 import { auditContextOf } from "./context.js";
@@ -21,12 +21,7 @@ const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text
 
 function requireScope(principal: Principal | null | undefined, scope: Scope, why: string): void {
   if (!hasScope(principal?.scopes ?? [], scope)) {
-    throw new AppError(
-      403,
-      ErrorCode.InsufficientScope,
-      "insufficient_scope",
-      `${why} requires the scope '${scope}'`,
-    );
+    throw insufficientScope(`${why} requires the scope '${scope}'`);
   }
 }
 

@@ -1,8 +1,8 @@
 /** Admin API v1 — `GET /audit`: who changed what, newest first (scope `admin`). */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
-import { AppError, ErrorCode } from "../errors.js";
-import { parseRfc3339 } from "../links/expiry.js";
+import { invalidDate } from "../errors.js";
+import { parseRfc3339 } from "../util/time.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { paginated } from "./envelope.js";
 import { AuditEntrySchema, Page } from "./schemas.js";
@@ -20,8 +20,7 @@ const Query = Type.Object({
 function time(name: string, value: string | undefined): number | undefined {
   if (!value) return undefined;
   const parsed = parseRfc3339(value);
-  if (parsed === null)
-    throw new AppError(400, ErrorCode.InvalidDateFormat, "invalid_date", `Invalid ${name}: use RFC 3339`);
+  if (parsed === null) throw invalidDate(`Invalid ${name}: use RFC 3339`);
   return parsed;
 }
 

@@ -9,11 +9,11 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from "../auth/credentials.js";
-import { verifyPassword } from "../auth/password.js";
+import { verifyPassword } from "../util/password.js";
 import type { RateDecision, ThrottleFactory } from "../auth/rate-limit.js";
 import type { IssuedSession, SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
-import { AppError, ErrorCode } from "../errors.js";
+import { invalidCredentials, rateLimited, tokenInvalid } from "../errors.js";
 import { auditContextOf, clientIpOf } from "./context.js";
 import { ok } from "./envelope.js";
 import { Envelope, MessageData, SessionData } from "./schemas.js";
@@ -24,18 +24,10 @@ export interface AuthRoutesDeps {
   throttles: ThrottleFactory;
 }
 
-function rateLimited(decision: RateDecision): void {
+function refuseWhenLimited(decision: RateDecision): void {
   if (!decision.allowed) {
     const seconds = decision.retryAfterSeconds;
-    throw new AppError(
-      429,
-      ErrorCode.RateLimitExceeded,
-      "rate_limited",
-      `Too many requests, retry in ${seconds}s`,
-      {
-        "Retry-After": String(seconds),
-      },
-    );
+    throw rateLimited(`Too many requests, retry in ${seconds}s`, seconds);
   }
 }
 
@@ -99,12 +91,12 @@ export function authRoutes({ config, sessions, throttles }: AuthRoutesDeps): Fas
       },
       async (request, reply) => {
         const client = clientKey(request);
-        rateLimited(await logins.take(client));
+        refuseWhenLimited(await logins.take(client));
         // No database read here: a password changed elsewhere (`jmp reset-password`) arrives through the change
         // feed, and an attempt costs the guesser a token before it costs us anything.
         const stored = config.get("api.admin_token");
         if (stored === "" || !(await verifyPassword(stored, request.body.password))) {
-          throw new AppError(401, ErrorCode.AuthFailed, "invalid_credentials", "Invalid admin token");
+          throw invalidCredentials();
         }
         logins.refund(client);
         const session = await sessions.issue();
@@ -121,11 +113,11 @@ export function authRoutes({ config, sessions, throttles }: AuthRoutesDeps): Fas
       response: { 200: Envelope(SessionData) },
     };
     app.post("/auth/refresh", { schema: refreshSchema }, async (request, reply) => {
-      rateLimited(await refreshes.take(clientKey(request)));
+      refuseWhenLimited(await refreshes.take(clientKey(request)));
       const token = request.cookies[REFRESH_COOKIE];
-      if (!token) throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Refresh token not found");
+      if (!token) throw tokenInvalid("Refresh token not found");
       if (!(await sessions.verify(token, "refresh"))) {
-        throw new AppError(401, ErrorCode.TokenInvalid, "token_invalid", "Invalid refresh token");
+        throw tokenInvalid("Invalid refresh token");
       }
       const session = await sessions.issue();
       setSession(request, reply, session);

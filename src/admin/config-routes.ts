@@ -7,7 +7,14 @@ import { Type } from "typebox";
 import type { ConfigKey } from "../config/registry.js";
 import { ConfigValueError, defaultOf, definitionOf, REGISTRY } from "../config/registry.js";
 import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
-import { AppError, ErrorCode } from "../errors.js";
+import {
+  configNotFound,
+  invalidValue,
+  managedByEnvironment,
+  managedByProvisioning,
+  noAction,
+  unsupportedAction,
+} from "../errors.js";
 import { printable } from "../text.js";
 import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
@@ -27,12 +34,7 @@ const ActionBody = Type.Object({ action: Type.String({ maxLength: 64 }) }, { add
 
 function knownKey(key: string): ConfigKey {
   if (!isConfigKey(key)) {
-    throw new AppError(
-      404,
-      ErrorCode.ConfigNotFound,
-      "config_not_found",
-      `Config key '${printable(key)}' not found`,
-    );
+    throw configNotFound(`Config key '${printable(key)}' not found`);
   }
   return key;
 }
@@ -43,20 +45,10 @@ async function write<T>(key: ConfigKey, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     if (err instanceof ConfigValueError) {
-      throw new AppError(
-        400,
-        ErrorCode.BadRequest,
-        "invalid_value",
-        `Invalid value for '${key}': ${err.message}`,
-      );
+      throw invalidValue(`Invalid value for '${key}': ${err.message}`);
     }
     if (err instanceof ConfigPinnedError) {
-      throw new AppError(
-        409,
-        err.pinSource === "env" ? ErrorCode.ManagedByEnvironment : ErrorCode.ManagedByProvisioning,
-        err.pinSource === "env" ? "managed_by_environment" : "managed_by_provisioning",
-        err.message,
-      );
+      throw (err.pinSource === "env" ? managedByEnvironment : managedByProvisioning)(err.message);
     }
     throw err;
   }
@@ -64,15 +56,9 @@ async function write<T>(key: ConfigKey, run: () => Promise<T>): Promise<T> {
 
 function checkAction(key: ConfigKey, action: string): void {
   const supported = definitionOf(key)!.action;
-  if (!supported)
-    throw new AppError(400, ErrorCode.BadRequest, "no_action", `Config '${key}' does not support any action`);
+  if (!supported) throw noAction(`Config '${key}' does not support any action`);
   if (action !== supported) {
-    throw new AppError(
-      400,
-      ErrorCode.BadRequest,
-      "unsupported_action",
-      `Config '${key}' supports only '${supported}'`,
-    );
+    throw unsupportedAction(`Config '${key}' supports only '${supported}'`);
   }
 }
 

@@ -4,7 +4,19 @@
  * keys that old clients ignore. Every error leaving the Admin or health API passes through `toErrorBody`.
  */
 import type { FastifyError } from "fastify";
-import { AppError, ErrorCode, type ErrorCodeValue } from "../errors.js";
+import {
+  AppError,
+  badRequest,
+  badUrl,
+  bodyTooLarge,
+  conflict,
+  databaseUnavailable,
+  type ErrorCodeValue,
+  internalError,
+  malformedJson,
+  unsupportedMediaType,
+  validationFailed,
+} from "../errors.js";
 import { databaseErrorKind, isUniqueViolation } from "../store/db.js";
 
 export interface Pagination {
@@ -46,20 +58,7 @@ export interface MappedError {
 
 /** Maps anything thrown in a route to a status and an envelope. Never echoes internal details to the client. */
 export function mapError(err: unknown): MappedError {
-  if (err instanceof AppError) {
-    return {
-      status: err.status,
-      body: {
-        code: err.code,
-        message: err.message,
-        error: err.error,
-        ...(err.details ? { details: err.details } : {}),
-        ...(err.fields ? { fields: err.fields } : {}),
-      },
-      headers: err.headers,
-      unexpected: false,
-    };
-  }
+  if (err instanceof AppError) return mapped(err);
   const fe = err as FastifyError & {
     validation?: { instancePath?: string; message?: string; params?: Record<string, unknown> }[];
     validationContext?: string;
@@ -70,88 +69,57 @@ export function mapError(err: unknown): MappedError {
       message: v.message ?? "is invalid",
     }));
     const first = fields[0];
-    return clientError(
-      400,
-      ErrorCode.BadRequest,
-      "validation_failed",
-      first ? `Invalid ${first.field}: ${first.message}` : "Invalid request",
-      fields,
+    return mapped(
+      validationFailed(first ? `Invalid ${first.field}: ${first.message}` : "Invalid request", fields),
     );
   }
   switch (fe?.code) {
     case "FST_ERR_BAD_URL":
-      return clientError(400, ErrorCode.BadRequest, "bad_url", "Malformed URL (invalid percent-encoding)");
+      return mapped(badUrl("Malformed URL (invalid percent-encoding)"));
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return clientError(413, ErrorCode.BadRequest, "body_too_large", "Request body is too large");
+      return mapped(bodyTooLarge());
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return clientError(
-        415,
-        ErrorCode.BadRequest,
-        "unsupported_media_type",
-        "Unsupported Content-Type; send application/json",
-      );
+      return mapped(unsupportedMediaType());
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return clientError(
-        400,
-        ErrorCode.BadRequest,
-        "malformed_json",
-        "Request body is empty; send a JSON object",
-      );
+      return mapped(malformedJson("Request body is empty; send a JSON object"));
     case "FST_ERR_CTP_INVALID_JSON_BODY":
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-      return clientError(400, ErrorCode.BadRequest, "malformed_json", "Malformed request body");
+      return mapped(malformedJson("Malformed request body"));
   }
   // A body that is not valid JSON: the parser's SyntaxError carries status 400.
   if (err instanceof SyntaxError || fe?.statusCode === 400) {
-    return clientError(400, ErrorCode.BadRequest, "malformed_json", "Malformed JSON body");
+    return mapped(malformedJson("Malformed JSON body"));
   }
   if (typeof fe?.statusCode === "number" && fe.statusCode >= 400 && fe.statusCode < 500) {
-    return clientError(fe.statusCode, ErrorCode.BadRequest, "bad_request", "Bad request");
+    // Fastify's own 4xx keeps its status.
+    return { ...mapped(badRequest("Bad request")), status: fe.statusCode };
   }
   // A unique violation that reaches here is a race a retry did not settle: a conflict, not a server bug.
   if (isUniqueViolation(err)) {
-    return clientError(409, ErrorCode.Conflict, "conflict", "A concurrent write got in the way; try again");
+    return mapped(conflict());
   }
   switch (databaseErrorKind(err)) {
     case "input":
-      return clientError(
-        400,
-        ErrorCode.BadRequest,
-        "bad_request",
-        "The database refused a value in the request",
-      );
+      return mapped(badRequest("The database refused a value in the request"));
     case "conflict":
-      return clientError(409, ErrorCode.Conflict, "conflict", "A concurrent write got in the way; try again");
+      return mapped(conflict());
     case "unavailable":
-      return {
-        ...clientError(
-          503,
-          ErrorCode.ServiceUnavailable,
-          "database_unavailable",
-          "The database is unavailable",
-        ),
-        headers: { "Retry-After": "5" },
-      };
+      return mapped(databaseUnavailable());
   }
-  return {
-    status: 500,
-    body: { code: ErrorCode.InternalServerError, message: "Internal server error", error: "internal_error" },
-    headers: {},
-    unexpected: true,
-  };
+  return { ...mapped(internalError()), unexpected: true };
 }
 
-function clientError(
-  status: number,
-  code: ErrorCodeValue,
-  error: string,
-  message: string,
-  fields?: ErrorBody["fields"],
-): MappedError {
+function mapped(err: AppError): MappedError {
   return {
-    status,
-    body: { code, message, error, ...(fields ? { fields } : {}) },
-    headers: {},
+    status: err.status,
+    body: {
+      code: err.code,
+      message: err.message,
+      error: err.error,
+      ...(err.details ? { details: err.details } : {}),
+      ...(err.fields ? { fields: err.fields } : {}),
+    },
+    headers: err.headers,
     unexpected: false,
   };
 }

@@ -17,7 +17,7 @@ import type { ThrottleFactory } from "../auth/rate-limit.js";
 import { hasScope, type Scope } from "../auth/scopes.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
-import { AppError, ErrorCode } from "../errors.js";
+import { csrfInvalid, insufficientScope, notFound, rateLimited, unauthorized } from "../errors.js";
 import type { LinkService } from "../links/service.js";
 import { clientIpOf } from "./context.js";
 import { authRoutes } from "./auth-routes.js";
@@ -62,12 +62,6 @@ export interface AdminDeps {
   throttles: ThrottleFactory;
 }
 
-export function unauthorized(): AppError {
-  return new AppError(401, ErrorCode.Unauthorized, "unauthorized", "Unauthorized: Invalid or missing token", {
-    "WWW-Authenticate": "Bearer",
-  });
-}
-
 export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
   const enabled = () => deps.config.get("api.admin_token") !== "" || deps.bootstrap.keys.length > 0;
   // Failed credentials per client IP: 20 in a burst, then one per 3 s. Every attempt is charged before its
@@ -96,14 +90,9 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
       if (principal && decision.allowed) failures.refund(client);
       if (!principal) {
         if (!decision.allowed) {
-          throw new AppError(
-            429,
-            ErrorCode.RateLimitExceeded,
-            "rate_limited",
+          throw rateLimited(
             `Too many failed authentication attempts, retry in ${decision.retryAfterSeconds}s`,
-            {
-              "Retry-After": String(decision.retryAfterSeconds),
-            },
+            decision.retryAfterSeconds,
           );
         }
         throw unauthorized();
@@ -111,24 +100,19 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
       const cookieWrite =
         principal.kind === "session" && principal.via === "cookie" && !SAFE_METHODS.has(request.method);
       if (cookieWrite && !csrfMatches(request.cookies[CSRF_COOKIE], request.headers[CSRF_HEADER])) {
-        throw new AppError(403, ErrorCode.CsrfInvalid, "csrf_invalid", "CSRF token missing or invalid");
+        throw csrfInvalid();
       }
       // Unknown routes (404) need only a valid credential, so they reveal nothing to anonymous callers.
       const needed: RouteScope =
         route === undefined ? "authenticated" : (request.routeOptions.config.scope ?? "admin");
       if (needed !== "authenticated" && !hasScope(principal.scopes, needed)) {
-        throw new AppError(
-          403,
-          ErrorCode.InsufficientScope,
-          "insufficient_scope",
-          `This requires the scope '${needed}'`,
-        );
+        throw insufficientScope(`This requires the scope '${needed}'`);
       }
       request.principal = principal;
     });
 
     app.setNotFoundHandler(async () => {
-      throw new AppError(404, ErrorCode.NotFound, "not_found", "Not found");
+      throw notFound("Not found");
     });
 
     await app.register(

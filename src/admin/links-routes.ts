@@ -9,11 +9,18 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { ConfigService } from "../config/service.js";
 import { QR_LIMITS, qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { Type } from "typebox";
-import { AppError, badRequest, ErrorCode } from "../errors.js";
+import {
+  badRequest,
+  csvMissing,
+  fileTooLarge,
+  insufficientScope,
+  invalidDate,
+  invalidMultipart,
+} from "../errors.js";
 import { hasScope } from "../auth/scopes.js";
 import { releaseMemorySoon } from "../event-loop.js";
 import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
-import { parseRfc3339 } from "../links/expiry.js";
+import { parseRfc3339 } from "../util/time.js";
 import { etagOf, type Link } from "../links/model.js";
 import { normalizeTags, settingsResponse } from "../links/settings.js";
 import { SettingsInputProperties } from "../links/settings-schema.js";
@@ -162,12 +169,7 @@ function dateParam(name: string, value: string | undefined): number | undefined 
   if (value === undefined || value === "") return undefined;
   const time = parseRfc3339(value);
   if (time === null) {
-    throw new AppError(
-      400,
-      ErrorCode.InvalidDateFormat,
-      "invalid_date",
-      `Invalid ${name}: '${value}'. Use RFC3339 (e.g., 2024-01-01T00:00:00Z)`,
-    );
+    throw invalidDate(`Invalid ${name}: '${value}'. Use RFC3339 (e.g., 2024-01-01T00:00:00Z)`);
   }
   return time;
 }
@@ -314,12 +316,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         const filter = toFilter(request.query);
         const withHashes = request.query.include_secrets === true;
         if (withHashes && !hasScope(request.principal?.scopes ?? [], "admin")) {
-          throw new AppError(
-            403,
-            ErrorCode.InsufficientScope,
-            "insufficient_scope",
-            "include_secrets requires the scope 'admin'",
-          );
+          throw insufficientScope("include_secrets requires the scope 'admin'");
         }
         const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
         reply
@@ -347,12 +344,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
       },
       async (request) => {
         if (!request.isMultipart()) {
-          throw new AppError(
-            400,
-            ErrorCode.InvalidMultipartData,
-            "invalid_multipart",
-            "Expected multipart/form-data with a file field",
-          );
+          throw invalidMultipart("Expected multipart/form-data with a file field");
         }
         let mode: ImportMode = "skip";
         let file: Buffer | null = null;
@@ -371,22 +363,12 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         } catch (err) {
           const code = (err as { code?: string }).code;
           if (code === "FST_REQ_FILE_TOO_LARGE") {
-            throw new AppError(
-              400,
-              ErrorCode.FileTooLarge,
-              "file_too_large",
-              "File size exceeds maximum 10 MB",
-            );
+            throw fileTooLarge("File size exceeds maximum 10 MB");
           }
-          throw new AppError(
-            400,
-            ErrorCode.InvalidMultipartData,
-            "invalid_multipart",
-            "Invalid multipart data",
-          );
+          throw invalidMultipart("Invalid multipart data");
         }
         if (!file || file.length === 0) {
-          throw new AppError(400, ErrorCode.CsvFileMissing, "csv_missing", "No CSV file provided");
+          throw csvMissing();
         }
         try {
           const parsed = await parseImportCsv(file);

@@ -3,8 +3,8 @@
  * new key gets, how a key is shown, and who may act on which key. Pure functions, no storage.
  */
 import { randomBytes } from "node:crypto";
-import { AppError, ErrorCode } from "../errors.js";
-import { resolveExpiry } from "../links/expiry.js";
+import { insufficientScope, invalidExpiry, validationFailed } from "../errors.js";
+import { resolveExpiry } from "../util/time.js";
 import type { DocumentKey } from "../provision/document.js";
 import type { KeyRow } from "../store/keys-store.js";
 import { CONTROL_CHARS } from "../text.js";
@@ -39,9 +39,6 @@ export interface KeyInput {
 }
 
 export const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
-
-export const keyNotFound = () =>
-  new AppError(404, ErrorCode.KeyNotFound, "key_not_found", "API key not found");
 
 /** How a key known only by its digest is shown. */
 export function digestDisplay(digest: string): string {
@@ -128,42 +125,24 @@ export function scopesBeyond(row: KeyRow, by: Principal): Scope[] {
 export function requireHeld(row: KeyRow, by: Principal): void {
   const beyond = scopesBeyond(row, by);
   if (beyond.length === 0) return;
-  throw new AppError(
-    403,
-    ErrorCode.InsufficientScope,
-    "insufficient_scope",
-    `API key '${row.name}' has scope(s) you do not hold: ${beyond.join(", ")}`,
-  );
-}
-
-export function managedByFile(name: string): AppError {
-  return new AppError(
-    409,
-    ErrorCode.ManagedByProvisioning,
-    "managed_by_provisioning",
-    `API key '${name}' is managed by the provisioning file; change it there`,
-  );
-}
-
-export function badField(message: string): AppError {
-  return new AppError(400, ErrorCode.BadRequest, "validation_failed", message);
+  throw insufficientScope(`API key '${row.name}' has scope(s) you do not hold: ${beyond.join(", ")}`);
 }
 
 export function validName(name: string | undefined): string {
   if (!name || !NAME.test(name)) {
-    throw badField(
+    throw validationFailed(
       "name must be 1-64 characters: letters, digits, '_', '.', '-' (starting with a letter or digit)",
     );
   }
   if (name.toLowerCase().startsWith("bootstrap"))
-    throw badField("names starting with 'bootstrap' are reserved");
+    throw validationFailed("names starting with 'bootstrap' are reserved");
   return name;
 }
 
 export function validDescription(description: string | null | undefined): string | null {
   if (description === undefined || description === null || description === "") return null;
   if (description.length > 512 || CONTROL_CHARS.test(description)) {
-    throw badField("description must be at most 512 characters without control characters");
+    throw validationFailed("description must be at most 512 characters without control characters");
   }
   return description;
 }
@@ -171,26 +150,16 @@ export function validDescription(description: string | null | undefined): string
 export function validExpiry(input: KeyInput, now: number): number | null {
   const text = input.expires_in ?? input.expires_at ?? "";
   if (input.expires_in !== undefined && input.expires_at) {
-    throw new AppError(
-      400,
-      ErrorCode.InvalidExpiry,
-      "invalid_expiry",
-      "give expires_at or expires_in, not both",
-    );
+    throw invalidExpiry("give expires_at or expires_in, not both");
   }
   let expiresAt: number | null;
   try {
     expiresAt = resolveExpiry(text, now);
   } catch (err) {
-    throw new AppError(
-      400,
-      ErrorCode.InvalidExpiry,
-      "invalid_expiry",
-      (err as Error).message.replace("expires_at", "expiry"),
-    );
+    throw invalidExpiry((err as Error).message.replace("expires_at", "expiry"));
   }
   if (expiresAt !== null && expiresAt <= now) {
-    throw new AppError(400, ErrorCode.InvalidExpiry, "invalid_expiry", "the expiry must be in the future");
+    throw invalidExpiry("the expiry must be in the future");
   }
   return expiresAt;
 }

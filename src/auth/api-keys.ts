@@ -10,10 +10,22 @@
 import { LRUCache } from "lru-cache";
 import type { Logger } from "pino";
 import type { AuditContext, AuditLog } from "../audit/log.js";
-import { AppError, ErrorCode, type FieldError } from "../errors.js";
+import {
+  AppError,
+  type FieldError,
+  insufficientScope,
+  invalidScope,
+  keyManaged,
+  keyNameTaken,
+  keyNotFound,
+  keyTokenTaken,
+  managedByEnvironment,
+  preconditionFailed,
+  validationFailed,
+} from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
-import { parseRfc3339 } from "../links/expiry.js";
-import { Managed } from "../links/model.js";
+import { parseRfc3339 } from "../util/time.js";
+import { Managed } from "../util/ownership.js";
 import type { DocumentKey } from "../provision/document.js";
 import {
   type Change,
@@ -28,17 +40,14 @@ import type { KeyRow, KeysStore } from "../store/keys-store.js";
 import type { Database } from "../store/schema.js";
 import { generateApiKey, isWellFormedApiKey, sha256Hex } from "./api-key-format.js";
 import {
-  badField,
   DIGEST,
   digestDisplay,
   TOKEN_TAKEN,
   etagOf,
   iso,
   type KeyInput,
-  keyNotFound,
   type KeyView,
   listedWithOtherDigest,
-  managedByFile,
   newKeyRow,
   parseScopes,
   requireHeld,
@@ -149,7 +158,8 @@ export class KeyService {
   ) {
     validName(name);
     const digest = DIGEST.exec(input.token_sha256 ?? "")?.[1];
-    if (!digest) throw badField("token_sha256 must be 64 lowercase hex digits (the SHA-256 of the token)");
+    if (!digest)
+      throw validationFailed("token_sha256 must be 64 lowercase hex digits (the SHA-256 of the token)");
     const wanted = {
       name,
       digest,
@@ -190,7 +200,7 @@ export class KeyService {
       const { key, etag } = await this.get(existing.id);
       return { key, etag, created: false, changed: false };
     }
-    if (existing.source === Managed.File) throw managedByFile(existing.name);
+    if (existing.source === Managed.File) throw keyManaged(existing.name);
     requireHeld(existing, by);
     const changes = {
       token_sha256: digest,
@@ -233,12 +243,7 @@ export class KeyService {
   ) {
     const row = await this.mutable(id, by);
     if (ifMatch !== undefined && ifMatch !== etagOf(row)) {
-      throw new AppError(
-        412,
-        ErrorCode.PreconditionFailed,
-        "precondition_failed",
-        "The key has changed since it was read (ETag mismatch)",
-      );
+      throw preconditionFailed("The key has changed since it was read (ETag mismatch)");
     }
     const changes: Partial<KeyRow> = { updated_at: this.clock() };
     if (input.name !== undefined) changes.name = changes.active_name = validName(input.name);
@@ -249,12 +254,7 @@ export class KeyService {
     try {
       await this.store.transaction(async (trx) => {
         if (!(await this.store.update(id, changes, Number(row.revision), trx))) {
-          throw new AppError(
-            412,
-            ErrorCode.PreconditionFailed,
-            "precondition_failed",
-            "The key changed during the update; read it again",
-          );
+          throw preconditionFailed("The key changed during the update; read it again");
         }
         await this.audit.recordIn(
           trx,
@@ -277,7 +277,7 @@ export class KeyService {
 
   async rotate(id: string, graceSeconds: number, by: Principal, context: AuditContext) {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
-      throw badField(`grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
+      throw validationFailed(`grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
     }
     const row = await this.mutable(id, by);
     const token = generateApiKey();
@@ -319,26 +319,16 @@ export class KeyService {
   /** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */
   private grantable(requested: string[] | undefined, by: Principal): Scope[] {
     if (!requested || requested.length === 0) {
-      throw new AppError(400, ErrorCode.InvalidScope, "invalid_scope", "scopes must list at least one scope");
+      throw invalidScope("scopes must list at least one scope");
     }
     const unknown = requested.filter((s) => !isScope(s));
     if (unknown.length > 0) {
-      throw new AppError(
-        400,
-        ErrorCode.InvalidScope,
-        "invalid_scope",
-        `Unknown scope(s): ${unknown.join(", ").slice(0, 200)}`,
-      );
+      throw invalidScope(`Unknown scope(s): ${unknown.join(", ").slice(0, 200)}`);
     }
     const scopes = normalizeScopes(requested as Scope[]);
     const beyond = scopes.filter((scope) => !hasScope(by.scopes, scope));
     if (beyond.length > 0) {
-      throw new AppError(
-        403,
-        ErrorCode.InsufficientScope,
-        "insufficient_scope",
-        `You cannot grant scope(s) you do not hold: ${beyond.join(", ")}`,
-      );
+      throw insufficientScope(`You cannot grant scope(s) you do not hold: ${beyond.join(", ")}`);
     }
     return scopes;
   }
@@ -350,16 +340,11 @@ export class KeyService {
    */
   private async mutable(id: string, by: Principal): Promise<KeyRow> {
     if (this.bootstrapViews().some((k) => k.id === id)) {
-      throw new AppError(
-        409,
-        ErrorCode.ManagedByEnvironment,
-        "managed_by_environment",
-        "This key is set by JMP_BOOTSTRAP_API_KEY; change the environment instead",
-      );
+      throw managedByEnvironment("This key is set by JMP_BOOTSTRAP_API_KEY; change the environment instead");
     }
     const row = await this.store.get(id);
     if (!row || row.revoked_at !== null) throw keyNotFound();
-    if (row.source === Managed.File) throw managedByFile(row.name);
+    if (row.source === Managed.File) throw keyManaged(row.name);
     requireHeld(row, by);
     return row;
   }
@@ -391,14 +376,7 @@ export class KeyService {
   private async conflict(name: string, digest: string): Promise<AppError> {
     const byName = await this.store.byActiveName(name);
     const byDigest = byName ? undefined : await this.store.byActiveDigest(digest);
-    const error = byDigest
-      ? new AppError(409, ErrorCode.KeyTokenTaken, "key_token_taken", TOKEN_TAKEN)
-      : new AppError(
-          409,
-          ErrorCode.KeyNameTaken,
-          "key_name_taken",
-          `An API key named '${name}' already exists`,
-        );
+    const error = byDigest ? keyTokenTaken(TOKEN_TAKEN) : keyNameTaken(name);
     error.details = { existing_id: (byName ?? byDigest)?.id ?? null };
     return error;
   }
@@ -474,14 +452,14 @@ export class KeyService {
       const digest = DIGEST.exec(item.token_sha256)?.[1];
       if (!digest)
         check("token_sha256", () => {
-          throw badField("must be 64 lowercase hex digits (the SHA-256 of the token)");
+          throw validationFailed("must be 64 lowercase hex digits (the SHA-256 of the token)");
         });
       const scopes = check("scopes", () => this.grantable(item.scopes, by));
       const description = check("description", () => validDescription(item.description));
       const expiresAt = item.expires_at ? parseRfc3339(item.expires_at) : null;
       if (expiresAt === null && item.expires_at) {
         check("expires_at", () => {
-          throw badField("must be an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)");
+          throw validationFailed("must be an RFC 3339 time (e.g. 2030-01-01T00:00:00Z)");
         });
       }
       if (errors.length > problems || !digest || !scopes || description === undefined) continue;
@@ -555,7 +533,7 @@ export class KeyService {
         continue;
       }
       if (options.owner === "api" && existing.source === Managed.File) {
-        errors.push({ field: `keys[${i}].name`, message: managedByFile(item.name).message });
+        errors.push({ field: `keys[${i}].name`, message: keyManaged(item.name).message });
         continue;
       }
       const beyond = scopesBeyond(existing, by);

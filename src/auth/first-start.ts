@@ -11,14 +11,21 @@ import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import type { Logger } from "pino";
 import type { ConfigService } from "../config/service.js";
-import type { Settings } from "../settings.js";
 import { SettingsError } from "../errors.js";
 import type { ConfigStore } from "../store/config-store.js";
 import type { DatabaseUse } from "../store/usage.js";
-import { hashPassword } from "./password.js";
+import { hashPassword } from "../util/password.js";
+
+/** The start-up settings first start reads (a subset of `Settings`, so auth does not depend on settings.ts). */
+export interface FirstStartSettings {
+  adminPassword: string | null;
+  bootstrapKeys: readonly unknown[];
+  bootstrapExpiresAt: number | null;
+  initialSecretsFile: string | null;
+}
 
 export async function ensureAdminCredential(
-  settings: Settings,
+  settings: FirstStartSettings,
   store: ConfigStore,
   config: ConfigService,
   use: (now: number) => Promise<DatabaseUse>,

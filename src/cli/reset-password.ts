@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { pino } from "pino";
-import { MIN_PASSWORD_LENGTH } from "../auth/password.js";
+import { MIN_PASSWORD_LENGTH } from "../util/password.js";
 import { ConfigService } from "../config/service.js";
 import { AuditLog, internalContext } from "../audit/log.js";
 import { ChangeFeed } from "../events/feed.js";

@@ -10,7 +10,7 @@
  * Every key here applies live (the service re-reads values on every use), so none needs a restart.
  */
 import { randomBytes } from "node:crypto";
-import { isHttpUrl } from "../links/target.js";
+import { isHttpUrl } from "../text.js";
 import { isIpOrCidr } from "../text.js";
 
 /** A cookie Domain attribute value (RFC 6265 4.1.1), the rule the `cookie` package enforces. */

@@ -9,9 +9,9 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { hashPassword, hashProblem, isArgon2idHash, verifyPassword } from "../auth/password.js";
+import { hashPassword, hashProblem, isArgon2idHash, verifyPassword } from "../util/password.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
-import type { FieldError } from "../errors.js";
+import { type FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import type { Change, SectionOptions, SectionPlan } from "../provision/plan.js";
 import type { ConfigStore } from "../store/config-store.js";

@@ -5,13 +5,12 @@
 import { Envelope, HealthSchema, HealthUnavailableSchema } from "../admin/schemas.js";
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { unauthorized } from "../admin/index.js";
 import { sha256Hex } from "../auth/api-key-format.js";
 import type { KeyService } from "../auth/api-keys.js";
 import { type BootstrapAccess, bearerToken, resolvePrincipal } from "../auth/credentials.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
-import { ErrorCode, notFound } from "../errors.js";
+import { ErrorCode, notFound, unauthorized } from "../errors.js";
 import type { FeedStatus } from "../events/transport.js";
 import type { Engine } from "../store/db.js";
 

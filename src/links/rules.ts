@@ -14,7 +14,7 @@
  * what the conditions need.
  */
 import { CONTROL_CHARS } from "../text.js";
-import { parseRfc3339 } from "./expiry.js";
+import { parseRfc3339 } from "../util/time.js";
 import { checkTarget } from "./target.js";
 
 export const MAX_RULES = 20;

@@ -5,15 +5,31 @@
  */
 
 import { REDACTED } from "../text.js";
-import { hashPassword, isArgon2idHash, verifyPassword } from "../auth/password.js";
+import { hashPassword, isArgon2idHash, verifyPassword } from "../util/password.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
-import { AppError, ErrorCode, type FieldError, notFound } from "../errors.js";
+import {
+  AppError,
+  batchTooLarge,
+  ErrorCode,
+  type FieldError,
+  invalidClickCount,
+  invalidCode,
+  invalidDate,
+  invalidExpiresAt,
+  invalidPassword,
+  invalidUrl,
+  linkExists,
+  managedByProvisioning,
+  notFound,
+  preconditionFailed,
+  reservedCode,
+} from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import { yieldToEventLoop } from "../event-loop.js";
 import type { Db, LinkFilter, LinksStore } from "../store/links-store.js";
 import { checkCode, generateCode, isValidCodeSyntax } from "./codes.js";
-import { ExpiryError, parseRfc3339, resolveExpiry } from "./expiry.js";
+import { ExpiryError, parseRfc3339, resolveExpiry } from "../util/time.js";
 import { etagOf, isLocked, type Link, type LinkWrite } from "./model.js";
 import {
   type Change,
@@ -139,7 +155,7 @@ export class LinkService {
     const codes = await this.store.transaction(async (trx) => {
       const tagged = await this.store.codesTagged(from, trx);
       const locked = await this.store.locked(tagged, trx);
-      if (locked.size > 0) throw managedError([...locked][0]!);
+      if (locked.size > 0) throw linkManaged([...locked][0]!);
       const retagged = await this.store.retag(from, name, now, trx);
       if (retagged.length === 0) throw notFound(`Tag '${from}' is not in use`);
       await this.audit.recordIn(
@@ -165,12 +181,12 @@ export class LinkService {
     const created = await this.store.transaction(async (trx) => {
       for (let attempt = 1; !(await this.store.insertAbsent([write], now, trx)).has(write.code); attempt++) {
         if (input.code) {
-          if (!input.force) throw alreadyExists(write.code);
+          if (!input.force) throw linkExists(write.code);
           await this.lockedForWrite(write.code, {}, trx);
           await this.store.update(write, now, trx);
           break;
         }
-        if (attempt >= GENERATE_ATTEMPTS) throw alreadyExists(write.code);
+        if (attempt >= GENERATE_ATTEMPTS) throw linkExists(write.code);
         write.code = this.randomCode();
       }
       const link = (await this.store.get(write.code, trx))!;
@@ -297,7 +313,7 @@ export class LinkService {
     for (const item of items) {
       try {
         const write = await this.prepareCreate(item, now);
-        if (seen.has(write.code) && !item.force) throw alreadyExists(write.code);
+        if (seen.has(write.code) && !item.force) throw linkExists(write.code);
         seen.add(write.code);
         valid.push({ write, force: Boolean(item.force), generated: !item.code });
       } catch (err) {
@@ -313,7 +329,7 @@ export class LinkService {
       const fresh = new Map<string, LinkWrite>();
       for (const item of valid) {
         if (item.force && locked.has(item.write.code)) {
-          refused.push(itemFailure(item.write.code, managedError(item.write.code)));
+          refused.push(itemFailure(item.write.code, linkManaged(item.write.code)));
         } else if (item.force) {
           fresh.delete(item.write.code);
           forced.set(item.write.code, item.write);
@@ -328,14 +344,14 @@ export class LinkService {
       for (const write of fresh.values()) {
         if (inserted.has(write.code)) continue;
         if (!generated.has(write)) {
-          refused.push(itemFailure(write.code, alreadyExists(write.code)));
+          refused.push(itemFailure(write.code, linkExists(write.code)));
           continue;
         }
         for (let attempt = 0; attempt < GENERATE_ATTEMPTS && !inserted.has(write.code); attempt++) {
           write.code = this.randomCode();
           for (const code of await this.store.insertAbsent([write], now, trx)) inserted.add(code);
         }
-        if (!inserted.has(write.code)) refused.push(itemFailure("<generated>", alreadyExists(write.code)));
+        if (!inserted.has(write.code)) refused.push(itemFailure("<generated>", linkExists(write.code)));
       }
       await this.store.upsertMany([...forced.values()], now, true, trx);
       const written = new Set([...inserted, ...forced.keys()]);
@@ -368,8 +384,8 @@ export class LinkService {
         try {
           const target = validTarget(payload.target);
           const link = writes.get(code) ?? current.get(code);
-          if (!link) throw new AppError(404, ErrorCode.NotFound, "not_found", "Link not found");
-          if (isLocked(link)) throw managedError(code);
+          if (!link) throw notFound();
+          if (isLocked(link)) throw linkManaged(code);
           writes.set(code, await this.applyUpdate(link, { ...payload, target }, now));
         } catch (err) {
           failed.push(itemFailure(code, err));
@@ -403,7 +419,7 @@ export class LinkService {
       .filter((code) => !deleted.has(code))
       .map((code) =>
         locked.has(code)
-          ? itemFailure(code, managedError(code))
+          ? itemFailure(code, linkManaged(code))
           : { code, error: "Link not found", error_code: ErrorCode.LinkNotFound },
       );
     await this.published(success);
@@ -460,7 +476,7 @@ export class LinkService {
       for (const code of await this.store.locked([...todo.keys()], trx)) {
         const { line } = todo.get(code)!;
         todo.delete(code);
-        if (mode === "overwrite") refused.push({ row: line, ...itemFailure(code, managedError(code)) });
+        if (mode === "overwrite") refused.push({ row: line, ...itemFailure(code, linkManaged(code)) });
         else exists(code, line);
       }
       // `[REDACTED]` passwords (an export without secrets) keep the password of the existing link.
@@ -613,7 +629,7 @@ export class LinkService {
         continue;
       }
       if (options.owner === "api" && isLocked(existing)) {
-        fail("code", managedError(item.code));
+        fail("code", linkManaged(item.code));
         continue;
       }
       updates.push({
@@ -740,37 +756,22 @@ export class LinkService {
 
   private async prepareImport(row: ImportRow, now: number): Promise<LinkWrite> {
     if (row.errors.length > 0) throw invalidSettings(row.errors);
-    if (row.code === "") throw new AppError(400, ErrorCode.LinkInvalidCode, "invalid_code", "Empty code");
+    if (row.code === "") throw invalidCode("Empty code");
     const code = this.validCode(row.code);
     const createdAt = row.created_at === "" ? now : parseRfc3339(row.created_at);
     if (createdAt === null) {
-      throw new AppError(
-        400,
-        ErrorCode.InvalidDateFormat,
-        "invalid_date",
-        `Invalid created_at '${row.created_at}'`,
-      );
+      throw invalidDate(`Invalid created_at '${row.created_at}'`);
     }
     const clickCount = row.click_count === "" ? 0 : Number(row.click_count);
     if (!/^\d{1,15}$/.test(row.click_count || "0")) {
-      throw new AppError(
-        400,
-        ErrorCode.BadRequest,
-        "invalid_click_count",
-        "click_count must be a non-negative integer",
-      );
+      throw invalidClickCount();
     }
     let hash: string | null = null;
     if (row.password === REDACTED) {
       hash = KEEP_PASSWORD;
     } else if (row.password.startsWith("$argon2")) {
       if (!isArgon2idHash(row.password)) {
-        throw new AppError(
-          400,
-          ErrorCode.BadRequest,
-          "invalid_password",
-          "password looks like a hash but is not a valid $argon2id$ string",
-        );
+        throw invalidPassword("password looks like a hash but is not a valid $argon2id$ string");
       }
       hash = row.password;
     } else if (row.password !== "") {
@@ -790,9 +791,7 @@ export class LinkService {
   private validCode(code: string): string {
     const check = checkCode(code, this.config.reservedPrefixes());
     if (check.ok) return code;
-    throw check.reserved
-      ? new AppError(400, ErrorCode.LinkReservedCode, "reserved_code", check.reason)
-      : new AppError(400, ErrorCode.LinkInvalidCode, "invalid_code", check.reason);
+    throw check.reserved ? reservedCode(check.reason) : invalidCode(check.reason);
   }
 
   private randomCode(): string {
@@ -850,7 +849,7 @@ function messageOf(err: unknown): string {
 
 function validTarget(input: string): string {
   const check = checkTarget(input);
-  if (!check.ok) throw new AppError(400, ErrorCode.LinkInvalidUrl, "invalid_url", check.reason);
+  if (!check.ok) throw invalidUrl(check.reason);
   return check.target;
 }
 
@@ -858,8 +857,7 @@ function validExpiry(input: string, now: number): number | null {
   try {
     return resolveExpiry(input, now);
   } catch (err) {
-    if (err instanceof ExpiryError)
-      throw new AppError(400, ErrorCode.LinkInvalidExpireTime, "invalid_expires_at", err.message);
+    if (err instanceof ExpiryError) throw invalidExpiresAt(err.message);
     throw err;
   }
 }
@@ -871,14 +869,11 @@ async function passwordHash(input: string): Promise<string> {
 
 /** A link owned by an apply document refuses API edits. */
 function assertEditable(link: Pick<Link, "code" | "managedBy">): void {
-  if (isLocked(link)) throw managedError(link.code);
+  if (isLocked(link)) throw linkManaged(link.code);
 }
 
-function managedError(code: string): AppError {
-  return new AppError(
-    409,
-    ErrorCode.ManagedByProvisioning,
-    "managed_by_provisioning",
+function linkManaged(code: string): AppError {
+  return managedByProvisioning(
     `Link '${code}' is managed by an apply document; change it there (or let the document allow API edits)`,
   );
 }
@@ -891,30 +886,12 @@ function assertMatches(link: Link, ifMatch: string | undefined): void {
   }
 }
 
-function preconditionFailed(message: string): AppError {
-  return new AppError(412, ErrorCode.PreconditionFailed, "precondition_failed", message);
-}
-
 const existsPrecondition = (code: string) =>
   preconditionFailed(`Link '${code}' already exists (If-None-Match: *)`);
 
-function alreadyExists(code: string): AppError {
-  return new AppError(
-    409,
-    ErrorCode.LinkAlreadyExists,
-    "already_exists",
-    `Code '${code}' already exists. Use force=true to overwrite.`,
-  );
-}
-
 function assertBatchSize(size: number): void {
   if (size > MAX_BATCH_SIZE) {
-    throw new AppError(
-      400,
-      ErrorCode.BatchSizeTooLarge,
-      "batch_too_large",
-      `Batch size ${size} exceeds maximum ${MAX_BATCH_SIZE}`,
-    );
+    throw batchTooLarge(size, MAX_BATCH_SIZE);
   }
 }
 

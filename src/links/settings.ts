@@ -7,9 +7,9 @@
  * Input semantics follow the write: on a Shortlinker-style update an absent field keeps the stored value and
  * `null` clears it; a create or a whole-link replace (upsert, apply) starts from the defaults.
  */
-import { AppError, ErrorCode, type FieldError } from "../errors.js";
+import { AppError, type FieldError, validationFailed } from "../errors.js";
 import { CONTROL_CHARS } from "../text.js";
-import { parseRfc3339 } from "./expiry.js";
+import { parseRfc3339 } from "../util/time.js";
 import { checkRules, type Rule, type RuleInput } from "./rules.js";
 import { checkTarget } from "./target.js";
 
@@ -239,12 +239,5 @@ function resetField(settings: LinkSettings, field: keyof SettingsInput): void {
 }
 
 export function invalidSettings(fields: FieldError[]): AppError {
-  const error = new AppError(
-    400,
-    ErrorCode.BadRequest,
-    "validation_failed",
-    `Invalid link: ${fields.map((f) => `${f.field} ${f.message}`).join("; ")}`,
-  );
-  error.fields = fields;
-  return error;
+  return validationFailed(`Invalid link: ${fields.map((f) => `${f.field} ${f.message}`).join("; ")}`, fields);
 }

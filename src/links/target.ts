@@ -4,7 +4,7 @@
  * not repaired. Every target also gets a `Location`-safe ASCII form, so a redirect header can never be split or
  * rejected by Node.
  */
-import { CONTROL_CHARS } from "../text.js";
+import { CONTROL_CHARS, isHttpUrl } from "../text.js";
 
 export const MAX_TARGET_LENGTH = 8192;
 
@@ -20,17 +20,6 @@ export function checkTarget(input: string): TargetCheck {
   if (!isHttpUrl(target))
     return { ok: false, reason: "target URL must use http or https and include a host" };
   return { ok: true, target };
-}
-
-export function isHttpUrl(value: string): boolean {
-  if (CONTROL_CHARS.test(value)) return false;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return false;
-  }
-  return (url.protocol === "http:" || url.protocol === "https:") && url.hostname !== "";
 }
 
 const HEADER_SAFE = /^[\x21-\x7e]+$/;

@@ -14,9 +14,9 @@ import { retryingConflicts, type Store } from "../store/db.js";
 import { exclusively } from "../store/lock.js";
 import { REDACTED } from "../text.js";
 import { DEFAULT_SETTINGS, pickSettings, settingsDiff } from "../links/settings.js";
-import { API_VERSION, type ApplyDocument, type DocumentLink, invalidDocument } from "./document.js";
+import { API_VERSION, type ApplyDocument, type DocumentLink, documentErrors } from "./document.js";
 import type { Change, Owner, SectionOptions, SectionPlan } from "./plan.js";
-import { APPLY_OWNER, DEFAULT_APPLY_OWNER, Managed } from "../links/model.js";
+import { APPLY_OWNER, DEFAULT_APPLY_OWNER, Managed } from "../util/ownership.js";
 
 export interface ApplyRequest {
   owner: Owner;
@@ -65,7 +65,7 @@ export class Provisioner {
 
   async apply(doc: ApplyDocument, request: ApplyRequest): Promise<ApplyResult> {
     if (request.owner === "api" && doc.allow_api_edits !== undefined) {
-      throw invalidDocument([
+      throw documentErrors([
         { field: "allow_api_edits", message: "only applies to the provisioning file (JMP_PROVISION_FILE)" },
       ]);
     }
@@ -81,7 +81,7 @@ export class Provisioner {
         sections.push(await this.config.planState(doc.config, options, actorOf(request.principal)));
       if (doc.keys) sections.push(await this.keys.planState(doc.keys, options, request.principal, trx));
       const errors = sections.flatMap((s) => s.errors);
-      if (errors.length > 0) throw invalidDocument(errors);
+      if (errors.length > 0) throw documentErrors(errors);
       return sections;
     };
 
@@ -169,7 +169,7 @@ function sectionOptions(doc: ApplyDocument, request: ApplyRequest): SectionOptio
   }
   const named = doc.metadata?.owner;
   if (request.applyOwner !== undefined && named !== undefined && named !== request.applyOwner) {
-    throw invalidDocument([
+    throw documentErrors([
       {
         field: "metadata.owner",
         message: `is '${named}' but the request says owner '${request.applyOwner}'; give one or make them agree`,
@@ -178,7 +178,7 @@ function sectionOptions(doc: ApplyDocument, request: ApplyRequest): SectionOptio
   }
   const name = request.applyOwner ?? named ?? DEFAULT_APPLY_OWNER;
   if (!APPLY_OWNER.test(name)) {
-    throw invalidDocument([
+    throw documentErrors([
       {
         field: "metadata.owner",
         message:
@@ -187,7 +187,7 @@ function sectionOptions(doc: ApplyDocument, request: ApplyRequest): SectionOptio
     ]);
   }
   if (name === "api" || name === "file") {
-    throw invalidDocument([
+    throw documentErrors([
       {
         field: "metadata.owner",
         message: `'${name}' is reserved (objects made outside apply are the API's; 'file' is the provisioning file)`,

@@ -6,7 +6,7 @@
 import { Ajv, type ErrorObject } from "ajv";
 import { type Static, Type } from "typebox";
 import { parse as parseYaml } from "yaml";
-import { AppError, ErrorCode, type FieldError } from "../errors.js";
+import { AppError, type FieldError, invalidDocument } from "../errors.js";
 import { SettingsInputProperties } from "../links/settings-schema.js";
 import { MAX_NESTING, yamlTooDeep } from "../nesting.js";
 
@@ -96,19 +96,15 @@ export function fieldPath(pointer: string): string {
     .join("");
 }
 
-export function invalidDocument(fields: FieldError[]): AppError {
+export function documentErrors(fields: FieldError[]): AppError {
   const shown = fields.slice(0, 1000);
   const first = shown[0];
-  const error = new AppError(
-    400,
-    ErrorCode.BadRequest,
-    "invalid_document",
+  return invalidDocument(
     first
       ? `Invalid apply document: ${first.field}: ${first.message}${fields.length > 1 ? ` (and ${fields.length - 1} more)` : ""}`
       : "Invalid apply document",
+    shown,
   );
-  error.fields = shown;
-  return error;
 }
 
 function ajvField(e: ErrorObject): FieldError {
@@ -120,11 +116,11 @@ function ajvField(e: ErrorObject): FieldError {
 /** Checks the shape of an already-parsed document. @throws AppError 400 with one field error per problem. */
 export function checkDocument(value: unknown): ApplyDocument {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw invalidDocument([{ field: "document", message: "must be an object" }]);
+    throw documentErrors([{ field: "document", message: "must be an object" }]);
   }
   const version = (value as { apiVersion?: unknown }).apiVersion;
   if (version !== API_VERSION) {
-    throw invalidDocument([
+    throw documentErrors([
       { field: "apiVersion", message: `must be '${API_VERSION}' (got ${JSON.stringify(version ?? null)})` },
     ]);
   }
@@ -134,11 +130,11 @@ export function checkDocument(value: unknown): ApplyDocument {
     const fields = (validate.errors ?? [])
       .map(ajvField)
       .filter((f) => !seen.has(f.field) && seen.add(f.field));
-    throw invalidDocument(fields);
+    throw documentErrors(fields);
   }
   const fields = [...duplicates(value.links ?? [], "links", (l) => l.code, "code")];
   fields.push(...duplicates(value.keys ?? [], "keys", (k) => k.name, "name"));
-  if (fields.length > 0) throw invalidDocument(fields);
+  if (fields.length > 0) throw documentErrors(fields);
   return value;
 }
 
@@ -159,13 +155,13 @@ function* duplicates<T>(items: readonly T[], section: string, id: (item: T) => s
 /** Parses YAML or JSON text (JSON is YAML) into a checked document. */
 export function parseDocument(text: string): ApplyDocument {
   if (yamlTooDeep(text)) {
-    throw invalidDocument([{ field: "document", message: `nested deeper than ${MAX_NESTING} levels` }]);
+    throw documentErrors([{ field: "document", message: `nested deeper than ${MAX_NESTING} levels` }]);
   }
   let value: unknown;
   try {
     value = parseYaml(text, { maxAliasCount: 100, prettyErrors: false, uniqueKeys: true });
   } catch (err) {
-    throw invalidDocument([
+    throw documentErrors([
       { field: "document", message: `not valid YAML or JSON: ${(err as Error).message.split("\n")[0]}` },
     ]);
   }

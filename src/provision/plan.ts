@@ -4,7 +4,7 @@
  * itself inside the apply transaction and what to announce once that transaction has committed.
  */
 import type { Transaction } from "kysely";
-import type { FieldError } from "../errors.js";
+import { type FieldError } from "../errors.js";
 import type { Database } from "../store/schema.js";
 
 export type Action = "create" | "update" | "delete";

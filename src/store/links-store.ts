@@ -5,7 +5,8 @@
 import type { Selectable } from "kysely";
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql, type Transaction } from "kysely";
-import { type Link, type LinkWrite, Managed, type RedirectFields } from "../links/model.js";
+import type { Link, LinkWrite, RedirectFields } from "../links/model.js";
+import { Managed } from "../util/ownership.js";
 import type { Rule } from "../links/rules.js";
 import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../links/settings.js";
 import type { Engine } from "./db.js";

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { App } from "../../src/app.js";
 import { generateApiKey } from "../../src/auth/api-key-format.js";
-import { hashPassword } from "../../src/auth/password.js";
+import { hashPassword } from "../../src/util/password.js";
 import { readSettings } from "../../src/settings.js";
 import type { Engine } from "../../src/store/db.js";
 import { createDatabase, ENGINES, REQUIRE_ENGINES, type TestDatabase, unreachable } from "./engines.js";

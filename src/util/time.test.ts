@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ExpiryError, parseDuration, parseRfc3339, resolveExpiry } from "./expiry.js";
+import { ExpiryError, parseDuration, parseRfc3339, resolveExpiry } from "./time.js";
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 
