@@ -12,7 +12,9 @@ import { SessionTokens } from "./auth/sessions.js";
 import { ConfigService } from "./config/service.js";
 import { ChangeFeed } from "./events/feed.js";
 import { ChangeLog } from "./events/transport.js";
+import { LinkBatches } from "./links/batch.js";
 import { LinkService } from "./links/service.js";
+import { LinkWriteRules } from "./links/write-rules.js";
 import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
 import { openGeoIp } from "./redirect/geoip.js";
@@ -105,7 +107,9 @@ export class App {
       await changeLog.start(settings.redisUrl);
 
       const linksStore = new LinksStore(store.db, store.engine, store.sqlite);
-      const links = new LinkService(linksStore, config, feed, audit);
+      const linkRules = new LinkWriteRules(config);
+      const links = new LinkService(linksStore, linkRules, feed, audit);
+      const batches = new LinkBatches(linksStore, linkRules, feed, audit);
       const cache = new LinkCache();
       cache.follow(feed);
       const membership = new CodeMembership(
@@ -138,7 +142,14 @@ export class App {
         expiresAt: settings.bootstrapExpiresAt,
       };
       const keys = new KeyService(new KeysStore(store.db), feed, bootstrap, log, audit);
-      const provisioner = new Provisioner(store, links, keys, config, audit, log);
+      const provisioner = new Provisioner(
+        store,
+        { store: linksStore, rules: linkRules, feed },
+        keys,
+        config,
+        audit,
+        log,
+      );
       const readiness = { ready: false, provisioned: true };
       if (settings.provisionFile) {
         readiness.provisioned = await provision(provisioner, settings.provisionFile, log);
@@ -169,6 +180,7 @@ export class App {
         config,
         sessions,
         links,
+        batches,
         bootstrap,
         keys,
         audit: new AuditStore(store.db),

@@ -18,6 +18,7 @@ import { hasScope, type Scope } from "../auth/scopes.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
 import { csrfInvalid, insufficientScope, notFound, rateLimited, unauthorized } from "../errors.js";
+import type { LinkBatches } from "../links/batch.js";
 import type { LinkService } from "../links/service.js";
 import { clientIpOf } from "./context.js";
 import { authRoutes } from "./auth-routes.js";
@@ -54,6 +55,7 @@ export interface AdminDeps {
   config: ConfigService;
   sessions: SessionTokens;
   links: LinkService;
+  batches: LinkBatches;
   keys: KeyService;
   bootstrap: BootstrapAccess;
   audit: AuditStore;
@@ -118,7 +120,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
     await app.register(
       async (v1) => {
         await v1.register(authRoutes(deps));
-        await v1.register(linksRoutes(deps.links, deps.config));
+        await v1.register(linksRoutes(deps.links, deps.batches, deps.config));
         await v1.register(configRoutes(deps.config));
         await v1.register(keysRoutes(deps.keys));
         await v1.register(auditRoutes(deps.audit));

@@ -25,6 +25,7 @@ import { etagOf, type Link } from "../links/model.js";
 import { normalizeTags, settingsResponse } from "../links/settings.js";
 import { SettingsInputProperties } from "../links/settings-schema.js";
 import type { ImportMode } from "../links/csv.js";
+import type { LinkBatches } from "../links/batch.js";
 import type { LinkService } from "../links/service.js";
 import type { LinkFilter } from "../store/links-store.js";
 import { CONTROL_CHARS, REDACTED } from "../text.js";
@@ -178,7 +179,11 @@ function clamp(value: number | undefined, min: number, max: number, fallback: nu
   return value === undefined ? fallback : Math.min(max, Math.max(min, value));
 }
 
-export function linksRoutes(links: LinkService, config: ConfigService): FastifyPluginAsyncTypebox {
+export function linksRoutes(
+  links: LinkService,
+  batches: LinkBatches,
+  config: ConfigService,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       "/links",
@@ -372,7 +377,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
         }
         try {
           const parsed = await parseImportCsv(file);
-          return ok(await links.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
+          return ok(await batches.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
         } finally {
           releaseMemorySoon();
         }
@@ -392,7 +397,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           response: { 200: Envelope(BatchResultSchema) },
         },
       },
-      async (request) => ok(await links.batchCreate(request.body.links, auditContextOf(request))),
+      async (request) => ok(await batches.batchCreate(request.body.links, auditContextOf(request))),
     );
 
     app.put(
@@ -418,7 +423,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           ),
         },
       },
-      async (request) => ok(await links.batchUpdate(request.body.updates, auditContextOf(request))),
+      async (request) => ok(await batches.batchUpdate(request.body.updates, auditContextOf(request))),
     );
 
     app.delete(
@@ -437,7 +442,7 @@ export function linksRoutes(links: LinkService, config: ConfigService): FastifyP
           ),
         },
       },
-      async (request) => ok(await links.batchDelete(request.body.codes, auditContextOf(request))),
+      async (request) => ok(await batches.batchDelete(request.body.codes, auditContextOf(request))),
     );
 
     app.get(

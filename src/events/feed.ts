@@ -5,6 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { yieldToEventLoop } from "../event-loop.js";
+
+const LINKS_PER_EVENT = 8192;
 
 export type ChangeEvent =
   | { kind: "links"; codes: readonly string[] }
@@ -47,6 +50,17 @@ export class ChangeFeed {
       await this.transport.send(event, this.origin);
     } catch (err) {
       this.log?.error({ err, event: event.kind }, "could not publish a change to other instances");
+    }
+  }
+
+  /**
+   * Publishes written link codes. An import's 138 000 codes go in slices that give way between them: the caches
+   * and the code set take each slice on the event loop, and all at once that was a 120 ms stall of every redirect.
+   */
+  async publishLinks(codes: readonly string[]): Promise<void> {
+    for (let i = 0; i < codes.length; i += LINKS_PER_EVENT) {
+      if (i > 0) await yieldToEventLoop();
+      await this.publish({ kind: "links", codes: codes.slice(i, i + LINKS_PER_EVENT) });
     }
   }
 

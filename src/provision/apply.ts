@@ -9,7 +9,7 @@ import type { KeyService } from "../auth/api-keys.js";
 import { actorOf, type Principal } from "../auth/credentials.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
-import type { LinkService } from "../links/service.js";
+import { type LinkSectionContext, planLinks } from "./sections/links.js";
 import { retryingConflicts, type Store } from "../store/db.js";
 import { exclusively } from "../store/lock.js";
 import { REDACTED } from "../text.js";
@@ -55,7 +55,8 @@ const LOCK_NAME = "jmp:apply";
 export class Provisioner {
   constructor(
     private readonly store: Store,
-    private readonly links: LinkService,
+    /** What the links section reads and writes through. */
+    private readonly links: Omit<LinkSectionContext, "db" | "now">,
     private readonly keys: KeyService,
     private readonly config: ConfigService,
     private readonly audit: AuditLog,
@@ -71,12 +72,10 @@ export class Provisioner {
     }
     const options = sectionOptions(doc, request);
     // A section the document does not have is not planned at all: nothing in it is written or pruned.
-    const plan = async (
-      db: Parameters<LinkService["planState"]>[2],
-      trx?: Parameters<SectionPlan["write"]>[0],
-    ) => {
+    const plan = async (db: LinkSectionContext["db"], trx?: Parameters<SectionPlan["write"]>[0]) => {
       const sections: SectionPlan[] = [];
-      if (doc.links) sections.push(await this.links.planState(doc.links, options, db));
+      if (doc.links)
+        sections.push(await planLinks(doc.links, options, { ...this.links, db, now: this.clock() }));
       if (doc.config)
         sections.push(await this.config.planState(doc.config, options, actorOf(request.principal)));
       if (doc.keys) sections.push(await this.keys.planState(doc.keys, options, request.principal, trx));
@@ -132,7 +131,7 @@ export class Provisioner {
     const doc: ApplyDocument = { apiVersion: API_VERSION, kind: "State" };
     if (sections.links) {
       const links: DocumentLink[] = [];
-      for await (const batch of this.links.scan({})) {
+      for await (const batch of this.links.store.scan({}, this.clock())) {
         for (const link of batch) {
           const item: DocumentLink = { code: link.code, target: link.target };
           if (link.expiresAt !== null) item.expires_at = new Date(link.expiresAt).toISOString();
