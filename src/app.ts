@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { ensureAdminCredential } from "./auth/first-start.js";
 import { AuditLog, internalContext } from "./audit/log.js";
 import { KeyService } from "./auth/api-keys.js";
+import { ApiKeyVerifier } from "./auth/key-verifier.js";
 import { verifyPassword } from "./util/password.js";
 import { localThrottles } from "./auth/rate-limit.js";
 import { SessionTokens } from "./auth/sessions.js";
@@ -18,6 +19,7 @@ import { LinkWriteRules } from "./links/write-rules.js";
 import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
 import { openGeoIp } from "./redirect/geoip.js";
+import { robotsTxt } from "./redirect/robots.js";
 import { createRedirectHandler } from "./redirect/handler.js";
 import { CodeMembership } from "./redirect/membership.js";
 import { warmCache } from "./redirect/warm.js";
@@ -31,6 +33,7 @@ import { openStore, type Store } from "./store/db.js";
 import { AuditStore } from "./store/audit-store.js";
 import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
+import { RedirectStore } from "./store/redirect-store.js";
 import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { databaseUse } from "./store/usage.js";
@@ -39,6 +42,7 @@ import { parseDocument } from "./provision/document.js";
 import { readFile } from "node:fs/promises";
 import { rmSync } from "node:fs";
 import { clusterMetrics, clusterThrottles, isClusterWorker, siblingDoorbell } from "./cluster.js";
+import { ChangesStore } from "./store/changes-store.js";
 
 export class App {
   private constructor(
@@ -53,7 +57,7 @@ export class App {
     private readonly clickWriter: SqliteClickWriter | null,
     private readonly membership: CodeMembership,
     private readonly cache: LinkCache,
-    private readonly linksStore: LinksStore,
+    private readonly redirectStore: RedirectStore,
     readonly http: HttpServer,
   ) {}
 
@@ -76,7 +80,7 @@ export class App {
       if (applied.length > 0) log.info({ applied }, "database migrated");
 
       const feed = new ChangeFeed(log);
-      const changeLog = new ChangeLog(store.db, feed, log);
+      const changeLog = new ChangeLog(new ChangesStore(store.db), feed, log);
       feed.attach(changeLog);
       const audit = new AuditLog();
       const configStore = new ConfigStore(store.db);
@@ -106,14 +110,15 @@ export class App {
       if (isClusterWorker) changeLog.useSiblings(siblingDoorbell);
       await changeLog.start(settings.redisUrl);
 
-      const linksStore = new LinksStore(store.db, store.engine, store.sqlite);
+      const linksStore = new LinksStore(store.db, store.engine);
+      const redirectStore = new RedirectStore(store.db, store.engine, store.sqlite);
       const linkRules = new LinkWriteRules(config);
       const links = new LinkService(linksStore, linkRules, feed, audit);
       const batches = new LinkBatches(linksStore, linkRules, feed, audit);
       const cache = new LinkCache();
       cache.follow(feed);
       const membership = new CodeMembership(
-        linksStore,
+        redirectStore,
         { rebuildIntervalSeconds: () => config.get("cache.bloom_rebuild_interval") },
         log,
       );
@@ -124,7 +129,7 @@ export class App {
       const clickWriter =
         store.sqlite && store.sqlite.name !== ":memory:" ? new SqliteClickWriter(store.sqlite.name) : null;
       const clicks = new ClickBuffer(
-        clickWriter ?? linksStore,
+        clickWriter ?? redirectStore,
         {
           intervalMs: () => config.get("click.flush_interval") * 1000,
           threshold: () => config.get("click.max_clicks_before_flush"),
@@ -141,11 +146,13 @@ export class App {
         scopes: settings.bootstrapScopes,
         expiresAt: settings.bootstrapExpiresAt,
       };
-      const keys = new KeyService(new KeysStore(store.db), feed, bootstrap, log, audit);
+      const keysStore = new KeysStore(store.db);
+      const keys = new KeyService(keysStore, feed, bootstrap, audit);
+      const keyVerifier = new ApiKeyVerifier(keysStore, feed, log);
       const provisioner = new Provisioner(
         store,
         { store: linksStore, rules: linkRules, feed },
-        keys,
+        { store: keysStore, feed },
         config,
         audit,
         log,
@@ -183,12 +190,13 @@ export class App {
         batches,
         bootstrap,
         keys,
+        keyVerifier,
         audit: new AuditStore(store.db),
         engine: store.engine,
         startedAt,
         isReady: () => readiness.ready && readiness.provisioned,
         provisioner,
-        countLinks: () => linksStore.count(),
+        countLinks: () => redirectStore.count(),
         feedStatus: () => changeLog.status(),
         trustedProxies: settings.trustedProxies,
         unixSocket: settings.unixSocket !== null,
@@ -197,12 +205,12 @@ export class App {
           membership,
           stats: redirectStats,
           clicks,
-          lookup: (code) => links.lookupForRedirect(code),
-          claimClick: (code) => links.claimClick(code),
+          lookup: (code) => redirectStore.lookup(code),
+          claimClick: (code) => redirectStore.claimClick(code),
           verifyPassword,
           // 5 wrong passwords per client and link, then one try every 10 s.
           passwordAttempts: throttles("link-password", 0.1, 5),
-          robotsTxt: () => links.robotsTxt(),
+          robotsTxt: () => robotsTxt(redirectStore),
           permanentCacheSeconds: () => config.get("features.permanent_redirect_cache_seconds"),
           country: settings.geoipDatabase ? await openGeoIp(settings.geoipDatabase) : undefined,
           publicQr: () => config.get("features.enable_public_qr"),
@@ -225,7 +233,7 @@ export class App {
         clickWriter,
         membership,
         cache,
-        linksStore,
+        redirectStore,
         http,
       );
     } catch (err) {
@@ -247,7 +255,7 @@ export class App {
     this.clicks.start();
     this.membership.start();
     this.readiness.ready = true;
-    warmCache(this.cache, this.linksStore, this.log, () => !this.readiness.ready).catch((err) =>
+    warmCache(this.cache, this.redirectStore, this.log, () => !this.readiness.ready).catch((err) =>
       this.log.warn({ err }, "warming the link cache failed; links are read on first use"),
     );
     const address = this.http.server.address();

@@ -46,10 +46,6 @@ const FLOORS: Record<string, number> = {
 const UPWARD: Record<string, string> = {
   "store -> links":
     "the links store maps rows to the link model it stores (links/model, rules, settings: types and field names)",
-  "auth -> provision":
-    "KeyService still plans the keys section of an apply (issue 18: move it to provision/sections/keys.ts)",
-  "config -> provision":
-    "ConfigService still plans the config section of an apply (issue 18: move it to provision/sections/config.ts)",
 };
 
 /** The top folder under src/, or the file's name for a file directly in src/. */

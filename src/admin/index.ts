@@ -6,6 +6,7 @@
 import type { TSchema } from "typebox";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { KeyService } from "../auth/api-keys.js";
+import type { ApiKeyVerifier } from "../auth/key-verifier.js";
 import {
   type BootstrapAccess,
   CSRF_COOKIE,
@@ -57,6 +58,7 @@ export interface AdminDeps {
   links: LinkService;
   batches: LinkBatches;
   keys: KeyService;
+  keyVerifier: ApiKeyVerifier;
   bootstrap: BootstrapAccess;
   audit: AuditStore;
   provisioner: Provisioner;
@@ -87,7 +89,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         { authorization: request.headers.authorization, cookies: request.cookies },
         deps.bootstrap,
         deps.sessions,
-        (token) => deps.keys.verify(token),
+        (token) => deps.keyVerifier.verify(token),
       );
       if (principal && decision.allowed) failures.refund(client);
       if (!principal) {

@@ -7,8 +7,8 @@
  * AsyncLocalStorage: on Node 20 an AsyncLocalStorage, once used, turns on async hooks for the whole process,
  * and every redirect after the first admin write paid for them (~8 % of its CPU in the benchmark).
  */
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "../store/schema.js";
+import { insertAuditRow } from "../store/audit-store.js";
+import type { Db } from "../store/db.js";
 
 /** Who made a write, and from where. */
 export interface AuditContext {
@@ -40,34 +40,23 @@ export class AuditLog {
    * does (a write that cannot be audited fails). Every audited write — links, tags, applies, keys, config and
    * sessions — is recorded this way.
    */
-  async recordIn(
-    db: Kysely<Database> | Transaction<Database>,
-    entry: AuditEntry,
-    by: AuditContext,
-  ): Promise<void> {
+  async recordIn(db: Db, entry: AuditEntry, by: AuditContext): Promise<void> {
     await this.insert(db, entry, by);
   }
 
-  private async insert(
-    db: Kysely<Database> | Transaction<Database>,
-    entry: AuditEntry,
-    by: AuditContext,
-  ): Promise<void> {
-    await db
-      .insertInto("audit_log")
-      .values({
-        at: this.clock(),
-        // Bounded to the columns: an over-long value must not make the entry fail.
-        actor: by.actor.slice(0, 160),
-        ip: by.ip?.slice(0, 64) ?? null,
-        request_id: by.requestId?.slice(0, 128) ?? null,
-        action: entry.action,
-        object_type: entry.objectType,
-        object_id: entry.objectId?.slice(0, 255) ?? null,
-        before: toJson(entry.before),
-        after: toJson(entry.after),
-      })
-      .execute();
+  private async insert(db: Db, entry: AuditEntry, by: AuditContext): Promise<void> {
+    await insertAuditRow(db, {
+      at: this.clock(),
+      // Bounded to the columns: an over-long value must not make the entry fail.
+      actor: by.actor.slice(0, 160),
+      ip: by.ip?.slice(0, 64) ?? null,
+      request_id: by.requestId?.slice(0, 128) ?? null,
+      action: entry.action,
+      object_type: entry.objectType,
+      object_id: entry.objectId?.slice(0, 255) ?? null,
+      before: toJson(entry.before),
+      after: toJson(entry.after),
+    });
   }
 }
 

@@ -3,13 +3,12 @@
  * new key gets, how a key is shown, and who may act on which key. Pure functions, no storage.
  */
 import { randomBytes } from "node:crypto";
-import { insufficientScope, invalidExpiry, validationFailed } from "../errors.js";
+import { insufficientScope, invalidExpiry, invalidScope, validationFailed } from "../errors.js";
 import { resolveExpiry } from "../util/time.js";
-import type { DocumentKey } from "../provision/document.js";
 import type { KeyRow } from "../store/keys-store.js";
 import { CONTROL_CHARS } from "../text.js";
 import type { Principal } from "./credentials.js";
-import { hasScope, isScope, type Scope } from "./scopes.js";
+import { hasScope, isScope, normalizeScopes, type Scope } from "./scopes.js";
 
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 export const DIGEST = /^(?:sha256:)?([0-9a-f]{64})$/;
@@ -103,16 +102,6 @@ export function parseScopes(stored: string): Scope[] {
   return (JSON.parse(stored) as string[]).filter(isScope);
 }
 
-/** Is `holder` in the document under its own name, with a digest other than `digest` (so it gives it up)? */
-export function listedWithOtherDigest(
-  items: readonly DocumentKey[],
-  holder: KeyRow,
-  digest: string,
-): boolean {
-  const listed = items.find((item) => item.name === holder.name);
-  return listed !== undefined && DIGEST.exec(listed.token_sha256)?.[1] !== digest;
-}
-
 export function revokedFields(by: string, now: number): Partial<KeyRow> {
   return { revoked_at: now, revoked_by: by, active_name: null, active_sha256: null, updated_at: now };
 }
@@ -162,4 +151,21 @@ export function validExpiry(input: KeyInput, now: number): number | null {
     throw invalidExpiry("the expiry must be in the future");
   }
   return expiresAt;
+}
+
+/** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */
+export function grantableScopes(requested: string[] | undefined, by: Principal): Scope[] {
+  if (!requested || requested.length === 0) {
+    throw invalidScope("scopes must list at least one scope");
+  }
+  const unknown = requested.filter((s) => !isScope(s));
+  if (unknown.length > 0) {
+    throw invalidScope(`Unknown scope(s): ${unknown.join(", ").slice(0, 200)}`);
+  }
+  const scopes = normalizeScopes(requested as Scope[]);
+  const beyond = scopes.filter((scope) => !hasScope(by.scopes, scope));
+  if (beyond.length > 0) {
+    throw insufficientScope(`You cannot grant scope(s) you do not hold: ${beyond.join(", ")}`);
+  }
+  return scopes;
 }

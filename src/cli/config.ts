@@ -21,6 +21,7 @@ import { migrateToLatest } from "../store/migrate.js";
 import type { ConfigHistoryEntry, ConfigItem, JmpClient } from "../client/index.js";
 import { apiClient } from "./api.js";
 import { CliError } from "./errors.js";
+import { ChangesStore } from "../store/changes-store.js";
 
 export interface ConfigBackend {
   list(): Promise<ConfigItem[]>;
@@ -51,7 +52,7 @@ export async function offlineBackend(): Promise<ConfigBackend> {
   await migrateToLatest(store.db, store.engine);
   const log = pino({ level: "silent" });
   const feed = new ChangeFeed(log);
-  feed.attach(new ChangeLog(store.db, feed, log));
+  feed.attach(new ChangeLog(new ChangesStore(store.db), feed, log));
   const configStore = new ConfigStore(store.db);
   const CLI = internalContext("cli");
   const config = new ConfigService(configStore, feed, log, new AuditLog());

@@ -16,6 +16,7 @@ import { ConfigStore } from "../store/config-store.js";
 import { openStore } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
 import { CliError } from "./errors.js";
+import { ChangesStore } from "../store/changes-store.js";
 
 export async function readSecret(file: string | undefined, prompt: string): Promise<string> {
   if (file !== undefined) return readFileSync(file, "utf8").replace(/\r?\n$/, "");
@@ -60,7 +61,7 @@ export async function resetPassword(options: { passwordFile?: string }): Promise
     // Publishing through the change log tells running servers to re-read the config at once.
     const log = pino({ level: "silent" });
     const feed = new ChangeFeed(log);
-    feed.attach(new ChangeLog(store.db, feed, log));
+    feed.attach(new ChangeLog(new ChangesStore(store.db), feed, log));
     const config = new ConfigService(new ConfigStore(store.db), feed, log, new AuditLog());
     await config.seed(Date.now());
     await config.set("api.admin_token", password, internalContext("cli"), Date.now());

@@ -11,9 +11,9 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import { hashPassword, hashProblem, isArgon2idHash, verifyPassword } from "../util/password.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
-import { type FieldError } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
-import type { Change, SectionOptions, SectionPlan } from "../provision/plan.js";
+import type { Transaction } from "kysely";
+import type { Database } from "../store/schema.js";
 import type { ConfigStore } from "../store/config-store.js";
 import { CONTROL_CHARS, REDACTED } from "../text.js";
 import {
@@ -71,6 +71,21 @@ export interface HistoryItem {
 export function isConfigKey(key: string): key is ConfigKey {
   return definitionOf(key) !== undefined;
 }
+
+/** What an apply document's value for one key would do (see `ConfigService.preview`). */
+export type ConfigPreview =
+  | { ok: false; message: string }
+  | {
+      ok: true;
+      key: ConfigKey;
+      /** As it would be stored (hashed for argon2 keys). */
+      value: string;
+      current: string;
+      same: boolean;
+      /** The provisioning file pins it (read-only through the API). */
+      pins: boolean;
+      sensitive: boolean;
+    };
 
 export class ConfigService {
   private stored = new Map<string, string>();
@@ -197,112 +212,99 @@ export class ConfigService {
   }
 
   /**
-   * The config part of an apply (see LinkService.planState). The values are written like `set` (history, change
-   * event); from the provisioning file they are also pinned (`source: "file"`, read-only through the API). Keys
-   * the document omits are left alone: config is never pruned (a key the file drops keeps its last value and
-   * becomes editable again).
+   * What applying `input` to `key` from an apply document would do (provision/sections/config.ts plans with it):
+   * the value as it would be stored, whether it equals the current one, and whether the file pins it. Values
+   * are checked as `set` checks them; a key pinned by someone else cannot change.
    */
-  async planState(
-    values: Readonly<Record<string, string | number | boolean>>,
-    options: SectionOptions,
-    actor: string,
-  ): Promise<SectionPlan> {
-    const errors: FieldError[] = [];
-    const changes: Change[] = [];
-    const writes: { key: ConfigKey; value: string; old: string }[] = [];
-    const pins: { key: ConfigKey; value: string }[] = [];
-    let unchanged = 0;
-    for (const [key, raw] of Object.entries(values)) {
-      const field = `config.${key}`;
-      if (!isConfigKey(key)) {
-        errors.push({ field, message: "unknown config key" });
-        continue;
+  async preview(key: string, raw: string | number | boolean, owner: "api" | "file"): Promise<ConfigPreview> {
+    if (!isConfigKey(key)) return { ok: false, message: "unknown config key" };
+    const definition = definitionOf(key)!;
+    const input = String(raw);
+    const pin = this.pins.get(key);
+    // The file's values are stored like the API's and pinned on top: a restart with the same file finds them
+    // in the database and writes nothing, and a changed value is a normal change with history.
+    const ownPin = owner === "file" && pin?.source === "file";
+    const current = (ownPin ? undefined : pin?.value) ?? this.stored.get(key) ?? this.defaults.get(key)!;
+    let value: string;
+    let same: boolean;
+    try {
+      if (definition.storedAs === "argon2" && input !== "" && !isArgon2idHash(input)) {
+        same = await verifyPassword(current, definition.normalize(input));
+        value = same ? current : await this.toStored(definition, input);
+      } else {
+        value = await this.toStored(definition, input);
+        same = value === current;
       }
-      const definition = definitionOf(key)!;
-      const input = String(raw);
-      const pin = this.pins.get(key);
-      // The file's values are stored like the API's and pinned on top: a restart with the same file finds them
-      // in the database and writes nothing, and a changed value is a normal change with history.
-      const ownPin = options.owner === "file" && pin?.source === "file";
-      const current = (ownPin ? undefined : pin?.value) ?? this.stored.get(key) ?? this.defaults.get(key)!;
-      let value: string;
-      let same: boolean;
-      try {
-        if (definition.storedAs === "argon2" && input !== "" && !isArgon2idHash(input)) {
-          same = await verifyPassword(current, definition.normalize(input));
-          value = same ? current : await this.toStored(definition, input);
-        } else {
-          value = await this.toStored(definition, input);
-          same = value === current;
-        }
-        if (!same) this.assertConsistent(key, value);
-      } catch (err) {
-        if (!(err instanceof ConfigValueError)) throw err;
-        errors.push({ field, message: err.message });
-        continue;
-      }
-      const pinnedElsewhere = pin && (options.owner === "api" || pin.source === "env");
-      if (!same && pinnedElsewhere) {
-        errors.push({ field, message: new ConfigPinnedError(key, pin.source).message });
-        continue;
-      }
-      if (options.owner === "file" && pin?.source !== "env") pins.push({ key, value });
-      if (same) {
-        unchanged++;
-        continue;
-      }
-      const shown = (v: string) => (definition.sensitive ? REDACTED : v);
-      changes.push({
-        kind: "config",
-        id: key,
-        action: "update",
-        diff: { value: { from: shown(current), to: shown(value) } },
-      });
-      writes.push({ key, value, old: current });
+      if (!same) this.assertConsistent(key, value);
+    } catch (err) {
+      if (!(err instanceof ConfigValueError)) throw err;
+      return { ok: false, message: err.message };
     }
+    const pinnedElsewhere = pin && (owner === "api" || pin.source === "env");
+    if (!same && pinnedElsewhere)
+      return { ok: false, message: new ConfigPinnedError(key, pin.source).message };
     return {
-      changes,
-      unchanged,
-      errors,
-      write: async (trx, now) => {
-        for (const { key, value, old } of writes) {
-          const sensitive = definitionOf(key)!.sensitive;
-          await this.store.write(
-            {
-              key,
-              value,
-              actor,
-              now,
-              historyOld: sensitive ? REDACTED : old,
-              historyNew: sensitive ? REDACTED : value,
-            },
-            trx,
-          );
-        }
-        if (writes.some((w) => w.key === "api.admin_token")) {
-          await this.store.write(
-            {
-              key: "api.sessions_not_before",
-              value: String(now),
-              actor,
-              now,
-              historyOld: this.stored.get("api.sessions_not_before") ?? null,
-              historyNew: String(now),
-            },
-            trx,
-          );
-        }
-      },
-      committed: async () => {
-        for (const { key, value } of pins) this.pins.set(key, { value, source: "file" });
-        this.rebuild();
-        if (pins.length > 0) this.feed.emit({ kind: "config", keys: pins.map((p) => p.key) }, "local");
-        if (writes.length > 0) {
-          await this.reload();
-          await this.feed.publish({ kind: "config", keys: writes.map((w) => w.key) });
-        }
-      },
+      ok: true,
+      key,
+      value,
+      current,
+      same,
+      pins: owner === "file" && pin?.source !== "env",
+      sensitive: definition.sensitive,
     };
+  }
+
+  /**
+   * Writes applied values in the apply transaction, like `set` (history with secrets redacted); a new admin
+   * password also moves `api.sessions_not_before`, ending every admin session.
+   */
+  async writeApplied(
+    trx: Transaction<Database>,
+    writes: readonly { key: ConfigKey; value: string; old: string }[],
+    actor: string,
+    now: number,
+  ): Promise<void> {
+    for (const { key, value, old } of writes) {
+      const sensitive = definitionOf(key)!.sensitive;
+      await this.store.write(
+        {
+          key,
+          value,
+          actor,
+          now,
+          historyOld: sensitive ? REDACTED : old,
+          historyNew: sensitive ? REDACTED : value,
+        },
+        trx,
+      );
+    }
+    if (writes.some((w) => w.key === "api.admin_token")) {
+      await this.store.write(
+        {
+          key: "api.sessions_not_before",
+          value: String(now),
+          actor,
+          now,
+          historyOld: this.stored.get("api.sessions_not_before") ?? null,
+          historyNew: String(now),
+        },
+        trx,
+      );
+    }
+  }
+
+  /** After the apply committed: the file's pins take effect here, and every instance reloads what was written. */
+  async adoptApplied(
+    pins: readonly { key: ConfigKey; value: string }[],
+    written: readonly ConfigKey[],
+  ): Promise<void> {
+    for (const { key, value } of pins) this.pins.set(key, { value, source: "file" });
+    this.rebuild();
+    if (pins.length > 0) this.feed.emit({ kind: "config", keys: pins.map((p) => p.key) }, "local");
+    if (written.length > 0) {
+      await this.reload();
+      await this.feed.publish({ kind: "config", keys: [...written] });
+    }
   }
 
   /**

@@ -11,10 +11,9 @@
  */
 import { createRequire } from "node:module";
 import type * as IoRedis from "ioredis";
-import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import { FeedStats } from "../metrics/counters.js";
-import type { Database } from "../store/schema.js";
+import type { ChangesStore } from "../store/changes-store.js";
 import type { ChangeEvent, ChangeFeed, ChangeTransport } from "./feed.js";
 
 const FAST_POLL_MS = 250;
@@ -58,17 +57,14 @@ export class ChangeLog implements ChangeTransport {
   readonly stats = new FeedStats();
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly store: ChangesStore,
     private readonly feed: ChangeFeed,
     private readonly log: Logger,
     private readonly clock: () => number = Date.now,
   ) {}
 
   async send(event: ChangeEvent, origin: string): Promise<void> {
-    await this.db
-      .insertInto("changes")
-      .values({ created_at: this.clock(), origin, event: JSON.stringify(event) })
-      .execute();
+    await this.store.insert(origin, JSON.stringify(event), this.clock());
     this.doorbell?.ring(origin);
     this.siblings?.ring();
   }
@@ -83,20 +79,11 @@ export class ChangeLog implements ChangeTransport {
 
   /** Starts following the log from now on (history is not replayed: a starting instance has empty caches). */
   async start(redisUrl: string | null): Promise<void> {
-    const row = await this.db
-      .selectFrom("changes")
-      .select((eb) => eb.fn.max("id").as("max"))
-      .executeTakeFirst();
-    this.cursor = Number(row?.max ?? 0);
+    this.cursor = await this.store.lastId();
     // Changes already in the log are already in what this instance reads from now on: not events for it (the
     // trailing re-read window would otherwise replay them, dropping the cache it has just warmed).
     const now = this.clock();
-    const recent = await this.db
-      .selectFrom("changes")
-      .select("id")
-      .where("created_at", ">=", now - REREAD_WINDOW_MS)
-      .execute();
-    for (const { id } of recent) this.applied.set(Number(id), now);
+    for (const id of await this.store.idsSince(now - REREAD_WINDOW_MS)) this.applied.set(id, now);
     if (redisUrl) {
       this.doorbell = new RedisDoorbell(
         redisUrl,
@@ -156,14 +143,8 @@ export class ChangeLog implements ChangeTransport {
 
   private async poll(): Promise<void> {
     const now = this.clock();
-    const rows = await this.db
-      .selectFrom("changes")
-      .select(["id", "origin", "event", "created_at"])
-      .where((eb) => eb.or([eb("id", ">", this.cursor), eb("created_at", ">=", now - REREAD_WINDOW_MS)]))
-      .orderBy("id")
-      .execute();
-    for (const row of rows) {
-      const id = Number(row.id);
+    for (const row of await this.store.after(this.cursor, now - REREAD_WINDOW_MS)) {
+      const id = row.id;
       this.cursor = Math.max(this.cursor, id);
       if (this.applied.has(id)) continue;
       this.applied.set(id, now);
@@ -171,7 +152,7 @@ export class ChangeLog implements ChangeTransport {
       try {
         this.feed.emit(JSON.parse(row.event) as ChangeEvent, "remote");
         this.stats.applied++;
-        this.stats.lag.observe(Math.max(0, this.clock() - Number(row.created_at)) / 1000);
+        this.stats.lag.observe(Math.max(0, this.clock() - row.createdAt) / 1000);
       } catch (err) {
         this.log.warn({ err, id }, "ignoring an unreadable change event");
       }
@@ -179,10 +160,7 @@ export class ChangeLog implements ChangeTransport {
     for (const [id, seenAt] of this.applied) if (seenAt < now - 2 * REREAD_WINDOW_MS) this.applied.delete(id);
     if (now - this.lastCleanup > CLEANUP_EVERY_MS) {
       this.lastCleanup = now;
-      await this.db
-        .deleteFrom("changes")
-        .where("created_at", "<", now - RETENTION_MS)
-        .execute();
+      await this.store.deleteOlderThan(now - RETENTION_MS);
     }
   }
 }

@@ -6,7 +6,7 @@ import { Envelope, HealthSchema, HealthUnavailableSchema } from "../admin/schema
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { sha256Hex } from "../auth/api-key-format.js";
-import type { KeyService } from "../auth/api-keys.js";
+import type { ApiKeyVerifier } from "../auth/key-verifier.js";
 import { type BootstrapAccess, bearerToken, resolvePrincipal } from "../auth/credentials.js";
 import type { SessionTokens } from "../auth/sessions.js";
 import type { ConfigService } from "../config/service.js";
@@ -21,7 +21,7 @@ export interface HealthDeps {
   config: ConfigService;
   sessions: SessionTokens;
   bootstrap: BootstrapAccess;
-  keys: KeyService;
+  keyVerifier: ApiKeyVerifier;
   engine: Engine;
   startedAt: number;
   /** False until start-up (migrations, seeding) has finished, and again while shutting down. */
@@ -115,7 +115,7 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
           { authorization: request.headers.authorization, cookies: request.cookies },
           deps.bootstrap,
           deps.sessions,
-          (token) => deps.keys.verify(token),
+          (token) => deps.keyVerifier.verify(token),
         )) !== null;
       if (!allowed) throw unauthorized();
     };

@@ -6,7 +6,8 @@
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import { AppError, ErrorCode, linkExists, linkManaged, notFound, preconditionFailed } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
-import type { Db, LinkFilter, LinksStore } from "../store/links-store.js";
+import type { Db } from "../store/db.js";
+import type { LinkFilter, LinksStore } from "../store/links-store.js";
 import { isValidCodeSyntax } from "./codes.js";
 import { etagOf, isLocked, type Link } from "./model.js";
 import {
@@ -244,26 +245,6 @@ export class LinkService {
     const settings = resolveSettings(input, DEFAULT_SETTINGS);
     if (Object.keys(settingsDiff(pickSettings(link), settings)).length > 0) return false;
     return this.rules.samePassword(link.passwordHash, input.password);
-  }
-
-  /** Used by the redirect path on a cache miss (tags are not needed there). */
-  lookupForRedirect(code: string) {
-    return this.store.lookup(code);
-  }
-
-  /** One visit of a link with `max_clicks`; false when it has none left. */
-  claimClick(code: string): Promise<boolean> {
-    return this.store.claimClick(code);
-  }
-
-  /**
-   * `/robots.txt`: everything is disallowed except the links marked crawlable (each allowed exactly, `$`).
-   * At most 10 000 are listed, which is more than any crawler reads.
-   */
-  async robotsTxt(): Promise<string> {
-    const codes = await this.store.crawlableCodes(10_000);
-    const allowed = codes.map((code) => `Allow: /${code}$\n`).join("");
-    return `# Short links are not for indexing, except those marked crawlable.\nUser-agent: *\n${allowed}Disallow: /\n`;
   }
 }
 

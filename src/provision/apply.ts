@@ -5,10 +5,11 @@
  * with every item's error; nothing is half-applied. An unchanged document writes nothing.
  */
 import type { Logger } from "pino";
-import type { KeyService } from "../auth/api-keys.js";
 import { actorOf, type Principal } from "../auth/credentials.js";
 import type { AuditContext, AuditLog } from "../audit/log.js";
 import type { ConfigService } from "../config/service.js";
+import { planConfig } from "./sections/config.js";
+import { exportKeys, type KeySectionContext, planKeys } from "./sections/keys.js";
 import { type LinkSectionContext, planLinks } from "./sections/links.js";
 import { retryingConflicts, type Store } from "../store/db.js";
 import { exclusively } from "../store/lock.js";
@@ -57,7 +58,8 @@ export class Provisioner {
     private readonly store: Store,
     /** What the links section reads and writes through. */
     private readonly links: Omit<LinkSectionContext, "db" | "now">,
-    private readonly keys: KeyService,
+    /** What the keys section reads and writes through. */
+    private readonly keys: Omit<KeySectionContext, "by" | "db" | "now">,
     private readonly config: ConfigService,
     private readonly audit: AuditLog,
     private readonly log: Logger,
@@ -77,8 +79,13 @@ export class Provisioner {
       if (doc.links)
         sections.push(await planLinks(doc.links, options, { ...this.links, db, now: this.clock() }));
       if (doc.config)
-        sections.push(await this.config.planState(doc.config, options, actorOf(request.principal)));
-      if (doc.keys) sections.push(await this.keys.planState(doc.keys, options, request.principal, trx));
+        sections.push(
+          await planConfig(doc.config, options, { config: this.config, actor: actorOf(request.principal) }),
+        );
+      if (doc.keys) {
+        const context = { ...this.keys, by: request.principal, db: trx, now: this.clock() };
+        sections.push(await planKeys(doc.keys, options, context));
+      }
       const errors = sections.flatMap((s) => s.errors);
       if (errors.length > 0) throw documentErrors(errors);
       return sections;
@@ -148,7 +155,7 @@ export class Provisioner {
       doc.links = links;
     }
     if (sections.config) doc.config = this.config.exportable(sections.includeSecrets);
-    if (sections.keys) doc.keys = await this.keys.exportable();
+    if (sections.keys) doc.keys = await exportKeys(this.keys.store);
     return doc;
   }
 }

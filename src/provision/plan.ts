@@ -1,7 +1,7 @@
 /**
  * The shape of a plan: what applying a document would change, section by section (links, config, keys). Each
- * section is planned by the service that owns its objects (same validation as the API) and knows how to write
- * itself inside the apply transaction and what to announce once that transaction has committed.
+ * section is planned in provision/sections/ with the same rules as the Admin API, and knows how to write itself
+ * inside the apply transaction and what to announce once that transaction has committed.
  */
 import type { Transaction } from "kysely";
 import { type FieldError } from "../errors.js";
@@ -62,9 +62,4 @@ export interface SectionPlan {
   write(trx: Transaction<Database>, now: number): Promise<void>;
   /** After commit: tell every instance, update in-memory state. */
   committed(): Promise<void>;
-}
-
-/** Records `from → to` when they differ; true when they did. */
-export function diffField(diff: Record<string, FieldDiff>, name: string, from: unknown, to: unknown): void {
-  if (from !== to) diff[name] = { from, to };
 }

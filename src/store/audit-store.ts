@@ -1,6 +1,12 @@
-/** Reading the audit log (writing is src/audit/log.ts). */
-import type { Kysely } from "kysely";
-import type { Database } from "./schema.js";
+/** The audit log's SQL: the insert (AuditLog in src/audit/log.ts decides what an entry holds) and the reads. */
+import type { Insertable, Kysely } from "kysely";
+import type { Db } from "./db.js";
+import type { AuditLogTable, Database } from "./schema.js";
+
+/** Inserts one entry, in the write's own transaction when `db` is one. */
+export async function insertAuditRow(db: Db, row: Insertable<AuditLogTable>): Promise<void> {
+  await db.insertInto("audit_log").values(row).execute();
+}
 
 export interface AuditFilter {
   actor?: string | undefined;

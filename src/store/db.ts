@@ -17,6 +17,7 @@ import {
   PostgresDialect,
   SqliteDialect,
   type SqliteDialectConfig,
+  type Transaction,
   SqliteDriver,
 } from "kysely";
 import type * as Mysql2 from "mysql2";
@@ -30,6 +31,9 @@ export interface DatabaseSettings {
   /** A file path for SQLite (or `:memory:`), a connection URL for the others. */
   location: string;
 }
+
+/** A connection or the transaction a write runs in: every store method that may join a transaction takes one. */
+export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Store {
   db: Kysely<Database>;

@@ -1,10 +1,9 @@
 /** SQL for API keys. */
 import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import type { Db } from "./db.js";
 import type { ApiKeysTable, Database } from "./schema.js";
 
 export type KeyRow = Selectable<ApiKeysTable>;
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export class KeysStore {
   constructor(private readonly db: Kysely<Database>) {}
