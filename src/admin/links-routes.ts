@@ -1,40 +1,32 @@
 /**
- * Admin API v1 — links, batches, CSV import/export and stats. Thin: parse (schemas), call the link service,
- * wrap in the envelope.
+ * Admin API v1 — links: list, create, read, replace, delete, QR codes, tags and stats. Thin: parse (schemas),
+ * call the link service, wrap in the envelope. Batches are link-batch-routes.ts, CSV files link-files-routes.ts.
  */
-import { Readable } from "node:stream";
-import type {} from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import type { ConfigService } from "../config/service.js";
-import { QR_LIMITS, qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { Type } from "typebox";
-import {
-  badRequest,
-  csvMissing,
-  fileTooLarge,
-  insufficientScope,
-  invalidDate,
-  invalidMultipart,
-} from "../errors.js";
-import { hasScope } from "../auth/scopes.js";
-import { releaseMemorySoon } from "../event-loop.js";
-import { csvHeader, csvRows, parseImportCsv } from "../links/csv.js";
-import { parseRfc3339 } from "../util/time.js";
-import { etagOf, type Link } from "../links/model.js";
-import { normalizeTags, settingsResponse } from "../links/settings.js";
-import { SettingsInputProperties } from "../links/settings-schema.js";
-import type { ImportMode } from "../links/csv.js";
+import type { ConfigService } from "../config/service.js";
+import { badRequest } from "../errors.js";
 import type { LinkBatches } from "../links/batch.js";
+import { etagOf } from "../links/model.js";
+import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import type { LinkService } from "../links/service.js";
-import type { LinkFilter } from "../store/links-store.js";
-import { CONTROL_CHARS, REDACTED } from "../text.js";
 import { auditContextOf } from "./context.js";
 import { ok, paginated } from "./envelope.js";
+import { addLinkBatchRoutes } from "./link-batch-routes.js";
+import { addLinkFileRoutes } from "./link-files-routes.js";
 import {
-  BatchResultSchema,
+  CodeParams,
+  CreateBody,
+  ListQuery,
+  PreconditionHeaders,
+  PutQuery,
+  QrQuery,
+  UpdateBody,
+} from "./link-schemas.js";
+import { baseUrl, clamp, linkResponse, toFilter, writeResponse } from "./link-views.js";
+import {
   Envelope,
-  ImportResultSchema,
   LinkSchema,
   MessageData,
   Page,
@@ -43,141 +35,6 @@ import {
   TagCountSchema,
   WrittenLinkSchema,
 } from "./schemas.js";
-
-const MAX_IMPORT_BYTES = 10 * 1024 * 1024;
-/** Batches of 5000 links with long targets need more than the default body limit. */
-const BATCH_BODY_LIMIT = 8 * 1024 * 1024;
-
-const NullableString = (maxLength: number) =>
-  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
-
-const CreateBody = Type.Object(
-  {
-    code: NullableString(1024),
-    target: Type.String({ maxLength: 65536 }),
-    expires_at: NullableString(256),
-    password: NullableString(1024),
-    force: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    ...SettingsInputProperties,
-  },
-  { additionalProperties: false },
-);
-
-/** `code` and `force` are accepted (Shortlinker clients send the create shape) and ignored. */
-const UpdateBody = Type.Object(
-  {
-    target: Type.String({ maxLength: 65536 }),
-    expires_at: NullableString(256),
-    password: NullableString(1024),
-    code: NullableString(1024),
-    force: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
-    ...SettingsInputProperties,
-  },
-  { additionalProperties: false },
-);
-
-const FilterQuery = {
-  search: Type.Optional(Type.String({ maxLength: 512 })),
-  created_after: Type.Optional(Type.String({ maxLength: 64 })),
-  created_before: Type.Optional(Type.String({ maxLength: 64 })),
-  only_expired: Type.Optional(Type.Boolean()),
-  only_active: Type.Optional(Type.Boolean()),
-  tags: Type.Optional(Type.String({ maxLength: 4096, description: "comma-separated tags" })),
-  tags_mode: Type.Optional(
-    Type.Union([Type.Literal("any"), Type.Literal("all")], {
-      description: "any (default) or all of the tags",
-    }),
-  ),
-};
-
-const ListQuery = Type.Object({
-  page: Type.Optional(Type.Integer()),
-  page_size: Type.Optional(Type.Integer()),
-  ...FilterQuery,
-});
-
-const CodeParams = Type.Object({ "*": Type.String() });
-
-const QrQuery = Type.Object({
-  format: Type.Optional(Type.Union([Type.Literal("svg"), Type.Literal("png")])),
-  size: Type.Optional(Type.Integer({ minimum: QR_LIMITS.minSize, maximum: QR_LIMITS.maxSize })),
-  margin: Type.Optional(Type.Integer({ minimum: 0, maximum: QR_LIMITS.maxMargin })),
-  ecc: Type.Optional(Type.Union(["L", "M", "Q", "H"].map((l) => Type.Literal(l)))),
-});
-
-const PutQuery = Type.Object({ upsert: Type.Optional(Type.Boolean()) });
-
-const PreconditionHeaders = Type.Object({
-  "if-match": Type.Optional(Type.String({ maxLength: 1024 })),
-  "if-none-match": Type.Optional(Type.String({ maxLength: 1024 })),
-});
-
-/** Where short links are served: `features.public_base_url`, else this request's own origin. */
-function baseUrl(request: FastifyRequest, config: ConfigService): string {
-  return config.get("features.public_base_url") || `${request.protocol}://${request.host}`;
-}
-
-export function linkResponse(link: Link, base: string) {
-  return {
-    code: link.code,
-    short_url: shortUrl(base, link.code),
-    target: link.target,
-    created_at: new Date(link.createdAt).toISOString(),
-    updated_at: new Date(link.updatedAt).toISOString(),
-    expires_at: link.expiresAt === null ? null : new Date(link.expiresAt).toISOString(),
-    password: link.passwordHash === null ? null : REDACTED,
-    click_count: link.clickCount,
-    ...settingsResponse(link),
-  };
-}
-
-/** The create/update `data`: Shortlinker's PostNewLink keys (with `force: null`) plus the stored fields. */
-function writeResponse(link: Link, base: string) {
-  return { ...linkResponse(link, base), force: null };
-}
-
-function toFilter(query: {
-  search?: string | undefined;
-  created_after?: string | undefined;
-  created_before?: string | undefined;
-  only_expired?: boolean | undefined;
-  only_active?: boolean | undefined;
-  tags?: string | undefined;
-  tags_mode?: "any" | "all" | undefined;
-}): LinkFilter {
-  if (query.search && CONTROL_CHARS.test(query.search)) {
-    throw badRequest("search must not contain control characters");
-  }
-  let tags: string[] | undefined;
-  if (query.tags) {
-    try {
-      tags = normalizeTags(query.tags.split(","));
-    } catch (err) {
-      throw badRequest(`tags: ${(err as Error).message}`);
-    }
-  }
-  return {
-    tags,
-    tagsMode: query.tags_mode,
-    search: query.search || undefined,
-    createdAfter: dateParam("created_after", query.created_after),
-    createdBefore: dateParam("created_before", query.created_before),
-    state: query.only_expired ? "expired" : query.only_active ? "active" : undefined,
-  };
-}
-
-function dateParam(name: string, value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const time = parseRfc3339(value);
-  if (time === null) {
-    throw invalidDate(`Invalid ${name}: '${value}'. Use RFC3339 (e.g., 2024-01-01T00:00:00Z)`);
-  }
-  return time;
-}
-
-function clamp(value: number | undefined, min: number, max: number, fallback: number): number {
-  return value === undefined ? fallback : Math.min(max, Math.max(min, value));
-}
 
 export function linksRoutes(
   links: LinkService,
@@ -300,150 +157,8 @@ export function linksRoutes(
       },
     );
 
-    app.get(
-      "/links/export",
-      {
-        config: { scope: "links:read" },
-        schema: {
-          summary: "Export links as CSV",
-          operationId: "exportLinksCsv",
-          tags: ["links"],
-          querystring: Type.Object({ ...FilterQuery, include_secrets: Type.Optional(Type.Boolean()) }),
-          response: {
-            200: {
-              description: "CSV (Shortlinker's columns)",
-              content: { "text/csv": { schema: Type.Unsafe<Readable>({ type: "string" }) } },
-            },
-          },
-        },
-      },
-      async (request, reply) => {
-        const filter = toFilter(request.query);
-        const withHashes = request.query.include_secrets === true;
-        if (withHashes && !hasScope(request.principal?.scopes ?? [], "admin")) {
-          throw insufficientScope("include_secrets requires the scope 'admin'");
-        }
-        const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "_").slice(0, 15);
-        reply
-          .header("Content-Type", "text/csv; charset=utf-8")
-          .header("Content-Disposition", `attachment; filename="shortlinks_export_${stamp}.csv"`);
-        async function* csv() {
-          yield csvHeader();
-          for await (const batch of links.scan(filter)) yield csvRows(batch, withHashes);
-        }
-        return reply.send(Readable.from(csv()));
-      },
-    );
-
-    app.post(
-      "/links/import",
-      {
-        config: { scope: "links:write" },
-        schema: {
-          summary: "Import links from CSV (multipart/form-data: file, mode=skip|overwrite|error)",
-          operationId: "importLinksCsv",
-          tags: ["links"],
-          consumes: ["multipart/form-data"],
-          response: { 200: Envelope(ImportResultSchema) },
-        },
-      },
-      async (request) => {
-        if (!request.isMultipart()) {
-          throw invalidMultipart("Expected multipart/form-data with a file field");
-        }
-        let mode: ImportMode = "skip";
-        let file: Buffer | null = null;
-        try {
-          for await (const part of request.parts({
-            limits: { fileSize: MAX_IMPORT_BYTES, files: 1, fields: 10 },
-          })) {
-            if (part.type === "file") {
-              const content = await part.toBuffer();
-              if (part.fieldname === "file") file = content;
-            } else if (part.fieldname === "mode") {
-              const value = String(part.value).toLowerCase();
-              mode = value === "overwrite" || value === "error" ? value : "skip";
-            }
-          }
-        } catch (err) {
-          const code = (err as { code?: string }).code;
-          if (code === "FST_REQ_FILE_TOO_LARGE") {
-            throw fileTooLarge("File size exceeds maximum 10 MB");
-          }
-          throw invalidMultipart("Invalid multipart data");
-        }
-        if (!file || file.length === 0) {
-          throw csvMissing();
-        }
-        try {
-          const parsed = await parseImportCsv(file);
-          return ok(await batches.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
-        } finally {
-          releaseMemorySoon();
-        }
-      },
-    );
-
-    app.post(
-      "/links/batch",
-      {
-        config: { scope: "links:write" },
-        bodyLimit: BATCH_BODY_LIMIT,
-        schema: {
-          summary: "Create links in a batch",
-          operationId: "batchCreateLinks",
-          tags: ["links"],
-          body: Type.Object({ links: Type.Array(CreateBody) }, { additionalProperties: false }),
-          response: { 200: Envelope(BatchResultSchema) },
-        },
-      },
-      async (request) => ok(await batches.batchCreate(request.body.links, auditContextOf(request))),
-    );
-
-    app.put(
-      "/links/batch",
-      {
-        config: { scope: "links:write" },
-        bodyLimit: BATCH_BODY_LIMIT,
-        schema: {
-          summary: "Update links in a batch",
-          operationId: "batchUpdateLinks",
-          tags: ["links"],
-          response: { 200: Envelope(BatchResultSchema) },
-          body: Type.Object(
-            {
-              updates: Type.Array(
-                Type.Object(
-                  { code: Type.String({ maxLength: 1024 }), payload: UpdateBody },
-                  { additionalProperties: false },
-                ),
-              ),
-            },
-            { additionalProperties: false },
-          ),
-        },
-      },
-      async (request) => ok(await batches.batchUpdate(request.body.updates, auditContextOf(request))),
-    );
-
-    app.delete(
-      "/links/batch",
-      {
-        config: { scope: "links:write" },
-        bodyLimit: BATCH_BODY_LIMIT,
-        schema: {
-          summary: "Delete links in a batch",
-          operationId: "batchDeleteLinks",
-          tags: ["links"],
-          response: { 200: Envelope(BatchResultSchema) },
-          body: Type.Object(
-            { codes: Type.Array(Type.String({ maxLength: 1024 })) },
-            { additionalProperties: false },
-          ),
-        },
-      },
-      async (request) => ok(await batches.batchDelete(request.body.codes, auditContextOf(request))),
-    );
+    addLinkFileRoutes(app, links, batches);
+    addLinkBatchRoutes(app, batches);
 
     app.get(
       "/links/*",

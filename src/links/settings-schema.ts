@@ -10,6 +10,10 @@ import { MAX_NOTES_LENGTH, MAX_TAG_LENGTH, MAX_TAGS, MAX_TITLE_LENGTH } from "./
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) =>
   Type.Union([schema, Type.Null()]);
 
+/** An optional string that may also be null (Shortlinker clients send null for "not set"). */
+export const NullableString = (maxLength: number) =>
+  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
+
 export const ConditionSchema = Type.Union([
   Type.Object(
     {

@@ -7,7 +7,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { type Static, Type } from "typebox";
 import { parse as parseYaml } from "yaml";
 import { AppError, type FieldError, invalidDocument } from "../errors.js";
-import { SettingsInputProperties } from "../links/settings-schema.js";
+import { NullableString, SettingsInputProperties } from "../links/settings-schema.js";
 import { MAX_NESTING, yamlTooDeep } from "../nesting.js";
 
 export const API_VERSION = "jmp/v1";
@@ -15,9 +15,6 @@ export const API_VERSION = "jmp/v1";
 /** Far above any real installation; bounds the work one document can ask for. */
 export const MAX_DOCUMENT_LINKS = 200_000;
 export const MAX_DOCUMENT_KEYS = 1_000;
-
-const NullableString = (maxLength: number) =>
-  Type.Optional(Type.Union([Type.String({ maxLength }), Type.Null()]));
 
 export const DocumentLink = Type.Object(
   {
