@@ -10,7 +10,10 @@
 import { insertAuditRow } from "../store/audit-store.js";
 import type { Db } from "../store/db.js";
 
-/** Who made a write, and from where. */
+/**
+ * Who made a write, and from where. Every service names it `by`; where a service also checks what the caller
+ * may do (API keys: scopes it may grant, keys it may touch), the authorising `Principal` is a separate `caller`.
+ */
 export interface AuditContext {
   actor: string;
   ip: string | null;

@@ -102,17 +102,17 @@ export function parseScopes(stored: string): Scope[] {
   return (JSON.parse(stored) as string[]).filter(isScope);
 }
 
-export function revokedFields(by: string, now: number): Partial<KeyRow> {
-  return { revoked_at: now, revoked_by: by, active_name: null, active_sha256: null, updated_at: now };
+export function revokedFields(caller: string, now: number): Partial<KeyRow> {
+  return { revoked_at: now, revoked_by: caller, active_name: null, active_sha256: null, updated_at: now };
 }
 
-export function scopesBeyond(row: KeyRow, by: Principal): Scope[] {
-  return parseScopes(row.scopes).filter((scope) => !hasScope(by.scopes, scope));
+export function scopesBeyond(row: KeyRow, caller: Principal): Scope[] {
+  return parseScopes(row.scopes).filter((scope) => !hasScope(caller.scopes, scope));
 }
 
 /** 403 unless the caller holds every scope of the stored key it wants to change. */
-export function requireHeld(row: KeyRow, by: Principal): void {
-  const beyond = scopesBeyond(row, by);
+export function requireHeld(row: KeyRow, caller: Principal): void {
+  const beyond = scopesBeyond(row, caller);
   if (beyond.length === 0) return;
   throw insufficientScope(`API key '${row.name}' has scope(s) you do not hold: ${beyond.join(", ")}`);
 }
@@ -154,7 +154,7 @@ export function validExpiry(input: KeyInput, now: number): number | null {
 }
 
 /** The scopes a caller asked for, checked: known, non-empty, and held by the caller (no escalation). */
-export function grantableScopes(requested: string[] | undefined, by: Principal): Scope[] {
+export function grantableScopes(requested: string[] | undefined, caller: Principal): Scope[] {
   if (!requested || requested.length === 0) {
     throw invalidScope("scopes must list at least one scope");
   }
@@ -163,7 +163,7 @@ export function grantableScopes(requested: string[] | undefined, by: Principal):
     throw invalidScope(`Unknown scope(s): ${unknown.join(", ").slice(0, 200)}`);
   }
   const scopes = normalizeScopes(requested as Scope[]);
-  const beyond = scopes.filter((scope) => !hasScope(by.scopes, scope));
+  const beyond = scopes.filter((scope) => !hasScope(caller.scopes, scope));
   if (beyond.length > 0) {
     throw insufficientScope(`You cannot grant scope(s) you do not hold: ${beyond.join(", ")}`);
   }

@@ -75,11 +75,11 @@ export class KeyService {
 
   async create(
     input: KeyInput,
-    by: Principal,
-    context: AuditContext,
+    caller: Principal,
+    by: AuditContext,
   ): Promise<{ key: KeyView; etag: string; token: string }> {
     const name = validName(input.name);
-    const scopes = grantableScopes(input.scopes, by);
+    const scopes = grantableScopes(input.scopes, caller);
     const expiresAt = validExpiry(input, this.clock());
     const token = generateApiKey();
     const row = newKeyRow({
@@ -89,10 +89,10 @@ export class KeyService {
       scopes,
       description: validDescription(input.description),
       expiresAt,
-      createdBy: actorOf(by),
+      createdBy: actorOf(caller),
       now: this.clock(),
     });
-    await this.insert(row, context);
+    await this.insert(row, by);
     return { key: view(row), etag: etagOf(row), token };
   }
 
@@ -105,8 +105,8 @@ export class KeyService {
   async putByName(
     name: string,
     input: KeyInput & { token_sha256?: string },
-    by: Principal,
-    context: AuditContext,
+    caller: Principal,
+    by: AuditContext,
   ) {
     validName(name);
     const digest = DIGEST.exec(input.token_sha256 ?? "")?.[1];
@@ -115,16 +115,16 @@ export class KeyService {
     const wanted = {
       name,
       digest,
-      scopes: grantableScopes(input.scopes, by),
+      scopes: grantableScopes(input.scopes, caller),
       expiresAt: validExpiry(input, this.clock()),
       description: validDescription(input.description),
     };
     for (let attempt = 1; ; attempt++) {
       const existing = await this.store.byActiveName(name);
-      if (existing) return this.putExisting(existing, wanted, by, context);
-      const row = newKeyRow({ ...wanted, createdBy: actorOf(by), now: this.clock() });
+      if (existing) return this.putExisting(existing, wanted, caller, by);
+      const row = newKeyRow({ ...wanted, createdBy: actorOf(caller), now: this.clock() });
       try {
-        await this.insertAudited(row, context);
+        await this.insertAudited(row, by);
       } catch (err) {
         if (!isUniqueViolation(err)) throw err;
         // Lost a race for the name: compare with the key that won (at most twice more).
@@ -139,8 +139,8 @@ export class KeyService {
   private async putExisting(
     existing: KeyRow,
     wanted: { digest: string; scopes: Scope[]; expiresAt: number | null; description: string | null },
-    by: Principal,
-    context: AuditContext,
+    caller: Principal,
+    by: AuditContext,
   ) {
     const { digest, scopes, expiresAt, description } = wanted;
     const same =
@@ -153,7 +153,7 @@ export class KeyService {
       return { key, etag, created: false, changed: false };
     }
     if (existing.source === Managed.File) throw keyManaged(existing.name);
-    requireHeld(existing, by);
+    requireHeld(existing, caller);
     const changes = {
       token_sha256: digest,
       active_sha256: digest,
@@ -175,7 +175,7 @@ export class KeyService {
             before: view(existing),
             after: view({ ...existing, ...changes }),
           },
-          context,
+          by,
         );
       });
     } catch (err) {
@@ -190,16 +190,16 @@ export class KeyService {
     id: string,
     input: KeyInput,
     ifMatch: string | undefined,
-    by: Principal,
-    context: AuditContext,
+    caller: Principal,
+    by: AuditContext,
   ) {
-    const row = await this.mutable(id, by);
+    const row = await this.mutable(id, caller);
     if (ifMatch !== undefined && ifMatch !== etagOf(row)) {
       throw preconditionFailed("The key has changed since it was read (ETag mismatch)");
     }
     const changes: Partial<KeyRow> = { updated_at: this.clock() };
     if (input.name !== undefined) changes.name = changes.active_name = validName(input.name);
-    if (input.scopes !== undefined) changes.scopes = JSON.stringify(grantableScopes(input.scopes, by));
+    if (input.scopes !== undefined) changes.scopes = JSON.stringify(grantableScopes(input.scopes, caller));
     if (input.description !== undefined) changes.description = validDescription(input.description);
     if (input.expires_at !== undefined || input.expires_in !== undefined)
       changes.expires_at = validExpiry(input, this.clock());
@@ -217,7 +217,7 @@ export class KeyService {
             before: view(row),
             after: view({ ...row, ...changes }),
           },
-          context,
+          by,
         );
       });
     } catch (err) {
@@ -227,11 +227,11 @@ export class KeyService {
     return this.get(id);
   }
 
-  async rotate(id: string, graceSeconds: number, by: Principal, context: AuditContext) {
+  async rotate(id: string, graceSeconds: number, caller: Principal, by: AuditContext) {
     if (!Number.isInteger(graceSeconds) || graceSeconds < 0 || graceSeconds > MAX_GRACE_SECONDS) {
       throw validationFailed(`grace_seconds must be an integer from 0 to ${MAX_GRACE_SECONDS}`);
     }
-    const row = await this.mutable(id, by);
+    const row = await this.mutable(id, caller);
     const token = generateApiKey();
     const now = this.clock();
     const changes = {
@@ -247,22 +247,22 @@ export class KeyService {
       await this.audit.recordIn(
         trx,
         { action: "key.rotate", objectType: "key", objectId: id, after: { grace_seconds: graceSeconds } },
-        context,
+        by,
       );
     });
     await this.published(id);
     return { ...(await this.get(id)), token };
   }
 
-  async revoke(id: string, by: Principal, context: AuditContext): Promise<void> {
-    const row = await this.mutable(id, by);
+  async revoke(id: string, caller: Principal, by: AuditContext): Promise<void> {
+    const row = await this.mutable(id, caller);
     const now = this.clock();
     await this.store.transaction(async (trx) => {
-      await this.store.update(id, revokedFields(actorOf(by), now), undefined, trx);
+      await this.store.update(id, revokedFields(actorOf(caller), now), undefined, trx);
       await this.audit.recordIn(
         trx,
         { action: "key.revoke", objectType: "key", objectId: id, before: view(row) },
-        context,
+        by,
       );
     });
     await this.published(id);
@@ -273,21 +273,23 @@ export class KeyService {
    * no scope the caller lacks — `keys:manage` alone must not rotate, revoke or rename an admin key (that would
    * hand its holder an admin token, or take one away from its owner).
    */
-  private async mutable(id: string, by: Principal): Promise<KeyRow> {
+  private async mutable(id: string, caller: Principal): Promise<KeyRow> {
     if (this.bootstrapViews().some((k) => k.id === id)) {
-      throw managedByEnvironment("This key is set by JMP_BOOTSTRAP_API_KEY; change the environment instead");
+      throw managedByEnvironment(
+        "This key is set caller JMP_BOOTSTRAP_API_KEY; change the environment instead",
+      );
     }
     const row = await this.store.get(id);
     if (!row || row.revoked_at !== null) throw keyNotFound();
     if (row.source === Managed.File) throw keyManaged(row.name);
-    requireHeld(row, by);
+    requireHeld(row, caller);
     return row;
   }
 
   /** Inserts a new key with its audit entry (one transaction), then tells every instance. */
-  private async insert(row: KeyRow, context: AuditContext): Promise<void> {
+  private async insert(row: KeyRow, by: AuditContext): Promise<void> {
     try {
-      await this.insertAudited(row, context);
+      await this.insertAudited(row, by);
     } catch (err) {
       // Outside the transaction: on SQLite its one connection is free again only once it has ended.
       throw isUniqueViolation(err) ? await this.conflict(row.name, row.token_sha256) : err;
@@ -296,13 +298,13 @@ export class KeyService {
   }
 
   /** The key row and its audit entry, in one transaction; a unique violation is the caller's to explain. */
-  private insertAudited(row: KeyRow, context: AuditContext): Promise<void> {
+  private insertAudited(row: KeyRow, by: AuditContext): Promise<void> {
     return this.store.transaction(async (trx) => {
       await this.store.insert(row, trx);
       await this.audit.recordIn(
         trx,
         { action: "key.create", objectType: "key", objectId: row.id, after: view(row) },
-        context,
+        by,
       );
     });
   }
@@ -322,7 +324,7 @@ export class KeyService {
       name: `bootstrap:${key.fingerprint}`,
       display: `sha256:${key.fingerprint}…`,
       scopes: [...this.bootstrap.scopes],
-      description: "Set by JMP_BOOTSTRAP_API_KEY (read-only here)",
+      description: "Set caller JMP_BOOTSTRAP_API_KEY (read-only here)",
       expires_at: iso(this.bootstrap.expiresAt),
       created_at: null,
       created_by: null,

@@ -59,7 +59,7 @@ export class Provisioner {
     /** What the links section reads and writes through. */
     private readonly links: Omit<LinkSectionContext, "db" | "now">,
     /** What the keys section reads and writes through. */
-    private readonly keys: Omit<KeySectionContext, "by" | "db" | "now">,
+    private readonly keys: Omit<KeySectionContext, "caller" | "db" | "now">,
     private readonly config: ConfigService,
     private readonly audit: AuditLog,
     private readonly log: Logger,
@@ -83,7 +83,7 @@ export class Provisioner {
           await planConfig(doc.config, options, { config: this.config, actor: actorOf(request.principal) }),
         );
       if (doc.keys) {
-        const context = { ...this.keys, by: request.principal, db: trx, now: this.clock() };
+        const context = { ...this.keys, caller: request.principal, db: trx, now: this.clock() };
         sections.push(await planKeys(doc.keys, options, context));
       }
       const errors = sections.flatMap((s) => s.errors);

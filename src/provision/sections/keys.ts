@@ -30,7 +30,7 @@ export interface KeySectionContext {
   store: KeysStore;
   feed: ChangeFeed;
   /** Who applies: the scopes it may grant and the keys it may touch. */
-  by: Principal;
+  caller: Principal;
   /** The apply transaction (undefined for a dry run). */
   db: Db | undefined;
   now: number;
@@ -45,7 +45,7 @@ export async function planKeys(
   options: SectionOptions,
   context: KeySectionContext,
 ): Promise<SectionPlan> {
-  const { store, feed, by, db, now } = context;
+  const { store, feed, caller, db, now } = context;
   const source = options.tag;
   const errors: FieldError[] = [];
   const changes: Change[] = [];
@@ -72,7 +72,7 @@ export async function planKeys(
       check("token_sha256", () => {
         throw validationFailed("must be 64 lowercase hex digits (the SHA-256 of the token)");
       });
-    const scopes = check("scopes", () => grantableScopes(item.scopes, by));
+    const scopes = check("scopes", () => grantableScopes(item.scopes, caller));
     const description = check("description", () => validDescription(item.description));
     const expiresAt = item.expires_at ? parseRfc3339(item.expires_at) : null;
     if (expiresAt === null && item.expires_at) {
@@ -103,7 +103,7 @@ export async function planKeys(
         id: holder.name,
         action: "delete",
         diff: {},
-        reason: `its token is declared by the provisioning file as '${item.name}'`,
+        reason: `its token is declared caller the provisioning file as '${item.name}'`,
       });
     }
     const wanted = {
@@ -121,7 +121,7 @@ export async function planKeys(
           scopes,
           description,
           expiresAt,
-          createdBy: actorOf(by),
+          createdBy: actorOf(caller),
           now,
         }),
         source,
@@ -154,7 +154,7 @@ export async function planKeys(
       errors.push({ field: `keys[${i}].name`, message: keyManaged(item.name).message });
       continue;
     }
-    const beyond = scopesBeyond(existing, by);
+    const beyond = scopesBeyond(existing, caller);
     if (beyond.length > 0) {
       errors.push({
         field: `keys[${i}].name`,
@@ -181,14 +181,14 @@ export async function planKeys(
     for (const row of await store.activeFrom(options.prunable, db)) {
       if (listed.has(row.name) || displaced.some((d) => d.id === row.id)) continue;
       const field = `keys (prune '${row.name}')`;
-      if (by.kind === "api_key" && by.id === row.id) {
+      if (caller.kind === "api_key" && caller.id === row.id) {
         errors.push({
           field,
           message: "would revoke the key this request is made with; list it or revoke it yourself",
         });
         continue;
       }
-      const beyond = scopesBeyond(row, by);
+      const beyond = scopesBeyond(row, caller);
       if (beyond.length > 0) {
         errors.push({ field, message: `the key has scope(s) you do not hold: ${beyond.join(", ")}` });
         continue;
@@ -213,7 +213,7 @@ export async function planKeys(
     write: async (trx, at) => {
       // Free every digest that moves before any key takes one (keys may trade tokens in one document).
       for (const row of revokes) {
-        await store.update(row.id, revokedFields(actorOf(by), at), undefined, trx);
+        await store.update(row.id, revokedFields(actorOf(caller), at), undefined, trx);
       }
       for (const { id, movesToken } of updates) {
         if (movesToken) await store.update(id, { active_sha256: null }, undefined, trx);
