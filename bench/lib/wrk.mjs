@@ -1,0 +1,103 @@
+// The load generator: wrk with one Lua script per workload, and jmp's own metrics read between runs.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { call, cleanups } from "./processes.mjs";
+
+/**
+ * Writes the workloads' scripts for `links` codes (c0 … cN-1) and returns `wrk(base, workload, seconds)`, which
+ * runs one and answers its figures.
+ */
+export function prepareWrk({ links: N, token: TOKEN, connections }) {
+  /**
+   * Each wrk thread seeds its own generator. Seeded alike (`math.randomseed(os.time())` in the script), both
+   * threads sent the same codes in the same order, so every code came twice in quick succession: half the "random"
+   * hits were the second request of a pair, cached by the first (55 % cache hits at 1 000 000 links instead of 10 %).
+   */
+  const SEED_PER_THREAD = `setup = function(thread) thread:set("id", __ID__) __ID__ = __ID__ + 1 end
+  init = function() math.randomseed(os.time() * 1000 + id * 7919) end`.replace(/__ID__/g, "_G.next_id");
+  const LUA = {
+    // One request per code, each thread walking its own half: the warm-up.
+    walk: `local counter, step = 0, 1
+  setup = function(thread) thread:set("id", __ID__) __ID__ = __ID__ + 1 end
+  init = function() counter = id * math.floor(${N} / 2) end
+  request = function() counter = (counter + 1) % ${N} return wrk.format("GET", "/c" .. counter) end`.replace(
+      /__ID__/g,
+      "_G.next_id",
+    ),
+    hits: `${SEED_PER_THREAD}
+  request = function() return wrk.format("GET", "/c" .. math.random(0, ${N - 1})) end`,
+    misses: `${SEED_PER_THREAD}
+  request = function() return wrk.format("GET", "/m" .. math.random(0, 2000000000)) end`,
+    mixed: `${SEED_PER_THREAD}
+  local headers = { ["Authorization"] = "Bearer ${TOKEN}", ["Content-Type"] = "application/json" }
+  request = function()
+    local i = math.random(0, ${N - 1})
+    if math.random(1, 100) == 1 then
+      return wrk.format("PUT", "/admin/v1/links/c" .. i, headers, '{"target":"https://example.com/w/' .. i .. '"}')
+    end
+    return wrk.format("GET", "/c" .. i)
+  end`,
+  };
+  const DONE = `
+  done = function(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format('RESULT {"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"socket_errors":%d,"status_4xx_5xx":%d}\\n',
+      summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+      e.connect + e.read + e.write + e.timeout, e.status))
+  end`;
+
+  const scripts = mkdtempSync(path.join(tmpdir(), "jmp-bench-"));
+  cleanups.push(() => rmSync(scripts, { recursive: true, force: true }));
+  for (const [name, body] of Object.entries(LUA)) {
+    const prelude = "_G.next_id = 0\n";
+    writeFileSync(path.join(scripts, `${name}.lua`), prelude + body + DONE);
+  }
+
+  return function wrk(base, workload, seconds) {
+    const args = [
+      "-t2",
+      `-c${connections}`,
+      `-d${seconds}s`,
+      "--latency",
+      "-s",
+      path.join(scripts, `${workload}.lua`),
+      base,
+    ];
+    const run = spawnSync("wrk", args, { encoding: "utf8", timeout: (seconds + 30) * 1000 });
+    const line = run.stdout.split("\n").find((l) => l.startsWith("RESULT "));
+    if (!line) throw new Error(`wrk failed: ${run.stderr || run.stdout}`);
+    const r = JSON.parse(line.slice(7));
+    return {
+      rps: Math.round(r.requests / (r.duration_us / 1e6)),
+      p50_ms: r.p50_us / 1000,
+      p99_ms: r.p99_us / 1000,
+      requests: r.requests,
+      errors: r.socket_errors,
+    };
+  };
+}
+
+/**
+ * Pause time of the main thread's garbage collections (prom-client's GC metric). Before V8's allocation-site
+ * pretenuring was turned off (src/main.ts), some jmp processes ran a whole measurement with GC costing ten times
+ * its usual share; this column shows whether a process's GC went bad, whatever the cause.
+ */
+export const GC_SECONDS = "nodejs_gc_duration_seconds_sum";
+
+/** A sample of jmp's Prometheus metrics (summed over label sets when `labels` is omitted). */
+export async function metric(base, name, labels, auth) {
+  const r = await call(`${base}/health/metrics`, { headers: auth });
+  if (!r.ok) return null;
+  const text = await r.text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const series = line.slice(0, line.lastIndexOf(" "));
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    if (labels && series !== `${name}{${labels}}`) continue;
+    total += Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return total;
+}
