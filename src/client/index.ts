@@ -10,6 +10,8 @@
 import type * as Api from "../admin/schemas.js";
 import type { ApplyDocument } from "../provision/document.js";
 import type { SettingsInput } from "../links/settings.js";
+import { JmpApiError, JmpConnectionError } from "./errors.js";
+import { chunkedUpload, multipartUpload } from "./upload.js";
 
 export type {
   ApiKey,
@@ -33,34 +35,7 @@ export type {
 } from "../admin/schemas.js";
 export type { ApplyDocument } from "../provision/document.js";
 
-/** A failed call: the HTTP status and the error envelope (`code`, `error`, `message`, `fields`). */
-export class JmpApiError extends Error {
-  readonly status: number;
-  /** Shortlinker-compatible numeric code (e.g. 3001 link exists, 7006 precondition failed). */
-  readonly code: number;
-  /** Stable snake_case name (e.g. `already_exists`, `precondition_failed`, `invalid_document`). */
-  readonly error: string;
-  readonly fields: { field: string; message: string }[];
-  readonly details: Record<string, unknown> | undefined;
-
-  constructor(status: number, body: Partial<Api.ErrorBody>) {
-    super(body.message ?? `HTTP ${status}`);
-    this.name = "JmpApiError";
-    this.status = status;
-    this.code = body.code ?? 0;
-    this.error = body.error ?? "http_error";
-    this.fields = body.fields ?? [];
-    this.details = body.details;
-  }
-}
-
-/** The server could not be reached (DNS, refused connection, TLS, timeout). */
-export class JmpConnectionError extends Error {
-  constructor(url: string, cause: unknown) {
-    super(`cannot reach ${url}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-    this.name = "JmpConnectionError";
-  }
-}
+export { JmpApiError, JmpConnectionError } from "./errors.js";
 
 export interface JmpClientOptions {
   /** The server's base URL, e.g. `https://s.example` (the admin prefix is added). */
@@ -402,64 +377,4 @@ export class JmpClient {
 /** Link codes may contain `/`; each segment is encoded, the slashes kept (as the server's routes expect). */
 function encodeCode(code: string): string {
   return code.split("/").map(encodeURIComponent).join("/");
-}
-
-const UPLOAD_CHUNK_BYTES = 64 * 1024;
-
-/**
- * A multipart/form-data body (the fields, then `file` as links.csv) streamed in chunks, reporting progress as
- * the receiver pulls them. FormData would do the encoding but cannot tell how much has been sent.
- */
-function multipartUpload(
-  fields: Record<string, string>,
-  file: Uint8Array,
-  onUpload: ((sent: number, total: number) => void) | undefined,
-): { body: ReadableStream<Uint8Array> | Uint8Array; contentType: string; length: number } {
-  const boundary = `jmp-${crypto.randomUUID()}`;
-  const encoder = new TextEncoder();
-  const head = Object.entries(fields)
-    .map(
-      ([name, value]) =>
-        `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`,
-    )
-    .join("");
-  const parts = [
-    encoder.encode(
-      `${head}--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="links.csv"\r\n` +
-        "Content-Type: text/csv\r\n\r\n",
-    ),
-    file,
-    encoder.encode(`\r\n--${boundary}--\r\n`),
-  ];
-  const whole = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    whole.set(part, at);
-    at += part.length;
-  }
-  return {
-    body: onUpload ? chunkedUpload(whole, onUpload) : whole,
-    contentType: `multipart/form-data; boundary=${boundary}`,
-    length: whole.length,
-  };
-}
-
-/** `data` as a stream of chunks, telling `onUpload` how much the receiver has pulled (upload progress). */
-function chunkedUpload(
-  data: Uint8Array,
-  onUpload: (sent: number, total: number) => void,
-): ReadableStream<Uint8Array> {
-  let sent = 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent >= data.length) {
-        controller.close();
-        return;
-      }
-      const chunk = data.subarray(sent, sent + UPLOAD_CHUNK_BYTES);
-      sent += chunk.length;
-      controller.enqueue(chunk);
-      onUpload(sent, data.length);
-    },
-  });
 }
