@@ -3,6 +3,7 @@
  * shares. Settings columns are named like the API's settings fields, on purpose.
  */
 import type { Selectable } from "kysely";
+import { yieldToEventLoop } from "../event-loop.js";
 import type { Link, LinkWrite, RedirectFields } from "../links/model.js";
 import type { Rule } from "../links/rules.js";
 import { type LinkSettings, type RedirectStatus, SETTINGS_FIELDS } from "../links/settings.js";
@@ -10,6 +11,17 @@ import type { LinksTable } from "./schema.js";
 
 /** Keeps statements well under every engine's bound-parameter limit. */
 export const CHUNK = 400;
+
+/**
+ * `items` in slices of CHUNK, giving the event loop back between slices: SQLite writes synchronously, and a bulk
+ * job's statements would otherwise hold every request queued meanwhile.
+ */
+export async function* chunksOf<T>(items: readonly T[]): AsyncGenerator<T[]> {
+  for (let i = 0; i < items.length; i += CHUNK) {
+    if (i > 0) await yieldToEventLoop();
+    yield items.slice(i, i + CHUNK);
+  }
+}
 
 /**
  * The settings columns a write sets; they are named like the API's settings fields (tags live in link_tags).

@@ -3,21 +3,19 @@
  * every one takes the connection or transaction it runs in.
  */
 import { sql } from "kysely";
-import { yieldToEventLoop } from "../event-loop.js";
 import type { Link, LinkWrite } from "../links/model.js";
 import type { Db } from "./db.js";
-import { CHUNK } from "./link-rows.js";
+import { CHUNK, chunksOf } from "./link-rows.js";
 
 /** Fills in the tags of `links` (one query per chunk). */
 export async function withTags(links: Link[], db: Db): Promise<Link[]> {
   const byCode = new Map(links.map((link) => [link.code, link]));
   const codes = [...byCode.keys()];
-  for (let i = 0; i < codes.length; i += CHUNK) {
-    if (i > 0) await yieldToEventLoop();
+  for await (const chunk of chunksOf(codes)) {
     const rows = await db
       .selectFrom("link_tags")
       .select(["code", "tag"])
-      .where("code", "in", codes.slice(i, i + CHUNK))
+      .where("code", "in", chunk)
       .orderBy("tag")
       .execute();
     for (const row of rows) byCode.get(row.code)!.tags.push(row.tag);
@@ -27,9 +25,7 @@ export async function withTags(links: Link[], db: Db): Promise<Link[]> {
 
 /** Replaces the tags of the written links. */
 export async function writeTags(links: readonly LinkWrite[], db: Db): Promise<void> {
-  for (let i = 0; i < links.length; i += CHUNK) {
-    if (i > 0) await yieldToEventLoop();
-    const chunk = links.slice(i, i + CHUNK);
+  for await (const chunk of chunksOf(links)) {
     await db
       .deleteFrom("link_tags")
       .where(
@@ -72,9 +68,7 @@ export async function codesTagged(tag: string, db: Db): Promise<string[]> {
 export async function retag(from: string, to: string | null, now: number, db: Db): Promise<string[]> {
   const codes = await codesTagged(from, db);
   if (codes.length === 0) return codes;
-  for (let i = 0; i < codes.length; i += CHUNK) {
-    if (i > 0) await yieldToEventLoop();
-    const chunk = codes.slice(i, i + CHUNK);
+  for await (const chunk of chunksOf(codes)) {
     if (to !== null) {
       const already = await db
         .selectFrom("link_tags")

@@ -4,12 +4,11 @@
  */
 
 import { type Kysely, sql, type Transaction } from "kysely";
-import { yieldToEventLoop } from "../event-loop.js";
 import type { Link, LinkWrite } from "../links/model.js";
 import { Managed } from "../util/ownership.js";
 import { type Db, type Engine, isUniqueViolation, retryingConflicts } from "./db.js";
 import {
-  CHUNK,
+  chunksOf,
   compareCodes,
   LINK_COLUMNS,
   likePattern,
@@ -74,9 +73,7 @@ export class LinksStore {
   /** The codes among `codes` that exist. */
   async existing(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
     const found = new Set<string>();
-    for (let i = 0; i < codes.length; i += CHUNK) {
-      if (i > 0) await yieldToEventLoop();
-      const chunk = codes.slice(i, i + CHUNK);
+    for await (const chunk of chunksOf(codes)) {
       const rows = await db.selectFrom("links").select("code").where("code", "in", chunk).execute();
       for (const row of rows) found.add(row.code);
     }
@@ -164,12 +161,11 @@ export class LinksStore {
   /** The password hashes of the given codes that have one. */
   async passwordHashes(codes: readonly string[], db: Db): Promise<Map<string, string>> {
     const found = new Map<string, string>();
-    for (let i = 0; i < codes.length; i += CHUNK) {
-      if (i > 0) await yieldToEventLoop();
+    for await (const chunk of chunksOf(codes)) {
       const rows = await db
         .selectFrom("links")
         .select(["code", "password_hash"])
-        .where("code", "in", codes.slice(i, i + CHUNK))
+        .where("code", "in", chunk)
         .where("password_hash", "is not", null)
         .execute();
       for (const row of rows) found.set(row.code, row.password_hash!);
@@ -215,12 +211,8 @@ export class LinksStore {
   async getMany(codes: readonly string[], db: Db = this.db, lock = false): Promise<Map<string, Link>> {
     const found = new Map<string, Link>();
     const sorted = lock ? [...new Set(codes)].sort(compareCodes) : codes;
-    for (let i = 0; i < sorted.length; i += CHUNK) {
-      if (i > 0) await yieldToEventLoop();
-      let query = db
-        .selectFrom("links")
-        .select(LINK_COLUMNS)
-        .where("code", "in", sorted.slice(i, i + CHUNK));
+    for await (const chunk of chunksOf(sorted)) {
+      let query = db.selectFrom("links").select(LINK_COLUMNS).where("code", "in", chunk);
       if (lock && this.engine !== "sqlite") query = query.orderBy("code").forUpdate();
       const rows = await query.execute();
       for (const row of rows) found.set(row.code, toLink(row));
@@ -262,11 +254,10 @@ export class LinksStore {
         }
       }
     } else {
-      for (let i = 0; i < sorted.length; i += CHUNK) {
-        if (i > 0) await yieldToEventLoop();
+      for await (const chunk of chunksOf(sorted)) {
         const rows = await db
           .insertInto("links")
-          .values(sorted.slice(i, i + CHUNK).map((link) => linkRow(link, now)))
+          .values(chunk.map((link) => linkRow(link, now)))
           .onConflict((oc) => oc.column("code").doNothing())
           .returning("code")
           .execute();
@@ -282,11 +273,10 @@ export class LinksStore {
 
   /** Inserts new links (codes known to be free). */
   async insertMany(links: readonly LinkWrite[], now: number, db: Db): Promise<void> {
-    for (let i = 0; i < links.length; i += CHUNK) {
-      if (i > 0) await yieldToEventLoop();
+    for await (const chunk of chunksOf(links)) {
       await db
         .insertInto("links")
-        .values(links.slice(i, i + CHUNK).map((link) => linkRow(link, now)))
+        .values(chunk.map((link) => linkRow(link, now)))
         .execute();
     }
     await writeTags(links, db);
@@ -295,12 +285,11 @@ export class LinksStore {
   /** The codes among `codes` whose links refuse API edits (see `Managed`). */
   async locked(codes: readonly string[], db: Db = this.db): Promise<Set<string>> {
     const found = new Set<string>();
-    for (let i = 0; i < codes.length; i += CHUNK) {
-      if (i > 0) await yieldToEventLoop();
+    for await (const chunk of chunksOf(codes)) {
       const rows = await db
         .selectFrom("links")
         .select("code")
-        .where("code", "in", codes.slice(i, i + CHUNK))
+        .where("code", "in", chunk)
         .where("managed_by", "=", Managed.File)
         .execute();
       for (const row of rows) found.add(row.code);
@@ -315,10 +304,9 @@ export class LinksStore {
   async upsertMany(unsorted: readonly LinkWrite[], now: number, keepHistory: boolean, db: Db): Promise<void> {
     // Rows are locked in code order by every multi-row write, so overlapping writers cannot deadlock.
     const links = [...unsorted].sort((a, b) => compareCodes(a.code, b.code));
-    for (let i = 0; i < links.length; i += CHUNK) {
+    for await (const chunk of chunksOf(links)) {
       // SQLite writes synchronously: between chunks, requests queued meanwhile are answered.
-      if (i > 0) await yieldToEventLoop();
-      const rows = links.slice(i, i + CHUNK).map((link) => linkRow(link, now));
+      const rows = chunk.map((link) => linkRow(link, now));
       const insert = db.insertInto("links").values(rows);
       if (this.engine === "mysql") {
         // MariaDB has no row alias for the inserted values; VALUES(col) is the form both engines accept.
@@ -372,12 +360,8 @@ export class LinksStore {
   async deleteMany(codes: readonly string[], db: Db): Promise<Set<string>> {
     const found = await this.existing(codes, db);
     const present = [...found].sort(compareCodes);
-    for (let i = 0; i < present.length; i += CHUNK) {
-      if (i > 0) await yieldToEventLoop();
-      await db
-        .deleteFrom("links")
-        .where("code", "in", present.slice(i, i + CHUNK))
-        .execute();
+    for await (const chunk of chunksOf(present)) {
+      await db.deleteFrom("links").where("code", "in", chunk).execute();
     }
     return found;
   }

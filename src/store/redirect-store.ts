@@ -6,10 +6,9 @@
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { RedirectFields } from "../links/model.js";
-import { yieldToEventLoop } from "../event-loop.js";
 import { type ClickBatch, type ClickSink, CODE_LIST_SEPARATOR } from "./clicks.js";
 import type { Engine } from "./db.js";
-import { CHUNK, REDIRECT_COLUMNS, type RedirectRow, toRedirectFields } from "./link-rows.js";
+import { chunksOf, REDIRECT_COLUMNS, type RedirectRow, toRedirectFields } from "./link-rows.js";
 import type { Database } from "./schema.js";
 
 export class RedirectStore implements ClickSink {
@@ -119,9 +118,7 @@ export class RedirectStore implements ClickSink {
     const entries = [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (this.sqlite) return this.addClicksSqlite(entries);
     await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < entries.length; i += CHUNK) {
-        if (i > 0) await yieldToEventLoop();
-        const chunk = entries.slice(i, i + CHUNK);
+      for await (const chunk of chunksOf(entries)) {
         const increment = sql.join(
           chunk.map(([code, n]) => sql`when ${code} then ${n}`),
           sql` `,
