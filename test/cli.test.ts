@@ -1,6 +1,6 @@
 /** `jmp config …` offline (directly on the database) and online (through a running server's API). */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -16,6 +16,39 @@ function tempDir(): string {
 describe("jmp config, offline", () => {
   const dir = tempDir();
   const env = { JMP_DATA_DIR: dir };
+
+  before(async () => {
+    const migrated = await runJmp(["migrate"], env);
+    assert.equal(migrated.code, 0, migrated.stderr);
+  });
+
+  it("acts on the server's database or refuses: it names it and never creates one", async () => {
+    const elsewhere = tempDir();
+    for (const args of [
+      ["config", "list"],
+      ["config", "set", "features.random_code_length", "8"],
+    ]) {
+      const refused = await runJmp(args, { JMP_DATA_DIR: elsewhere });
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /no database at .*jmp\.db\. Run this command with the server's settings/);
+    }
+    const reset = await runJmp(["reset-password"], { JMP_DATA_DIR: elsewhere }, "a-new-password-123\n");
+    assert.equal(reset.code, 1);
+    assert.doesNotMatch(reset.stdout, /updated/);
+    assert.deepEqual(readdirSync(elsewhere), [], "nothing was created");
+
+    const found = await runJmp(["config", "get", "features.random_code_length"], env);
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal(found.stderr, `jmp: database: SQLite ${path.join(dir, "jmp.db")}\n`);
+  });
+
+  it("refuses a database that is not migrated, instead of migrating it behind the server's back", async () => {
+    const empty = tempDir();
+    writeFileSync(path.join(empty, "jmp.db"), "");
+    const refused = await runJmp(["config", "list"], { JMP_DATA_DIR: empty });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /holds no jmp data yet: start the server once, or run `jmp migrate`/);
+  });
 
   it("sets, gets, lists and resets keys, recording the actor cli", async () => {
     const set = await runJmp(["config", "set", "features.random_code_length", "008"], env);
@@ -67,6 +100,7 @@ describe("jmp config, offline", () => {
     assert.match(health.value, /^sha256:[0-9a-f]{64}$/);
 
     const other = { JMP_DATA_DIR: tempDir() };
+    assert.equal((await runJmp(["migrate"], other)).code, 0);
     const imported = await runJmp(["config", "import", file], other);
     assert.equal(imported.code, 0, imported.stderr);
     const again = JSON.parse(readFileSync(file, "utf8"));

@@ -16,8 +16,8 @@ import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
 import { readSettings } from "../settings.js";
 import { ConfigStore } from "../store/config-store.js";
-import { openStore, type Store } from "../store/db.js";
-import { migrateToLatest } from "../store/migrate.js";
+import type { Store } from "../store/db.js";
+import { openExistingStore } from "./database.js";
 import type { ConfigHistoryEntry, ConfigItem, JmpClient } from "../client/index.js";
 import { apiClient } from "./api.js";
 import { CliError } from "./errors.js";
@@ -48,8 +48,7 @@ function known(key: string): ConfigKey {
 /** Works on the database directly. */
 export async function offlineBackend(): Promise<ConfigBackend> {
   const settings = readSettings();
-  const store: Store = openStore(settings.database);
-  await migrateToLatest(store.db, store.engine);
+  const store: Store = await openExistingStore(settings);
   const log = pino({ level: "silent" });
   const feed = new ChangeFeed(log);
   feed.attach(new ChangeLog(new ChangesStore(store.db), feed, log));

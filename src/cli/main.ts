@@ -8,23 +8,36 @@ import { JmpApiError, JmpConnectionError } from "../client/index.js";
 import { SettingsError } from "../errors.js";
 import { CliError } from "./errors.js";
 import { buildProgram } from "./program.js";
+import { closestName } from "./suggest.js";
 
-buildProgram()
-  .parseAsync()
-  .catch((err: unknown) => {
-    if (err instanceof SettingsError) {
-      process.stderr.write(`jmp: invalid setting: ${err.message}\n`);
-      process.exit(2);
-    }
-    if (err instanceof CliError || err instanceof JmpConnectionError) {
-      process.stderr.write(`jmp: ${err.message}\n`);
-      process.exit(1);
-    }
-    if (err instanceof JmpApiError) {
-      const fields = err.fields.map((f) => `  ${f.field}: ${f.message}\n`).join("");
-      process.stderr.write(`jmp: ${err.message} (HTTP ${err.status}, ${err.error})\n${fields}`);
-      process.exit(1);
-    }
-    pino().error({ err }, "command failed");
+const program = buildProgram();
+const first = process.argv[2];
+// The default command (serve) would otherwise swallow a mistyped one and start a server.
+if (first !== undefined && !first.startsWith("-")) {
+  const names = program.commands.flatMap((command) => [command.name(), ...command.aliases()]);
+  if (!names.includes(first)) {
+    const guess = closestName(first, names);
+    process.stderr.write(
+      `jmp: unknown command '${first}'${guess ? ` (did you mean '${guess}'?)` : ""}; see jmp --help\n`,
+    );
+    process.exit(2);
+  }
+}
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof SettingsError) {
+    process.stderr.write(`jmp: invalid setting: ${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof CliError || err instanceof JmpConnectionError) {
+    process.stderr.write(`jmp: ${err.message}\n`);
     process.exit(1);
-  });
+  }
+  if (err instanceof JmpApiError) {
+    const fields = err.fields.map((f) => `  ${f.field}: ${f.message}\n`).join("");
+    process.stderr.write(`jmp: ${err.message} (HTTP ${err.status}, ${err.error})\n${fields}`);
+    process.exit(1);
+  }
+  pino().error({ err }, "command failed");
+  process.exit(1);
+});

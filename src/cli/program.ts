@@ -4,6 +4,7 @@
  */
 import { Command } from "commander";
 import { serve } from "../main.js";
+import { JMP_VERSION } from "../version.js";
 import { definitionOf } from "../config/registry.js";
 import { readSettings } from "../settings.js";
 import { openStore } from "../store/db.js";
@@ -31,7 +32,19 @@ export function buildProgram(): Command {
     .description(
       "Self-hosted short links. Settings come from JMP_* environment variables (see docs/configuration.md).",
     )
+    .version(JMP_VERSION, "-V, --version", "print the version")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+  program
+    .command("version")
+    .description("print the version")
+    .option("--json", "print JSON")
+    .action((options: { json?: boolean }) =>
+      writeOutput(
+        options.json ? json({ version: JMP_VERSION, node: process.versions.node }) : `${JMP_VERSION}\n`,
+        undefined,
+      ),
+    );
 
   program
     .command("serve", { isDefault: true })

@@ -13,8 +13,7 @@ import { ChangeFeed } from "../events/feed.js";
 import { ChangeLog } from "../events/transport.js";
 import { readSettings } from "../settings.js";
 import { ConfigStore } from "../store/config-store.js";
-import { openStore } from "../store/db.js";
-import { migrateToLatest } from "../store/migrate.js";
+import { openExistingStore } from "./database.js";
 import { CliError } from "./errors.js";
 import { ChangesStore } from "../store/changes-store.js";
 
@@ -55,9 +54,8 @@ export async function resetPassword(options: { passwordFile?: string }): Promise
   if ([...password].length < MIN_PASSWORD_LENGTH) {
     throw new CliError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
-  const store = openStore(settings.database);
+  const store = await openExistingStore(settings);
   try {
-    await migrateToLatest(store.db, store.engine);
     // Publishing through the change log tells running servers to re-read the config at once.
     const log = pino({ level: "silent" });
     const feed = new ChangeFeed(log);

@@ -45,22 +45,40 @@ export interface MigrationOutcome {
   applied: string[];
 }
 
-/** Migrates to the latest version, or (tests of a migration's data handling) up to and including `upTo`. */
-export async function migrateToLatest(
-  db: Kysely<Database>,
-  engine: Engine,
-  upTo?: string,
-): Promise<MigrationOutcome> {
-  const migrator = new Migrator({
+function migrator(db: Kysely<Database>, engine: Engine): Migrator {
+  return new Migrator({
     // Migrations describe the schema as it was when they were written, not today's typed schema.
     db: db as unknown as Kysely<unknown>,
     provider: new StaticProvider(engine),
     migrationTableName: "jmp_migrations",
     migrationLockTableName: "jmp_migrations_lock",
   });
+}
+
+export interface MigrationStatus {
+  applied: string[];
+  pending: string[];
+}
+
+/** Which migrations a database has and lacks, without changing anything (an empty database has none). */
+export async function migrationStatus(db: Kysely<Database>, engine: Engine): Promise<MigrationStatus> {
+  const migrations = await migrator(db, engine).getMigrations();
+  return {
+    applied: migrations.filter((m) => m.executedAt !== undefined).map((m) => m.name),
+    pending: migrations.filter((m) => m.executedAt === undefined).map((m) => m.name),
+  };
+}
+
+/** Migrates to the latest version, or (tests of a migration's data handling) up to and including `upTo`. */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  engine: Engine,
+  upTo?: string,
+): Promise<MigrationOutcome> {
+  const migrations = migrator(db, engine);
   const { error, results } = await (upTo === undefined
-    ? migrator.migrateToLatest()
-    : migrator.migrateTo(upTo));
+    ? migrations.migrateToLatest()
+    : migrations.migrateTo(upTo));
   if (error) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName;
     throw new Error(`database migration ${failed ?? ""} failed: ${(error as Error).message ?? error}`);
