@@ -17,7 +17,8 @@ function newestSource() {
     const base = path.join(root, dir);
     if (!existsSync(base)) continue;
     for (const file of readdirSync(base, { recursive: true })) {
-      if (String(file).endsWith(".ts")) newest = Math.max(newest, statSync(path.join(base, String(file))).mtimeMs);
+      if (String(file).endsWith(".ts"))
+        newest = Math.max(newest, statSync(path.join(base, String(file))).mtimeMs);
     }
   }
   return newest;
@@ -32,12 +33,18 @@ try {
   tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
 } catch {
   if (built > 0) {
-    console.error("jmp: dist/ is older than src/, but TypeScript is not installed (npm ci --omit=dev): starting the existing build");
+    console.error(
+      "jmp: dist/ is older than src/, but TypeScript is not installed (npm ci --omit=dev): starting the existing build",
+    );
     process.exit(0);
   }
-  console.error("jmp: dist/ is missing and TypeScript is not installed. Run `npm ci` (with devDependencies) once, or install the packed tarball (docs/deployment.md).");
+  console.error(
+    "jmp: dist/ is missing and TypeScript is not installed. Run `npm ci` (with devDependencies) once, or install the packed tarball (docs/deployment.md).",
+  );
   process.exit(1);
 }
 console.error("jmp: sources changed since the last build; compiling…");
-const result = spawnSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.json")], { stdio: "inherit" });
+const result = spawnSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.json")], {
+  stdio: "inherit",
+});
 process.exit(result.status ?? 1);
