@@ -216,6 +216,8 @@ export class App {
           publicQr: () => config.get("features.enable_public_qr"),
           publicBaseUrl: () => config.get("features.public_base_url"),
           defaultUrl: () => config.get("features.default_url"),
+          panelPath: () =>
+            config.get("features.enable_admin_panel") ? `${config.get("routes.frontend_prefix")}/` : null,
           redirectStatus: () => Number(config.get("features.default_redirect_status")),
           utmPassthrough: () => config.get("utm.enable_passthrough"),
           trackClicks: () => config.get("click.enable_tracking"),

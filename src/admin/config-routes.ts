@@ -5,7 +5,14 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { ConfigKey } from "../config/registry.js";
-import { ConfigValueError, defaultOf, definitionOf, REGISTRY } from "../config/registry.js";
+import {
+  ConfigValueError,
+  defaultOf,
+  definitionOf,
+  describedAs,
+  REGISTRY,
+  reservedWarning,
+} from "../config/registry.js";
 import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
 import {
   configNotFound,
@@ -71,7 +78,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       requires_restart: false,
       is_sensitive: item.is_sensitive,
       source: item.source,
-      message: null,
+      message: reservedWarning(key),
     };
   }
 
@@ -108,7 +115,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
             value_type: definition.type,
             // A random default (a secret) is not revealed: the schema says what kind of value it is.
             default_value: typeof definition.defaultValue === "function" ? "" : defaultOf(definition),
-            description: definition.description,
+            description: describedAs(definition),
             category: definition.category,
             enum_options:
               "enumOptions" in definition && definition.enumOptions

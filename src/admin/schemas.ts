@@ -135,7 +135,8 @@ export const ConfigWrittenSchema = Type.Object(
     requires_restart: Type.Boolean(),
     is_sensitive: Type.Boolean(),
     source: Source,
-    message: Type.Null(),
+    /** A warning about the write, e.g. that the key is reserved (nothing reads it yet); otherwise null. */
+    message: Nullable(Str),
   },
   closed,
 );

@@ -43,6 +43,11 @@ export interface KeyDefinition<T = unknown> {
   storedAs?: "argon2" | "sha256";
   enumOptions?: readonly EnumOption[];
   action?: "generate_token";
+  /**
+   * A key of a feature that is not built yet: stored and validated now, honoured when the feature lands. Setting
+   * one warns (the API's `message`, the CLI on stderr), so nobody believes a setting took effect that did not.
+   */
+  reserved?: true;
   normalize(input: string): string;
   decode(stored: string): T;
 }
@@ -222,8 +227,20 @@ function headerName(item: string): void {
 
 const randomHex = (bytes: number) => () => randomBytes(bytes).toString("hex");
 
-/** Marks keys of features that are not built yet: stored and validated now, honoured when the feature lands. */
-const RESERVED = " (Reserved: the feature that reads it is not implemented yet.)";
+/** What the description of a reserved key adds (docs, the schema endpoint). */
+export const RESERVED_NOTE = "(Reserved: the feature that reads it is not implemented yet.)";
+
+/** Said when a reserved key is set, by the API (`message`) and the CLI. */
+export function reservedWarning(key: string): string | null {
+  return definitionOf(key)?.reserved
+    ? `${key} is reserved: the value is stored, but the feature that reads it is not implemented yet`
+    : null;
+}
+
+/** The description as shown to people: a reserved key says that nothing reads it yet. */
+export function describedAs(definition: KeyDefinition): string {
+  return definition.reserved ? `${definition.description} ${RESERVED_NOTE}` : definition.description;
+}
 
 /** A route prefix: one path segment with a leading slash, e.g. `/admin`. */
 function routePrefix(input: string): string {
@@ -364,12 +381,15 @@ export const REGISTRY = [
     {
       key: "features.default_url",
       category: "features",
-      description: "Where `/` redirects to (set it to your home page).",
-      defaultValue: "https://example.com/",
+      description:
+        "Where `/` redirects to (your home page). Empty: `/` answers a small page saying that jmp runs here " +
+        "(404, or 200 with a link to the admin panel when it is enabled).",
+      defaultValue: "",
       sensitive: false,
     },
     (value) => {
       const url = value.trim();
+      if (url === "") return url;
       if (!isHttpUrl(url)) throw new ConfigValueError("must be an absolute http or https URL");
       return url;
     },
@@ -377,7 +397,9 @@ export const REGISTRY = [
   boolKey({
     key: "features.enable_admin_panel",
     category: "features",
-    description: "Serve the web admin panel under routes.frontend_prefix." + RESERVED,
+    description: "Serve the web admin panel under routes.frontend_prefix.",
+
+    reserved: true,
     defaultValue: "false",
   }),
   boolKey({
@@ -492,14 +514,18 @@ export const REGISTRY = [
   boolKey({
     key: "analytics.enable_detailed_logging",
     category: "analytics",
-    description: "Record every click (time, referrer, user agent) for analytics." + RESERVED,
+    description: "Record every click (time, referrer, user agent) for analytics.",
+
+    reserved: true,
     defaultValue: "false",
   }),
   intKey(
     {
       key: "analytics.log_retention_days",
       category: "analytics",
-      description: "Days detailed click records are kept (0 = forever)." + RESERVED,
+      description: "Days detailed click records are kept (0 = forever).",
+
+      reserved: true,
       defaultValue: "30",
     },
     0,
@@ -508,20 +534,26 @@ export const REGISTRY = [
   boolKey({
     key: "analytics.enable_ip_logging",
     category: "analytics",
-    description: "Store client IP addresses in detailed click records." + RESERVED,
+    description: "Store client IP addresses in detailed click records.",
+
+    reserved: true,
     defaultValue: "true",
   }),
   boolKey({
     key: "analytics.enable_geo_lookup",
     category: "analytics",
-    description: "Resolve the visitor country from a GeoIP database." + RESERVED,
+    description: "Resolve the visitor country from a GeoIP database.",
+
+    reserved: true,
     defaultValue: "false",
   }),
   intKey(
     {
       key: "analytics.hourly_retention_days",
       category: "analytics",
-      description: "Days hourly click roll-ups are kept (0 = forever)." + RESERVED,
+      description: "Days hourly click roll-ups are kept (0 = forever).",
+
+      reserved: true,
       defaultValue: "7",
     },
     0,
@@ -531,7 +563,9 @@ export const REGISTRY = [
     {
       key: "analytics.daily_retention_days",
       category: "analytics",
-      description: "Days daily click roll-ups are kept (0 = forever)." + RESERVED,
+      description: "Days daily click roll-ups are kept (0 = forever).",
+
+      reserved: true,
       defaultValue: "365",
     },
     0,
@@ -540,14 +574,18 @@ export const REGISTRY = [
   boolKey({
     key: "analytics.enable_auto_rollup",
     category: "analytics",
-    description: "Roll click records up into hourly and daily statistics." + RESERVED,
+    description: "Roll click records up into hourly and daily statistics.",
+
+    reserved: true,
     defaultValue: "true",
   }),
   floatKey(
     {
       key: "analytics.sample_rate",
       category: "analytics",
-      description: "Share of clicks recorded in detail (click counts are always exact)." + RESERVED,
+      description: "Share of clicks recorded in detail (click counts are always exact).",
+
+      reserved: true,
       defaultValue: "1.0",
     },
     0,
@@ -557,7 +595,9 @@ export const REGISTRY = [
     {
       key: "analytics.max_log_rows",
       category: "analytics",
-      description: "Most detailed click records kept (0 = no limit)." + RESERVED,
+      description: "Most detailed click records kept (0 = no limit).",
+
+      reserved: true,
       defaultValue: "0",
     },
     0,
@@ -567,7 +607,9 @@ export const REGISTRY = [
     {
       key: "analytics.max_rows_action",
       category: "analytics",
-      description: "What happens at analytics.max_log_rows." + RESERVED,
+      description: "What happens at analytics.max_log_rows.",
+
+      reserved: true,
       defaultValue: "cleanup",
     },
     [

@@ -20,6 +20,7 @@ import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
 import type { ClickBuffer } from "./clicks.js";
 import type { CountryLookup } from "./geoip.js";
 import type { CodeMembership } from "./membership.js";
+import { landingPage } from "./landing.js";
 import { readPasswordForm, sendPasswordPage } from "./password-page.js";
 import { writeHead } from "../response-headers.js";
 import { withQuery, withUtm } from "./query.js";
@@ -39,7 +40,10 @@ export interface RedirectDeps {
   /** The body of `/robots.txt`. */
   robotsTxt(): Promise<string>;
   clicks: ClickBuffer;
+  /** `features.default_url`: where `/` redirects; "" = the landing page. */
   defaultUrl(): string;
+  /** Where the admin panel is, when it is enabled (the landing page links to it); null when it is off. */
+  panelPath(): string | null;
   trackClicks(): boolean;
   /** `features.default_redirect_status` */
   redirectStatus(): number;
@@ -119,6 +123,14 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
   function notFound(req: IncomingMessage, res: ServerResponse): void {
     writeHead(res, 404, NOT_FOUND_HEADERS.slice());
     res.end(req.method === "HEAD" ? undefined : NOT_FOUND_BODY);
+  }
+
+  function home(req: IncomingMessage, res: ServerResponse): void {
+    const url = deps.defaultUrl();
+    if (url !== "") return redirect(res, locationFor(url), 0, false);
+    const page = landingPage(deps.panelPath());
+    writeHead(res, page.status, page.headers);
+    res.end(req.method === "HEAD" ? undefined : page.body);
   }
 
   /** The visitor's query string, as sent (without `?`), or "" */
@@ -304,7 +316,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
   }
 
   function route(req: IncomingMessage, res: ServerResponse, path: string, peer: Peer): void {
-    if (path === "/") return redirect(res, locationFor(deps.defaultUrl()), 0, false);
+    if (path === "/") return home(req, res);
     if (path === "/robots.txt") return robots(req, res);
     let code = path.slice(1);
     if (code.includes("%")) {

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { sha256Hex } from "../../src/auth/api-key-format.js";
-import { REGISTRY } from "../../src/config/registry.js";
+import { definitionOf, REGISTRY } from "../../src/config/registry.js";
 import { Client } from "../support/http.js";
 import {
   ADMIN_PASSWORD,
@@ -168,10 +168,29 @@ forEachEngine("config API", (engine) => {
           requires_restart: false,
           is_sensitive: c.normalized === "[REDACTED]",
           source: good.json.data.source,
-          message: null,
+          message: definitionOf(key)?.reserved
+            ? `${key} is reserved: the value is stored, but the feature that reads it is not implemented yet`
+            : null,
         });
         assert.equal((await s.api.get(`/admin/v1/config/${key}`)).json.data.value, c.normalized);
       });
+    }
+  });
+
+  it("warns, in the answer's message, when a reserved key (nothing reads it yet) is set", async () => {
+    const reserved = REGISTRY.map((d) => d.key).filter((key) => definitionOf(key)?.reserved);
+    assert.ok(reserved.includes("analytics.sample_rate"));
+    const r = await put("analytics.sample_rate", "0.5");
+    assert.equal(r.status, 200, r.text);
+    assert.match(
+      r.json.data.message,
+      /^analytics\.sample_rate is reserved: the value is stored, but the feature/,
+    );
+    const plain = await put("features.random_code_length", "7");
+    assert.equal(plain.json.data.message, null);
+    const schema = (await s.api.get("/admin/v1/config/schema")).json.data;
+    for (const item of schema) {
+      assert.equal(item.description.includes("(Reserved:"), reserved.includes(item.key), item.key);
     }
   });
 

@@ -54,6 +54,28 @@ forEachEngine("redirects", (engine) => {
     assert.equal(r.status, 307);
   });
 
+  it("a fresh instance answers / with a page saying jmp runs here, never a redirect to someone else's site", async () => {
+    const by = internalContext("test");
+    await s.app.config.reset("features.default_url", by, Date.now());
+    const plain = await rawGet(s.url, "/");
+    assert.equal(plain.status, 404, "no home page and no panel: a 404");
+    assert.equal(plain.headers.location, undefined);
+    assert.match(plain.body, /jmp is running/);
+    assert.match(plain.body, /features\.default_url/);
+    assert.equal(plain.headers["content-security-policy"], "default-src 'none'; frame-ancestors 'none'");
+
+    await s.app.config.set("features.enable_admin_panel", "true", by, Date.now());
+    await s.app.config.set("routes.frontend_prefix", "/console", by, Date.now());
+    try {
+      const withPanel = await rawGet(s.url, "/");
+      assert.equal(withPanel.status, 200);
+      assert.match(withPanel.body, /<a href="\/console\/">Open the admin panel<\/a>/);
+    } finally {
+      await s.app.config.reset("features.enable_admin_panel", by, Date.now());
+      await s.app.config.reset("routes.frontend_prefix", by, Date.now());
+    }
+  });
+
   it("redirects / to features.default_url", async () => {
     await s.app.config.set(
       "features.default_url",
