@@ -7,6 +7,7 @@ import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { KeyService } from "../auth/api-keys.js";
 import type { Principal } from "../auth/credentials.js";
+import { badRequest } from "../errors.js";
 import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
 import { Envelope, KeyPutSchema, KeySchema, KeyWithTokenSchema, WhoamiSchema } from "./schemas.js";
@@ -200,5 +201,26 @@ export function keysRoutes(keys: KeyService): FastifyPluginAsyncTypebox {
       await keys.revoke(request.params.id, caller(request), auditContextOf(request));
       return reply.code(204).send(null);
     });
+
+    const revokeSelfSchema = {
+      summary: "Revoke the API key this request is made with (any key may end itself: `jmp logout`)",
+      operationId: "revokeOwnKey",
+      tags: ["auth"],
+      response: { 204: Type.Null() },
+    };
+    app.delete(
+      "/auth/api-key",
+      { config: { scope: "authenticated" }, schema: revokeSelfSchema },
+      async (request, reply) => {
+        const p = caller(request);
+        if (p.kind !== "api_key") {
+          throw badRequest(
+            `only an API key can revoke itself; this request is made with a ${p.kind} credential`,
+          );
+        }
+        await keys.revoke(p.id, p, auditContextOf(request));
+        return reply.code(204).send(null);
+      },
+    );
   };
 }

@@ -19,7 +19,7 @@ import { ConfigStore } from "../store/config-store.js";
 import type { Store } from "../store/db.js";
 import { openExistingStore } from "./database.js";
 import type { ConfigHistoryEntry, ConfigItem, JmpClient } from "../client/index.js";
-import { apiClient } from "./api.js";
+import { environmentClient } from "./api.js";
 import { CliError } from "./errors.js";
 import { ChangesStore } from "../store/changes-store.js";
 
@@ -110,7 +110,7 @@ export function onlineBackend(client: JmpClient): ConfigBackend {
 }
 
 export async function configBackend(): Promise<ConfigBackend> {
-  const client = apiClient();
+  const client = environmentClient();
   return client ? onlineBackend(client) : offlineBackend();
 }
 

@@ -13,6 +13,7 @@ import { registerApplyCommands } from "./apply.js";
 import { configBackend, exportConfig, importConfig, type ConfigBackend } from "./config.js";
 import { CliError } from "./errors.js";
 import { registerKeyCommands } from "./keys.js";
+import { credentialsPath, DEFAULT_URL, login, type LoginOptions, logout } from "./login.js";
 import { json, printTable, writeOutput } from "./output.js";
 import { readSecret, resetPassword } from "./reset-password.js";
 
@@ -81,6 +82,42 @@ export function buildProgram(): Command {
     .action(async (options: { passwordFile?: string; json?: boolean }) => {
       await resetPassword(options);
       writeOutput(options.json ? json({ updated: true }) : "admin password updated\n", undefined);
+    });
+
+  program
+    .command("login [url]")
+    .description(
+      `log in with the admin password and keep a personal API key for the CLI (URL default: JMP_URL, else ${DEFAULT_URL})`,
+    )
+    .option("--password-file <path>", "read the admin password from this file (else a prompt, or stdin)")
+    .option("--name <name>", "the API key's name (default cli-USER-HOST-TIME)")
+    .option("--scope <scope...>", "the key's scopes (default admin)")
+    .option("--expires-in <duration>", "the key's lifetime, e.g. 90d (default: no expiry)")
+    .option("--json", "print JSON (without the token)")
+    .action(async (url: string | undefined, options: LoginOptions & { json?: boolean }) => {
+      const stored = await login(url, options);
+      const summary = { url: stored.url, key_id: stored.key_id, name: stored.name, scopes: stored.scopes };
+      writeOutput(
+        options.json
+          ? json({ ...summary, file: credentialsPath() })
+          : `logged in to ${stored.url} with API key ${stored.name} (${stored.scopes.join(", ")}); ` +
+              `saved in ${credentialsPath()}\n`,
+        undefined,
+      );
+    });
+
+  program
+    .command("logout")
+    .description("revoke the API key `jmp login` made and forget it")
+    .option("--json", "print JSON")
+    .action(async (options: { json?: boolean }) => {
+      const result = await logout();
+      if (options.json) return writeOutput(json(result ?? { file: null, revoked: false }), undefined);
+      if (!result) return writeOutput("not logged in\n", undefined);
+      writeOutput(
+        result.revoked ? "API key revoked; logged out\n" : "the key was no longer valid; logged out\n",
+        undefined,
+      );
     });
 
   const config = program

@@ -17,10 +17,14 @@ import { openExistingStore } from "./database.js";
 import { CliError } from "./errors.js";
 import { ChangesStore } from "../store/changes-store.js";
 
-export async function readSecret(file: string | undefined, prompt: string): Promise<string> {
+/**
+ * A secret from a file, a hidden TTY prompt (asked twice when it sets something: `confirm`), or stdin.
+ */
+export async function readSecret(file: string | undefined, prompt: string, confirm = true): Promise<string> {
   if (file !== undefined) return readFileSync(file, "utf8").replace(/\r?\n$/, "");
   if (process.stdin.isTTY) {
     const first = await promptHidden(prompt);
+    if (!confirm) return first;
     const second = await promptHidden("Repeat: ");
     if (first !== second) throw new CliError("the two entries differ");
     return first;

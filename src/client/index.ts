@@ -37,6 +37,9 @@ export type { ApplyDocument } from "../provision/document.js";
 
 export { JmpApiError, JmpConnectionError } from "./errors.js";
 
+/** The session cookie that carries the access token (src/auth/credentials.ts). */
+const ACCESS_COOKIE_NAME = "jmp_access";
+
 export interface JmpClientOptions {
   /** The server's base URL, e.g. `https://s.example` (the admin prefix is added). */
   url: string;
@@ -105,13 +108,33 @@ export class JmpClient {
     this.fetcher = options.fetch ?? fetch;
   }
 
+  /**
+   * Logs in with the admin password and returns a client that uses the session's access token (valid for
+   * `api.access_token_minutes`) — enough to create an API key for the long run (`jmp login`).
+   */
+  static async login(options: Omit<JmpClientOptions, "token"> & { password: string }): Promise<JmpClient> {
+    const anonymous = new JmpClient({ ...options, token: "" });
+    const response = await anonymous.send({
+      method: "POST",
+      path: "/auth/login",
+      json: { password: options.password },
+    });
+    const cookie = response.headers
+      .getSetCookie()
+      .map((line) => line.split(";", 1)[0]!)
+      .find((pair) => pair.startsWith(`${ACCESS_COOKIE_NAME}=`));
+    if (!cookie)
+      throw new JmpConnectionError(anonymous.url, new Error("the login answer set no session cookie"));
+    return new JmpClient({ ...options, token: cookie.slice(ACCESS_COOKIE_NAME.length + 1) });
+  }
+
   /** The raw response of a call; throws JmpApiError for any non-2xx answer. */
   async send(call: Call): Promise<Response> {
     const url = new URL(this.base + call.path);
     for (const [name, value] of Object.entries(call.query ?? {})) {
       if (value !== undefined) url.searchParams.set(name, String(value));
     }
-    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` };
+    const headers: Record<string, string> = this.token ? { authorization: `Bearer ${this.token}` } : {};
     for (const [name, value] of Object.entries(call.headers ?? {}))
       if (value !== undefined) headers[name] = value;
     let body = call.body;
@@ -291,6 +314,8 @@ export class JmpClient {
 
   readonly auth = {
     whoami: () => this.call<Api.Whoami>({ method: "GET", path: "/auth/whoami" }),
+    /** Revokes the API key this client uses (`jmp logout`); the client cannot authenticate afterwards. */
+    revokeOwnKey: () => this.call<void>({ method: "DELETE", path: "/auth/api-key" }),
     verify: () => this.call<{ message: string }>({ method: "GET", path: "/auth/verify" }),
   };
 

@@ -116,6 +116,18 @@ forEachEngine("API keys", (engine) => {
     );
   });
 
+  it("any key may revoke itself (DELETE /auth/api-key, for jmp logout); other credentials get a 400", async () => {
+    const reader = await mint(s, "self-revoking-reader", ["links:read"]);
+    assert.equal((await reader.client.request("DELETE", "/admin/v1/auth/api-key")).status, 204);
+    assert.equal((await reader.client.get("/admin/v1/links")).status, 401);
+    const listed = await s.api.get("/admin/v1/keys?include_revoked=true");
+    assert.ok(listed.json.data.find((k: { id: string }) => k.id === reader.id).revoked_at);
+    const bootstrap = await s.api.request("DELETE", "/admin/v1/auth/api-key");
+    assert.equal(bootstrap.status, 400);
+    assert.match(bootstrap.json.message, /only an API key can revoke itself/);
+    assert.equal((await s.anon.request("DELETE", "/admin/v1/auth/api-key")).status, 401);
+  });
+
   it("refuses duplicate names (409/7001 with the existing id) and scope escalation (403/7007)", async () => {
     const first = await mint(s, "dup-name", ["links:read"]);
     const again = await s.api.post("/admin/v1/keys", { name: "dup-name", scopes: ["links:read"] });

@@ -88,6 +88,7 @@ describe("OpenAPI description", () => {
       "get /admin/v1/keys/{id}",
       "patch /admin/v1/keys/{id}",
       "post /admin/v1/keys/{id}/rotate",
+      "delete /admin/v1/auth/api-key",
       "delete /admin/v1/keys/{id}",
       "get /admin/v1/audit",
       "get /health",
