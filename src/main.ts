@@ -9,6 +9,7 @@ import { isClusterWorker, runPrimary } from "./cluster.js";
 import { createLogger } from "./log.js";
 import { SettingsError } from "./errors.js";
 import { readSettings, unknownVariables } from "./settings.js";
+import { markServing } from "./store/sqlite-server-mark.js";
 
 /** A graceful stop takes at most this long (documented in docs/deployment.md; Kubernetes waits 30 s). */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -34,6 +35,9 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       );
     }
   }
+
+  // `jmp restore` refuses while this mark names a live process (one mark per server: the primary's).
+  if (settings.database.engine === "sqlite" && !isClusterWorker) markServing(settings.database.location);
 
   if (settings.workers > 1 && !isClusterWorker) {
     try {

@@ -10,6 +10,7 @@ import { readSettings } from "../settings.js";
 import { openStore } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
 import { registerApplyCommands } from "./apply.js";
+import { backup, restore } from "./backup.js";
 import { configBackend, exportConfig, importConfig, type ConfigBackend } from "./config.js";
 import { CliError } from "./errors.js";
 import { registerKeyCommands } from "./keys.js";
@@ -116,6 +117,38 @@ export function buildProgram(): Command {
       if (!result) return writeOutput("not logged in\n", undefined);
       writeOutput(
         result.revoked ? "API key revoked; logged out\n" : "the key was no longer valid; logged out\n",
+        undefined,
+      );
+    });
+
+  program
+    .command("backup <file>")
+    .description("copy the SQLite database to FILE, consistently, while the server runs (online backup API)")
+    .option("--force", "overwrite FILE")
+    .option("--json", "print JSON")
+    .action(async (file: string, options: { force?: boolean; json?: boolean }) => {
+      const result = await backup(file, options);
+      writeOutput(
+        options.json
+          ? json(result)
+          : `backed up to ${result.file} (${result.bytes} bytes, ${result.pages} pages)\n`,
+        undefined,
+      );
+    });
+
+  program
+    .command("restore <file>")
+    .description(
+      "replace the SQLite database with a backup (refused while a server uses it, unless --stop-server)",
+    )
+    .option("--stop-server", "stop the server that uses the database (SIGTERM, graceful) before restoring")
+    .option("--json", "print JSON")
+    .action(async (file: string, options: { stopServer?: boolean; json?: boolean }) => {
+      const result = await restore(file, options);
+      if (options.json) return writeOutput(json(result), undefined);
+      const kept = result.previous ? `; the previous database is kept at ${result.previous}` : "";
+      writeOutput(
+        `restored ${result.restored} into ${result.into}${kept}. Start the server again.\n`,
         undefined,
       );
     });

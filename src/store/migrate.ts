@@ -25,6 +25,11 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   "0005_key_digests": keyDigests,
 };
 
+/** The names of every migration this version has, in order. */
+export function knownMigrations(): string[] {
+  return Object.keys(MIGRATIONS);
+}
+
 class StaticProvider implements MigrationProvider {
   constructor(private readonly engine: Engine) {}
 
