@@ -3,10 +3,11 @@ import { Readable } from "node:stream";
 import type {} from "@fastify/multipart";
 import { Type } from "typebox";
 import { hasScope } from "../auth/scopes.js";
-import { csvMissing, fileTooLarge, insufficientScope, invalidMultipart } from "../errors.js";
+import { badRequest, csvMissing, fileTooLarge, insufficientScope, invalidMultipart } from "../errors.js";
 import { releaseMemorySoon } from "../event-loop.js";
 import type { LinkBatches } from "../links/batch.js";
 import { csvHeader, csvRows, type ImportMode, parseImportCsv } from "../links/csv.js";
+import { isPeerFormat, PEER_FORMATS, parsePeerExport } from "../links/peer-import.js";
 import type { LinkService } from "../links/service.js";
 import { auditContextOf } from "./context.js";
 import { ok } from "./envelope.js";
@@ -58,7 +59,9 @@ export function addLinkFileRoutes(app: LinksApp, links: LinkService, batches: Li
     {
       config: { scope: "links:write" },
       schema: {
-        summary: "Import links from CSV (multipart/form-data: file, mode=skip|overwrite|error)",
+        summary:
+          "Import links from CSV (multipart/form-data: file, mode=skip|overwrite|error, " +
+          "from=jmp|yourls|shlink|kutt|bitly for another shortener's export)",
         operationId: "importLinksCsv",
         tags: ["links"],
         consumes: ["multipart/form-data"],
@@ -70,6 +73,7 @@ export function addLinkFileRoutes(app: LinksApp, links: LinkService, batches: Li
         throw invalidMultipart("Expected multipart/form-data with a file field");
       }
       let mode: ImportMode = "skip";
+      let from = "jmp";
       let file: Buffer | null = null;
       try {
         for await (const part of request.parts({
@@ -78,6 +82,8 @@ export function addLinkFileRoutes(app: LinksApp, links: LinkService, batches: Li
           if (part.type === "file") {
             const content = await part.toBuffer();
             if (part.fieldname === "file") file = content;
+          } else if (part.fieldname === "from") {
+            from = String(part.value).trim().toLowerCase();
           } else if (part.fieldname === "mode") {
             const value = String(part.value).toLowerCase();
             mode = value === "overwrite" || value === "error" ? value : "skip";
@@ -90,11 +96,14 @@ export function addLinkFileRoutes(app: LinksApp, links: LinkService, batches: Li
         }
         throw invalidMultipart("Invalid multipart data");
       }
+      if (from !== "jmp" && !isPeerFormat(from)) {
+        throw badRequest(`from must be one of jmp, ${PEER_FORMATS.join(", ")}`);
+      }
       if (!file || file.length === 0) {
         throw csvMissing();
       }
       try {
-        const parsed = await parseImportCsv(file);
+        const parsed = from === "jmp" ? await parseImportCsv(file) : await parsePeerExport(from, file);
         return ok(await batches.import(parsed.rows, mode, parsed.failures, auditContextOf(request)));
       } finally {
         releaseMemorySoon();

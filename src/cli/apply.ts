@@ -8,6 +8,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import type { ApplyResult } from "../client/index.js";
+import { isPeerFormat, PEER_FORMATS } from "../links/peer-import.js";
 import { requireClient } from "./api.js";
 import { CliError } from "./errors.js";
 import { json, printTable, Progress, writeOutput } from "./output.js";
@@ -210,36 +211,18 @@ export function registerApplyCommands(program: Command): void {
       writeOutput(options.json ? json({ deleted: code }) : `deleted ${code}\n`, undefined);
     });
 
-  links
-    .command("import <file>")
-    .description("import a CSV file (Shortlinker's columns)")
-    .option("--mode <mode>", "skip, overwrite or error for existing codes", "skip")
-    .option("--json", "print JSON")
-    .action(async (file: string, options: { mode: string; json?: boolean }) => {
-      if (!["skip", "overwrite", "error"].includes(options.mode)) {
-        throw new CliError("--mode must be skip, overwrite or error");
-      }
-      const csv = readDocument(file);
-      const progress = new Progress("importing", csv.length, "bytes");
-      let reported = 0;
-      const result = await requireClient().links.importCsv(csv, options.mode as "skip", {
-        onUpload: (sent, total) => {
-          // The multipart framing is counted in `total`; report the share of the file.
-          const now = Math.min(csv.length, Math.round((sent / total) * csv.length));
-          progress.add(now - reported);
-          reported = now;
-        },
-      });
-      progress.finish(
-        `${result.success_count} imported, ${result.skipped_count} skipped, ${result.failed_count} failed`,
-      );
-      if (options.json) return writeOutput(json(result), undefined);
-      if (result.failed_items.length > 0) {
-        const rows = result.failed_items.map((f) => [String(f.row ?? ""), f.code, f.error]);
-        writeOutput(printTable([["ROW", "CODE", "ERROR"], ...rows]), undefined);
-      }
-      if (result.failed_count > 0) process.exitCode = 1;
-    });
+  // `jmp links import` and its top-level twin `jmp import` (migrating in: `jmp import --from yourls dump.sql`).
+  for (const parent of [links, program]) {
+    parent
+      .command("import <file>")
+      .description(
+        "import links: a jmp/Shortlinker CSV, or another shortener's export with --from (docs/api.md#migrating-in)",
+      )
+      .option("--from <format>", `the file's format: jmp, ${PEER_FORMATS.join(", ")}`, "jmp")
+      .option("--mode <mode>", "skip, overwrite or error for existing codes", "skip")
+      .option("--json", "print JSON")
+      .action(importLinks);
+  }
 
   links
     .command("export [file]")
@@ -267,4 +250,38 @@ export function registerApplyCommands(program: Command): void {
       });
       progress?.finish("done");
     });
+}
+
+async function importLinks(
+  file: string,
+  options: { from: string; mode: string; json?: boolean },
+): Promise<void> {
+  if (!["skip", "overwrite", "error"].includes(options.mode)) {
+    throw new CliError("--mode must be skip, overwrite or error");
+  }
+  const from = options.from.toLowerCase();
+  if (from !== "jmp" && !isPeerFormat(from)) {
+    throw new CliError(`--from must be jmp, ${PEER_FORMATS.join(", ")}`);
+  }
+  const csv = readDocument(file);
+  const progress = new Progress("importing", csv.length, "bytes");
+  let reported = 0;
+  const result = await requireClient().links.importCsv(csv, options.mode as "skip", {
+    from,
+    onUpload: (sent, total) => {
+      // The multipart framing is counted in `total`; report the share of the file.
+      const now = Math.min(csv.length, Math.round((sent / total) * csv.length));
+      progress.add(now - reported);
+      reported = now;
+    },
+  });
+  progress.finish(
+    `${result.success_count} imported, ${result.skipped_count} skipped, ${result.failed_count} failed`,
+  );
+  if (result.failed_count > 0) process.exitCode = 1;
+  if (options.json) return writeOutput(json(result), undefined);
+  if (result.failed_items.length > 0) {
+    const rows = result.failed_items.map((f) => [String(f.row ?? ""), f.code, f.error]);
+    writeOutput(printTable([["ROW", "CODE", "ERROR"], ...rows]), undefined);
+  }
 }

@@ -221,10 +221,14 @@ export class JmpClient {
     importCsv: (
       csv: string | Uint8Array,
       mode: "skip" | "overwrite" | "error" = "skip",
-      options: { onUpload?: (sentBytes: number, totalBytes: number) => void } = {},
+      options: {
+        onUpload?: (sentBytes: number, totalBytes: number) => void;
+        /** Another shortener's export format (default `jmp`, the links CSV). */
+        from?: "jmp" | "yourls" | "shlink" | "kutt" | "bitly";
+      } = {},
     ) => {
       const { body, contentType, length } = multipartUpload(
-        { mode },
+        options.from && options.from !== "jmp" ? { mode, from: options.from } : { mode },
         typeof csv === "string" ? new TextEncoder().encode(csv) : csv,
         options.onUpload,
       );

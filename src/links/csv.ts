@@ -132,8 +132,42 @@ export interface ParsedImport {
  * second to parse, which would otherwise be a second without redirects).
  */
 export async function parseImportCsv(content: Buffer): Promise<ParsedImport> {
+  const { records, failures, complete } = await readCsvRecords(content);
+  if (!complete) return { rows: [], failures };
+  const rows: ImportRow[] = [];
+  for (const { record, line } of records) {
+    if (rows.length % 4096 === 4095) await yieldToEventLoop();
+    if (!("code" in record) || !("target" in record)) {
+      failures.push(parseFailure(line, "the header must name the columns code and target"));
+      return { rows: [], failures };
+    }
+    rows.push({
+      line,
+      code: record.code ?? "",
+      target: record.target ?? "",
+      created_at: record.created_at ?? "",
+      expires_at: record.expires_at ?? "",
+      password: record.password ?? "",
+      click_count: record.click_count ?? "",
+      ...settingsInput(record),
+    });
+  }
+  return { rows, failures };
+}
+
+export interface CsvRecords {
+  /** Each record by its header's column names (trimmed, lower-cased), with its line in the file. */
+  records: { record: Record<string, string>; line: number }[];
+  /** Records that could not be read: per-row failures (code 4005). */
+  failures: ImportResult["failed_items"];
+  /** False when the file could not be read to its end (then nothing of it should be imported). */
+  complete: boolean;
+}
+
+/** Reads a CSV file with a header row, in slices with a turn of the event loop between them. */
+export async function readCsvRecords(content: Buffer): Promise<CsvRecords> {
   const failures: ImportResult["failed_items"] = [];
-  const records: { record: Record<string, string>; info: { lines: number } }[] = [];
+  const records: CsvRecords["records"] = [];
   const parser = parse({
     bom: true,
     columns: (header: string[]) => header.map((name) => name.trim().toLowerCase()),
@@ -150,7 +184,9 @@ export async function parseImportCsv(content: Buffer): Promise<ParsedImport> {
   });
   let failed: Error | null = null;
   parser.on("readable", () => {
-    for (let record = parser.read(); record !== null; record = parser.read()) records.push(record);
+    for (let item = parser.read(); item !== null; item = parser.read()) {
+      records.push({ record: item.record, line: item.info.lines });
+    }
   });
   parser.on("error", (err) => {
     failed = err;
@@ -164,32 +200,14 @@ export async function parseImportCsv(content: Buffer): Promise<ParsedImport> {
   await ended;
   if (failed !== null) {
     failures.push(parseFailure(null, (failed as Error).message));
-    return { rows: [], failures };
+    return { records: [], failures, complete: false };
   }
-  const rows: ImportRow[] = [];
-  for (const { record, info } of records) {
-    if (rows.length % 4096 === 4095) await yieldToEventLoop();
-    if (!("code" in record) || !("target" in record)) {
-      failures.push(parseFailure(info.lines, "the header must name the columns code and target"));
-      return { rows: [], failures };
-    }
-    rows.push({
-      line: info.lines,
-      code: record.code ?? "",
-      target: record.target ?? "",
-      created_at: record.created_at ?? "",
-      expires_at: record.expires_at ?? "",
-      password: record.password ?? "",
-      click_count: record.click_count ?? "",
-      ...settingsInput(record),
-    });
-  }
-  return { rows, failures };
+  return { records, failures, complete: true };
 }
 
 /** How much of a file the parser takes between two turns of the event loop. */
 const PARSE_SLICE = 64 * 1024;
 
-function parseFailure(row: number | null, message: string) {
+export function parseFailure(row: number | null, message: string) {
   return { row, code: "", error: `CSV parse error: ${message}`, error_code: ErrorCode.CsvParseError };
 }
