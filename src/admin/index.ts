@@ -30,12 +30,25 @@ import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
 import { applyRoutes } from "./apply-routes.js";
 import { openApiDocument } from "./openapi.js";
+import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { Provisioner } from "../provision/apply.js";
 
 export const ADMIN_MOUNT = "/admin";
 const PUBLIC_ROUTES = new Set(
   ["/auth/login", "/auth/refresh", "/auth/logout", "/openapi.json"].map((p) => `${ADMIN_MOUNT}/v1${p}`),
 );
+/** The OpenAPI viewer (Swagger UI, from local files): public, like the description it shows. */
+const DOCS_PREFIX = `${ADMIN_MOUNT}/v1/docs`;
+/**
+ * Scripts and styles only from this origin, no inline script, no framing; the viewer fetches the description
+ * from the same origin (`connect-src 'self'`) and nothing else. Swagger UI injects one fixed <style> element: it
+ * is allowed by its hash, not by 'unsafe-inline' (test/browser/api-docs.test.ts fails when an upgrade changes it).
+ */
+const DOCS_CSP =
+  "default-src 'none'; base-uri 'none'; connect-src 'self'; img-src 'self' data:; font-src 'self'; " +
+  "script-src 'self'; script-src-attr 'none'; " +
+  "style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; " +
+  "frame-ancestors 'none'; form-action 'none'";
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /** What a route needs: a scope, or only some valid credential. Routes that declare nothing need `admin`. */
@@ -82,7 +95,7 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
       }
       if (request.method === "OPTIONS") return reply.code(204).send();
       const route = request.routeOptions.url;
-      if (PUBLIC_ROUTES.has(route ?? "")) return;
+      if (PUBLIC_ROUTES.has(route ?? "") || route?.startsWith(DOCS_PREFIX)) return;
       const client = clientIpOf(request) ?? "local";
       const decision = await failures.take(client);
       const principal = await resolvePrincipal(
@@ -130,6 +143,15 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         v1.get("/openapi.json", { schema: { hide: true } }, async (request) =>
           openApiDocument(request.server, deps.config),
         );
+        await v1.register(fastifySwaggerUi, {
+          routePrefix: "/docs",
+          staticCSP: DOCS_CSP,
+          // The same live document as /openapi.json (paths under this instance's prefixes).
+          transformSpecification: (_spec, request) => openApiDocument(request.server, deps.config),
+          transformSpecificationClone: false,
+          uiConfig: { validatorUrl: null, deepLinking: true, tryItOutEnabled: false },
+          theme: { title: "jmp Admin API" },
+        });
       },
       { prefix: "/v1" },
     );
