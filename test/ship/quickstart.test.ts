@@ -14,6 +14,23 @@ import { runJmp } from "../support/server.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
 
+/** `npm run jmp -- …`, the README's way to the CLI from a clone. */
+function npmRunJmp(args: string[], env: Record<string, string>, input = "") {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn("npm", ["run", "--silent", "jmp", "--", ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 describe("quick start: npm start → jmp login → jmp links list → jmp logout", () => {
   const data = mkdtempSync(path.join(tmpdir(), "jmp-quickstart-"));
   const home = mkdtempSync(path.join(tmpdir(), "jmp-quickstart-home-"));
@@ -50,7 +67,7 @@ describe("quick start: npm start → jmp login → jmp links list → jmp logout
   it("logs in with the printed password, stores a 0600 credential, and online commands use it", async () => {
     const password = /Admin password: (\S+)/.exec(output)?.[1];
     assert.ok(password, output);
-    const login = await runJmp(["login", url, "--json"], cli, `${password}\n`);
+    const login = await npmRunJmp(["login", url, "--json"], cli, `${password}\n`);
     assert.equal(login.code, 0, login.stderr);
     const summary = JSON.parse(login.stdout);
     assert.deepEqual(summary.scopes, ["admin"]);
@@ -63,7 +80,7 @@ describe("quick start: npm start → jmp login → jmp links list → jmp logout
 
     const set = await runJmp(["links", "set", "qs", "https://quickstart.example/"], cli);
     assert.equal(set.code, 0, set.stderr);
-    const list = await runJmp(["links", "list", "--json"], cli);
+    const list = await npmRunJmp(["links", "list", "--json"], cli);
     assert.equal(list.code, 0, list.stderr);
     assert.ok(
       JSON.parse(list.stdout).data.some((l: { code: string }) => l.code === "qs"),

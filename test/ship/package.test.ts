@@ -1,0 +1,131 @@
+/**
+ * The production install from the packed tarball, as docs/deployment.md gives it: `npm pack` (built by
+ * `prepare`) holds dist/ without tests; `npm install -g --allow-scripts=better-sqlite3 ./jmp-<version>.tgz` puts
+ * `jmp` on PATH with production dependencies only; it serves and redirects, and `jmp/client` imports from it.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ROOT, run } from "../support/fresh-copy.js";
+import { freePort } from "../support/ports.js";
+import { BOOTSTRAP_KEY } from "../support/server.js";
+
+const VERSION = (JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string })
+  .version;
+
+describe("npm pack → npm install -g → jmp", () => {
+  const work = mkdtempSync(path.join(tmpdir(), "jmp-pack-"));
+  const prefix = path.join(work, "global");
+  const tarball = path.join(work, `jmp-${VERSION}.tgz`);
+  const installed = path.join(prefix, "lib", "node_modules", "jmp");
+  const jmpBin = path.join(prefix, "bin", "jmp");
+
+  before(async () => {
+    const packed = await run("npm", ["pack", "--pack-destination", work], { cwd: ROOT });
+    assert.equal(packed.code, 0, packed.output);
+    const install = await run(
+      "npm",
+      [
+        "install",
+        "-g",
+        "--prefix",
+        prefix,
+        "--allow-scripts=better-sqlite3",
+        "--no-audit",
+        "--no-fund",
+        tarball,
+      ],
+      { cwd: work, timeoutMs: 600_000 },
+    );
+    assert.equal(install.code, 0, install.output);
+  });
+
+  it("packs the built server and client, its licence and changelog, and no tests", () => {
+    const listing = spawnSync("tar", ["-tzf", tarball], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter(Boolean);
+    for (const file of [
+      "package/dist/src/cli/main.js",
+      "package/dist/src/client/index.js",
+      "package/dist/src/client/index.d.ts",
+      "package/LICENSE",
+      "package/CHANGELOG.md",
+      "package/README.md",
+    ]) {
+      assert.ok(listing.includes(file), `${file} is packed`);
+    }
+    assert.deepEqual(
+      listing.filter((file) => /\.test\.|\/test\/|^package\/(src|bench|scripts|deploy)\//.test(file)),
+      [],
+    );
+  });
+
+  it("installs jmp on PATH with production dependencies only", async () => {
+    assert.ok(existsSync(jmpBin));
+    const version = await run(jmpBin, ["--version"], { cwd: work });
+    assert.equal(version.output.trim(), VERSION);
+    for (const dev of ["typescript", "eslint", "prettier", "playwright-core"]) {
+      assert.ok(!existsSync(path.join(installed, "node_modules", dev)), `${dev} is not installed`);
+    }
+    assert.ok(existsSync(path.join(installed, "node_modules", "better-sqlite3", "build", "Release")));
+  });
+
+  describe("the installed jmp serves", () => {
+    let server: ReturnType<typeof import("node:child_process").spawn> | undefined;
+    let url = "";
+    before(async () => {
+      const { spawn } = await import("node:child_process");
+      const port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+      server = spawn(jmpBin, ["serve"], {
+        cwd: work,
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          JMP_PORT: String(port),
+          JMP_DATA_DIR: path.join(work, "data"),
+          JMP_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
+        },
+      });
+      let output = "";
+      server.stdout!.on("data", (d) => (output += d));
+      server.stderr!.on("data", (d) => (output += d));
+      const deadline = Date.now() + 30_000;
+      while (!/jmp is listening/.test(output)) {
+        assert.ok(Date.now() < deadline, output);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    });
+    after(() => server?.kill("SIGTERM"));
+
+    it("creates a link through the API and redirects it", async () => {
+      const created = await fetch(`${url}/admin/v1/links`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${BOOTSTRAP_KEY}`, "content-type": "application/json" },
+        body: JSON.stringify({ code: "packed", target: "https://packed.example/" }),
+      });
+      assert.equal(created.status, 201);
+      const redirect = await fetch(`${url}/packed`, { redirect: "manual" });
+      assert.equal(redirect.headers.get("location"), "https://packed.example/");
+    });
+
+    it("import { JmpClient } from 'jmp/client' works from the installed package", async () => {
+      const project = path.join(work, "consumer");
+      mkdirSync(path.join(project, "node_modules"), { recursive: true });
+      symlinkSync(installed, path.join(project, "node_modules", "jmp"));
+      writeFileSync(
+        path.join(project, "use.mjs"),
+        `import { JmpClient } from "jmp/client";
+const jmp = new JmpClient({ url: process.argv[2], token: process.argv[3] });
+const { data } = await jmp.links.get("packed");
+console.log(data.target);\n`,
+      );
+      const used = await run(process.execPath, ["use.mjs", url, BOOTSTRAP_KEY], { cwd: project });
+      assert.equal(used.code, 0, used.output);
+      assert.equal(used.output.trim(), "https://packed.example/");
+    });
+  });
+});
