@@ -79,92 +79,99 @@ async function eventually(instance: Instance, code: string, target: string): Pro
 
 const skip = await unreachable("postgres");
 
-describe(`rolling upgrade through migration ${NEWEST} on one PostgreSQL database`, { skip: skip ?? false }, () => {
-  let database: TestDatabase;
-  let old: Instance;
-  let current: Instance;
+describe(
+  `rolling upgrade through migration ${NEWEST} on one PostgreSQL database`,
+  { skip: skip ?? false },
+  () => {
+    let database: TestDatabase;
+    let old: Instance;
+    let current: Instance;
 
-  before(async () => {
-    // The previous code: the parent of the commit that added the migration, from this repository's history.
-    const added = spawnSync("git", ["log", "--diff-filter=A", "--format=%H", "--", MIGRATION], {
-      cwd: ROOT,
-      encoding: "utf8",
-    }).stdout.trim();
-    assert.match(
-      added,
-      /^[0-9a-f]{40}$/,
-      "the history holds the migration's commit (a clone, not a tarball)",
-    );
-    const dir = path.join(mkdtempSync(path.join(tmpdir(), "jmp-old-")), "jmp");
-    const archive = await run("sh", ["-c", `mkdir -p ${dir} && git archive ${added}^ | tar -x -C ${dir}`], {
-      cwd: ROOT,
+    before(async () => {
+      // The previous code: the parent of the commit that added the migration, from this repository's history.
+      const added = spawnSync("git", ["log", "--diff-filter=A", "--format=%H", "--", MIGRATION], {
+        cwd: ROOT,
+        encoding: "utf8",
+      }).stdout.trim();
+      assert.match(
+        added,
+        /^[0-9a-f]{40}$/,
+        "the history holds the migration's commit (a clone, not a tarball)",
+      );
+      const dir = path.join(mkdtempSync(path.join(tmpdir(), "jmp-old-")), "jmp");
+      const archive = await run("sh", ["-c", `mkdir -p ${dir} && git archive ${added}^ | tar -x -C ${dir}`], {
+        cwd: ROOT,
+      });
+      assert.equal(archive.code, 0, archive.output);
+      symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+      const built = await run(
+        process.execPath,
+        [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", dir],
+        {
+          cwd: dir,
+        },
+      );
+      assert.equal(built.code, 0, built.output);
+
+      database = await createDatabase("postgres");
+      old = await start(path.join(dir, "dist/src/cli/main.js"), database.url);
     });
-    assert.equal(archive.code, 0, archive.output);
-    symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
-    const built = await run(
-      process.execPath,
-      [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", dir],
-      {
-        cwd: dir,
-      },
-    );
-    assert.equal(built.code, 0, built.output);
+    after(async () => {
+      old?.stop();
+      current?.stop();
+      await sleep(500);
+      await database?.drop();
+    });
 
-    database = await createDatabase("postgres");
-    old = await start(path.join(dir, "dist/src/cli/main.js"), database.url);
-  });
-  after(async () => {
-    old?.stop();
-    current?.stop();
-    await sleep(500);
-    await database?.drop();
-  });
+    it("the old instance serves links and keys made before the upgrade", async () => {
+      assert.equal(
+        (await api(old, "POST", "/links", { code: "before", target: "https://before.example/" })).status,
+        201,
+      );
+      assert.equal(await location(old, "before"), "https://before.example/");
+    });
 
-  it("the old instance serves links and keys made before the upgrade", async () => {
-    assert.equal(
-      (await api(old, "POST", "/links", { code: "before", target: "https://before.example/" })).status,
-      201,
-    );
-    assert.equal(await location(old, "before"), "https://before.example/");
-  });
+    it("the new instance migrates while the old one runs; both serve, write and see each other's writes", async () => {
+      const key = (await (
+        await api(old, "POST", "/keys", { name: "made-by-old", scopes: ["links:write"] })
+      ).json()) as Created;
+      const oldToken = key.data.token as string;
 
-  it("the new instance migrates while the old one runs; both serve, write and see each other's writes", async () => {
-    const key = (await (
-      await api(old, "POST", "/keys", { name: "made-by-old", scopes: ["links:write"] })
-    ).json()) as Created;
-    const oldToken = key.data.token as string;
+      current = await start(path.join(ROOT, "dist/src/cli/main.js"), database.url);
+      assert.ok(
+        current.output().includes(NEWEST.replace(/\.ts$/, "")),
+        "the new instance applied the migration",
+      );
 
-    current = await start(path.join(ROOT, "dist/src/cli/main.js"), database.url);
-    assert.ok(current.output().includes(NEWEST.replace(/\.ts$/, "")), "the new instance applied the migration");
+      assert.equal(await location(old, "before"), "https://before.example/", "old: existing links");
+      assert.equal(await location(current, "before"), "https://before.example/", "new: existing links");
 
-    assert.equal(await location(old, "before"), "https://before.example/", "old: existing links");
-    assert.equal(await location(current, "before"), "https://before.example/", "new: existing links");
+      assert.equal(
+        (await api(old, "POST", "/links", { code: "from-old", target: "https://old.example/" })).status,
+        201,
+      );
+      assert.equal(
+        (await api(current, "POST", "/links", { code: "from-new", target: "https://new.example/" })).status,
+        201,
+      );
+      await eventually(current, "from-old", "https://old.example/");
+      await eventually(old, "from-new", "https://new.example/");
 
-    assert.equal(
-      (await api(old, "POST", "/links", { code: "from-old", target: "https://old.example/" })).status,
-      201,
-    );
-    assert.equal(
-      (await api(current, "POST", "/links", { code: "from-new", target: "https://new.example/" })).status,
-      201,
-    );
-    await eventually(current, "from-old", "https://old.example/");
-    await eventually(old, "from-new", "https://new.example/");
-
-    // A key made by the old code before the migration works on both; so does one the old code makes after it.
-    for (const instance of [old, current]) {
-      const r = await api(instance, "POST", "/links", { target: "https://k.example/" }, oldToken);
-      assert.equal(r.status, 201, `${instance.url}: ${await r.text()}`);
-    }
-    const later = (await (
-      await api(old, "POST", "/keys", { name: "made-later", scopes: ["links:read"] })
-    ).json()) as Created;
-    assert.equal((await api(current, "GET", "/links", undefined, later.data.token)).status, 200);
-    assert.equal((await api(current, "DELETE", `/keys/${later.data.id}`)).status, 204);
-    const deadline = Date.now() + 5_000;
-    while ((await api(old, "GET", "/links", undefined, later.data.token)).status !== 401) {
-      assert.ok(Date.now() < deadline, "a key revoked by the new instance stops working on the old one");
-      await sleep(100);
-    }
-  });
-});
+      // A key made by the old code before the migration works on both; so does one the old code makes after it.
+      for (const instance of [old, current]) {
+        const r = await api(instance, "POST", "/links", { target: "https://k.example/" }, oldToken);
+        assert.equal(r.status, 201, `${instance.url}: ${await r.text()}`);
+      }
+      const later = (await (
+        await api(old, "POST", "/keys", { name: "made-later", scopes: ["links:read"] })
+      ).json()) as Created;
+      assert.equal((await api(current, "GET", "/links", undefined, later.data.token)).status, 200);
+      assert.equal((await api(current, "DELETE", `/keys/${later.data.id}`)).status, 204);
+      const deadline = Date.now() + 5_000;
+      while ((await api(old, "GET", "/links", undefined, later.data.token)).status !== 401) {
+        assert.ok(Date.now() < deadline, "a key revoked by the new instance stops working on the old one");
+        await sleep(100);
+      }
+    });
+  },
+);
