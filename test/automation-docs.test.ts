@@ -115,7 +115,7 @@ describe("docs/automation.md, run", () => {
   it("(a) the Kubernetes ConfigMap provisions an instance set up as the Deployment says", async () => {
     // The page shows deploy/kubernetes/jmp.yaml, the file operators apply: the two never drift apart.
     const shipped = readFileSync(path.resolve(path.dirname(DOC), "../deploy/kubernetes/jmp.yaml"), "utf8");
-    assert.equal(shipped.replace(/^(#.*\n)+/, ""), block("kubernetes"));
+    assert.equal(shipped.replace(/^(#.*\n)+/, "").trimEnd(), block("kubernetes").trimEnd());
     const manifests = parseAllDocuments(block("kubernetes")).map((d) => d.toJS());
     const byKind = (kind: string) => manifests.find((m) => m.kind === kind);
     const secret = byKind("Secret");

@@ -40,7 +40,7 @@ describe("the image build script, from a fresh clone", () => {
     assert.match(DOCKERFILE, /^RUN sh deploy\/build-image\.sh \/app$/m);
     assert.match(DOCKERFILE, /^USER node$/m);
     assert.match(DOCKERFILE, /^VOLUME \["\/data"\]$/m);
-    assert.match(DOCKERFILE, /^HEALTHCHECK .*\/health\/live/m);
+    assert.match(DOCKERFILE.replace(/\\\n\s*/g, " "), /^HEALTHCHECK .*\/health\/live/m);
     assert.equal(
       (DOCKERFILE.match(/^FROM /gm) ?? []).length,
       2,
