@@ -1,6 +1,6 @@
 /** `jmp backup` and `jmp restore` on SQLite, against a real server that keeps writing. */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
@@ -44,6 +44,7 @@ describe("jmp backup / jmp restore (SQLite)", () => {
       assert.equal(info.integrity, "ok");
       assert.ok(info.migrations!.length >= 5);
       assert.ok(!existsSync(`${backupFile}-wal`), "the backup is one self-contained file");
+      assert.equal(statSync(backupFile).mode & 0o777, 0o600, "the copy holds secrets: the owner's alone");
 
       const again = await runJmp(["backup", backupFile], env);
       assert.equal(again.code, 1);

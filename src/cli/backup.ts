@@ -6,7 +6,7 @@
  * backup in through the same API. PostgreSQL and MariaDB have their own tools (pg_dump, mariadb-dump); `jmp
  * export` / `jmp apply` is the logical backup that works on every engine (docs/deployment.md#backups).
  */
-import { existsSync, statSync } from "node:fs";
+import { chmodSync, existsSync, statSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readSettings } from "../settings.js";
 import { knownMigrations } from "../store/migrate.js";
@@ -33,11 +33,21 @@ export async function backup(file: string, options: { force?: boolean }): Promis
     throw new CliError(`${file} exists; choose another name or add --force`);
   const store = await openExistingStore(settings);
   try {
+    createPrivateFile(file);
     const { pages } = await copySqlite(store.sqlite!, file);
     return { file, bytes: statSync(file).size, pages };
   } finally {
     await store.close();
   }
+}
+
+/**
+ * A copy holds what the database holds (the session signing secret, password hashes): it is the owner's alone
+ * from the start, as the database is, before a page is written into it.
+ */
+function createPrivateFile(file: string): void {
+  writeFileSync(file, "", { mode: 0o600 });
+  chmodSync(file, 0o600);
 }
 
 /** Checks that a file is an intact jmp SQLite database this version can run; returns its migrations. */
@@ -100,6 +110,7 @@ export async function restore(file: string, options: { stopServer?: boolean }): 
   if (existsSync(location)) {
     // The database being replaced stays at hand, copied the consistent way, until the operator deletes it.
     previous = `${location}.before-restore-${new Date().toISOString().replace(/\D/g, "").slice(0, 14)}`;
+    createPrivateFile(previous);
     await copySqlite(location, previous);
   }
   await copySqlite(file, location);

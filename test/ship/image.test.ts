@@ -4,12 +4,18 @@
  * it built the way the image does (its ENV, its entry point, its HEALTHCHECK command).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freshCopy, ROOT, run } from "../support/fresh-copy.js";
+import {
+  createAndFollow,
+  freshCopy,
+  type Listening,
+  ROOT,
+  run,
+  startListening,
+} from "../support/fresh-copy.js";
 import { freePort } from "../support/ports.js";
 import { BOOTSTRAP_KEY } from "../support/server.js";
 
@@ -25,16 +31,14 @@ function execForm(pattern: RegExp): string[] {
 describe("the image build script, from a fresh clone", () => {
   const app = path.join(mkdtempSync(path.join(tmpdir(), "jmp-image-")), "app");
   const data = mkdtempSync(path.join(tmpdir(), "jmp-image-data-"));
-  let url = "";
-  let port = 0;
-  let server: ReturnType<typeof spawn> | undefined;
+  let server: Listening | undefined;
 
   before(async () => {
     const source = freshCopy("image-src");
     const built = await run("sh", ["deploy/build-image.sh", app], { cwd: source, timeoutMs: 840_000 });
     assert.equal(built.code, 0, built.output.slice(-6000));
   });
-  after(() => server?.kill("SIGTERM"));
+  after(() => server?.stop());
 
   it("the Dockerfile runs the script, as a non-root user, with /data as a volume and a liveness check", () => {
     assert.match(DOCKERFILE, /^RUN sh deploy\/build-image\.sh \/app$/m);
@@ -58,8 +62,7 @@ describe("the image build script, from a fresh clone", () => {
   });
 
   it("starts as the image does, redirects, and passes its HEALTHCHECK command", async () => {
-    port = await freePort();
-    url = `http://127.0.0.1:${port}`;
+    const port = await freePort();
     const env = Object.fromEntries(
       [...DOCKERFILE.matchAll(/^\s*(?:ENV )?(NODE_ENV|JMP_[A-Z_]+)=(\S+?)\s*\\?$/gm)].map((m) => [
         m[1],
@@ -68,38 +71,26 @@ describe("the image build script, from a fresh clone", () => {
     );
     assert.equal(env.JMP_DATA_DIR, "/data");
     assert.deepEqual(execForm(/^CMD (\[.*\])$/m), ["serve"]);
-    server = spawn(
+    server = await startListening(
       process.execPath,
       [path.join(app, "dist/src/cli/main.js"), ...execForm(/^CMD (\[.*\])$/m)],
       {
         cwd: data,
+        port,
         env: {
           PATH: process.env.PATH,
           ...env,
           // Loopback only here; the image listens on 0.0.0.0 inside its network namespace.
           JMP_HOST: "127.0.0.1",
-          JMP_PORT: String(port),
           JMP_DATA_DIR: data,
           JMP_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
         },
       },
     );
-    let output = "";
-    server.stdout!.on("data", (d) => (output += d));
-    server.stderr!.on("data", (d) => (output += d));
-    const deadline = Date.now() + 30_000;
-    while (!/jmp is listening/.test(output)) {
-      assert.ok(Date.now() < deadline, output);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const created = await fetch(`${url}/admin/v1/links`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${BOOTSTRAP_KEY}`, "content-type": "application/json" },
-      body: JSON.stringify({ code: "imaged", target: "https://image.example/" }),
+    assert.deepEqual(await createAndFollow(server.url, BOOTSTRAP_KEY, "imaged", "https://image.example/"), {
+      created: 201,
+      location: "https://image.example/",
     });
-    assert.equal(created.status, 201);
-    const redirect = await fetch(`${url}/imaged`, { redirect: "manual" });
-    assert.equal(redirect.headers.get("location"), "https://image.example/");
 
     const [command, ...args] = execForm(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
     assert.equal(command, "node");

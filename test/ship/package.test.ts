@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFil
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ROOT, run } from "../support/fresh-copy.js";
+import { createAndFollow, type Listening, ROOT, run, startListening } from "../support/fresh-copy.js";
 import { freePort } from "../support/ports.js";
 import { BOOTSTRAP_KEY } from "../support/server.js";
 
@@ -74,42 +74,28 @@ describe("npm pack → npm install -g → jmp", () => {
   });
 
   describe("the installed jmp serves", () => {
-    let server: ReturnType<typeof import("node:child_process").spawn> | undefined;
+    let server: Listening | undefined;
     let url = "";
     before(async () => {
-      const { spawn } = await import("node:child_process");
-      const port = await freePort();
-      url = `http://127.0.0.1:${port}`;
-      server = spawn(jmpBin, ["serve"], {
+      server = await startListening(jmpBin, ["serve"], {
         cwd: work,
+        port: await freePort(),
         env: {
           PATH: process.env.PATH,
           HOME: work,
-          JMP_PORT: String(port),
           JMP_DATA_DIR: path.join(work, "data"),
           JMP_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
         },
       });
-      let output = "";
-      server.stdout!.on("data", (d) => (output += d));
-      server.stderr!.on("data", (d) => (output += d));
-      const deadline = Date.now() + 30_000;
-      while (!/jmp is listening/.test(output)) {
-        assert.ok(Date.now() < deadline, output);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      url = server.url;
     });
-    after(() => server?.kill("SIGTERM"));
+    after(() => server?.stop());
 
     it("creates a link through the API and redirects it", async () => {
-      const created = await fetch(`${url}/admin/v1/links`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${BOOTSTRAP_KEY}`, "content-type": "application/json" },
-        body: JSON.stringify({ code: "packed", target: "https://packed.example/" }),
+      assert.deepEqual(await createAndFollow(url, BOOTSTRAP_KEY, "packed", "https://packed.example/"), {
+        created: 201,
+        location: "https://packed.example/",
       });
-      assert.equal(created.status, 201);
-      const redirect = await fetch(`${url}/packed`, { redirect: "manual" });
-      assert.equal(redirect.headers.get("location"), "https://packed.example/");
     });
 
     it("import { JmpClient } from 'jmp/client' works from the installed package", async () => {

@@ -9,10 +9,9 @@ import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
+import { type Listening, ROOT, startListening } from "../support/fresh-copy.js";
 import { freePort } from "../support/ports.js";
 import { runJmp } from "../support/server.js";
-
-const ROOT = path.resolve(import.meta.dirname, "../../..");
 
 /** `npm run jmp -- …`, the README's way to the CLI from a clone. */
 function npmRunJmp(args: string[], env: Record<string, string>, input = "") {
@@ -35,30 +34,22 @@ describe("quick start: npm start → jmp login → jmp links list → jmp logout
   const data = mkdtempSync(path.join(tmpdir(), "jmp-quickstart-"));
   const home = mkdtempSync(path.join(tmpdir(), "jmp-quickstart-home-"));
   const cli = { XDG_CONFIG_HOME: home };
-  let server: ReturnType<typeof spawn>;
+  let server: Listening | undefined;
   let output = "";
   let url = "";
 
   before(async () => {
-    const port = await freePort();
-    url = `http://127.0.0.1:${port}`;
-    server = spawn("npm", ["start", "--silent"], {
+    server = await startListening("npm", ["start", "--silent"], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: home, JMP_DATA_DIR: data, JMP_PORT: String(port) },
+      port: await freePort(),
+      env: { PATH: process.env.PATH, HOME: home, JMP_DATA_DIR: data },
       detached: true,
     });
-    server.stdout!.on("data", (d) => (output += d));
-    server.stderr!.on("data", (d) => (output += d));
-    const deadline = Date.now() + 30_000;
-    while (!/jmp is listening/.test(output)) {
-      assert.ok(Date.now() < deadline, `npm start did not listen:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    output = server.output();
+    url = server.url;
   });
 
-  after(() => {
-    if (server.pid) process.kill(-server.pid, "SIGTERM");
-  });
+  after(() => server?.stop());
 
   it("npm start does not compile when the build is current", () => {
     assert.doesNotMatch(output, /compiling/);

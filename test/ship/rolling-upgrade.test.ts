@@ -6,14 +6,14 @@
  * is tested here by the next commit, with no change to this file.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createDatabase, type TestDatabase, unreachable } from "../support/engines.js";
-import { ROOT, run } from "../support/fresh-copy.js";
+import { type Listening, ROOT, run, startListening } from "../support/fresh-copy.js";
 import { freePort } from "../support/ports.js";
 import { BOOTSTRAP_KEY } from "../support/server.js";
 
@@ -24,32 +24,20 @@ const NEWEST = readdirSync(path.join(ROOT, MIGRATIONS))
   .at(-1)!;
 const MIGRATION = `${MIGRATIONS}/${NEWEST}`;
 
-interface Instance {
-  url: string;
-  output: () => string;
-  stop(): void;
-}
+type Instance = Listening;
 
 async function start(cli: string, databaseUrl: string): Promise<Instance> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [cli, "serve"], {
+  return startListening(process.execPath, [cli, "serve"], {
+    cwd: ROOT,
+    port: await freePort(),
     env: {
       PATH: process.env.PATH,
-      JMP_PORT: String(port),
       JMP_DATABASE_URL: databaseUrl,
       JMP_BOOTSTRAP_API_KEY: BOOTSTRAP_KEY,
       JMP_LOG_LEVEL: "info",
     },
+    timeoutMs: 60_000,
   });
-  let output = "";
-  child.stdout.on("data", (d) => (output += d));
-  child.stderr.on("data", (d) => (output += d));
-  const deadline = Date.now() + 60_000;
-  while (!/jmp is listening/.test(output)) {
-    assert.ok(Date.now() < deadline && child.exitCode === null, output);
-    await sleep(100);
-  }
-  return { url: `http://127.0.0.1:${port}`, output: () => output, stop: () => child.kill("SIGTERM") };
 }
 
 function api(instance: Instance, method: string, route: string, body?: unknown, token = BOOTSTRAP_KEY) {

@@ -51,3 +51,56 @@ export function run(
     });
   });
 }
+
+export interface Listening {
+  url: string;
+  output(): string;
+  stop(): void;
+}
+
+/**
+ * Starts a jmp however a user would (an installed `jmp`, `npm start`, a built tree) on a free loopback port and
+ * waits until it listens. `detached` puts it in its own process group (for `npm start`, whose child is the
+ * server), so `stop` ends the whole group.
+ */
+export async function startListening(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; port: number; detached?: boolean; timeoutMs?: number },
+): Promise<Listening> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: { ...options.env, JMP_PORT: String(options.port) },
+    detached: options.detached ?? false,
+  });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  while (!/jmp is listening/.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill("SIGKILL");
+      throw new Error(`${command} ${args.join(" ")} did not listen:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: `http://127.0.0.1:${options.port}`,
+    output: () => output,
+    stop: () => {
+      if (options.detached && child.pid) process.kill(-child.pid, "SIGTERM");
+      else child.kill("SIGTERM");
+    },
+  };
+}
+
+/** Creates a link with the bootstrap key and returns where the instance redirects it. */
+export async function createAndFollow(url: string, token: string, code: string, target: string) {
+  const created = await fetch(`${url}/admin/v1/links`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify({ code, target }),
+  });
+  const redirect = await fetch(`${url}/${code}`, { redirect: "manual" });
+  return { created: created.status, location: redirect.headers.get("location") };
+}
