@@ -265,3 +265,41 @@ describe("jmp keys, whoami and bootstrap check", () => {
     assert.match(after.stderr, /Unauthorized/);
   });
 });
+
+describe("jmp itself: version, help and mistyped commands", () => {
+  const version = (
+    JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+  ).version;
+
+  it("prints its version with --version, -V and `version` (--json adds the Node.js version)", async () => {
+    for (const args of [["--version"], ["-V"], ["version"]]) {
+      const r = await runJmp(args, {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+    const detailed = JSON.parse((await runJmp(["version", "--json"], {})).stdout);
+    assert.deepEqual(detailed, { version, node: process.versions.node });
+  });
+
+  it("answers a mistyped command with 'did you mean' and exit code 2, and never starts a server", async () => {
+    const dir = tempDir();
+    const typo = await runJmp(["lnks", "list"], { JMP_DATA_DIR: dir, JMP_PORT: "0" });
+    assert.equal(typo.code, 2);
+    assert.equal(typo.stderr, "jmp: unknown command 'lnks' (did you mean 'links'?); see jmp --help\n");
+    assert.equal(typo.stdout, "");
+    const unknown = await runJmp(["frobnicate"], { JMP_DATA_DIR: dir, JMP_PORT: "0" });
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.stderr, "jmp: unknown command 'frobnicate'; see jmp --help\n");
+    assert.deepEqual(readdirSync(dir), [], "no database was created: serve never ran");
+    const help = await runJmp(["help"], {});
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /Usage: jmp/);
+  });
+
+  it("jmp migrate names the database it creates or migrates", async () => {
+    const dir = tempDir();
+    const r = await runJmp(["migrate"], { JMP_DATA_DIR: dir });
+    assert.equal(r.code, 0);
+    assert.equal(r.stderr, `jmp: database: SQLite ${path.join(dir, "jmp.db")}\n`);
+  });
+});

@@ -14,7 +14,8 @@ const program = buildProgram();
 const first = process.argv[2];
 // The default command (serve) would otherwise swallow a mistyped one and start a server.
 if (first !== undefined && !first.startsWith("-")) {
-  const names = program.commands.flatMap((command) => [command.name(), ...command.aliases()]);
+  // `help` is commander's own command, not in the list.
+  const names = ["help", ...program.commands.flatMap((command) => [command.name(), ...command.aliases()])];
   if (!names.includes(first)) {
     const guess = closestName(first, names);
     process.stderr.write(

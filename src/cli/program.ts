@@ -12,6 +12,7 @@ import { migrateToLatest } from "../store/migrate.js";
 import { registerApplyCommands } from "./apply.js";
 import { backup, restore } from "./backup.js";
 import { configBackend, exportConfig, importConfig, type ConfigBackend } from "./config.js";
+import { describeDatabase } from "./database.js";
 import { CliError } from "./errors.js";
 import { registerKeyCommands } from "./keys.js";
 import { credentialsPath, DEFAULT_URL, login, type LoginOptions, logout } from "./login.js";
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
     .option("--json", "print JSON")
     .action(async (options: { json?: boolean }) => {
       const settings = readSettings();
+      process.stderr.write(`jmp: database: ${describeDatabase(settings.database)}\n`);
       const store = openStore(settings.database);
       try {
         const { applied } = await migrateToLatest(store.db, store.engine);
