@@ -14,7 +14,7 @@ const ALPHANUMERIC = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
  * route-shadowing bug), so these codes are refused as reserved instead.
  */
 const ADMIN_ROUTE_WORDS = new Set(["batch", "export", "import"]);
-const ADMIN_ROUTE_SUFFIXES = ["/analytics", "/qr"];
+const ADMIN_ROUTE_SUFFIXES = ["/analytics", "/analytics/devices", "/qr"];
 
 /** Top-level paths jmp serves itself besides the route prefixes. */
 const RESERVED_PATHS = new Set(["robots.txt"]);

@@ -1,17 +1,22 @@
 /**
- * Visitor countries for `country` redirect rules, from a MaxMind DB file (`JMP_GEOIP_DATABASE`: GeoLite2 or
- * GeoIP2, Country or City). Looked up only when a rule asks, with a small LRU in the reader. Without a database
- * there is no lookup and `country` conditions never match.
+ * Visitor countries for `country` redirect rules, from a MaxMind-format DB file (`JMP_GEOIP_DATABASE`). Two
+ * record shapes are read: MaxMind's (GeoLite2/GeoIP2 Country or City: `country.iso_code`, else
+ * `registered_country.iso_code`) and the flat one of the freely licensed ip-location-db files (DB-IP Lite,
+ * IPtoASN, …: `country_code`). Looked up only when a rule asks, with a small LRU in the reader. Without a
+ * database there is no lookup and `country` conditions never match.
  */
 import maxmind, { type CountryResponse } from "maxmind";
+
+/** A record in either shape (see above). */
+type CountryRecord = CountryResponse & { country_code?: string };
 import { SettingsError } from "../errors.js";
 
 export type CountryLookup = (ip: string) => string | undefined;
 
 export async function openGeoIp(file: string): Promise<CountryLookup> {
-  let reader: Awaited<ReturnType<typeof maxmind.open<CountryResponse>>>;
+  let reader: Awaited<ReturnType<typeof maxmind.open<CountryRecord>>>;
   try {
-    reader = await maxmind.open<CountryResponse>(file, { cache: { max: 10_000 } });
+    reader = await maxmind.open<CountryRecord>(file, { cache: { max: 10_000 } });
   } catch (err) {
     throw new SettingsError(
       "JMP_GEOIP_DATABASE",
@@ -23,7 +28,7 @@ export async function openGeoIp(file: string): Promise<CountryLookup> {
     if (!maxmind.validate(address)) return undefined;
     try {
       const found = reader.get(address);
-      return found?.country?.iso_code ?? found?.registered_country?.iso_code;
+      return found?.country?.iso_code ?? found?.registered_country?.iso_code ?? found?.country_code;
     } catch {
       return undefined; // e.g. an IPv6 address against an IPv4-only database
     }

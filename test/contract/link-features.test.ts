@@ -449,6 +449,28 @@ describe("country rules with a GeoIP database", () => {
     assert.equal(await from("2001:db8::1"), "https://example.com/", "an IPv6 visitor on an IPv4 database");
   });
 
+  it("reads the flat record shape of the ip-location-db files (DB-IP Lite and others) as well", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "jmp-geoip-")), "dbip-country.mmdb");
+    writeFileSync(file, countryDatabase([{ cidr: "81.2.69.0/24", country: "GB" }], "flat"));
+    const flat = await startServer("sqlite", {
+      JMP_GEOIP_DATABASE: file,
+      JMP_TRUSTED_PROXIES: "127.0.0.1,::1",
+    });
+    try {
+      await flat.api.post("/admin/v1/links", {
+        code: "geo",
+        target: "https://example.com/",
+        rules: [{ conditions: [{ type: "country", value: "GB" }], target: "https://example.co.uk/" }],
+      });
+      const visit = async (ip: string) =>
+        (await flat.anon.get("/geo", { "x-forwarded-for": ip })).headers.get("location");
+      assert.equal(await visit("81.2.69.160"), "https://example.co.uk/");
+      assert.equal(await visit("8.8.8.8"), "https://example.com/");
+    } finally {
+      await flat.close();
+    }
+  });
+
   it("an unreadable database stops the start with a clear message", async () => {
     await assert.rejects(
       startServer("sqlite", { JMP_GEOIP_DATABASE: path.join(tmpdir(), "no-such-file.mmdb") }),

@@ -30,8 +30,14 @@ const array = (items: Buffer[]) => Buffer.concat([Buffer.from([items.length, 11 
 
 type RecordValue = number | { data: number } | null;
 
-/** `networks`: IPv4 CIDRs (not nested in each other) and the ISO country code each is in. */
-export function countryDatabase(networks: readonly { cidr: string; country: string }[]): Buffer {
+/**
+ * `networks`: IPv4 CIDRs (not nested in each other) and the ISO country code each is in. `shape`: MaxMind's
+ * record (`{country: {iso_code}}`, GeoLite2) or the flat one of the ip-location-db files (`{country_code}`).
+ */
+export function countryDatabase(
+  networks: readonly { cidr: string; country: string }[],
+  shape: "maxmind" | "flat" = "maxmind",
+): Buffer {
   const nodes: [RecordValue, RecordValue][] = [[null, null]];
   const data: Buffer[] = [];
   let dataLength = 0;
@@ -42,7 +48,10 @@ export function countryDatabase(networks: readonly { cidr: string; country: stri
     const address = ip.split(".").reduce((acc, octet) => ((acc << 8) | Number(octet)) >>> 0, 0);
     let offset = offsets.get(country);
     if (offset === undefined) {
-      const record = map([["country", map([["iso_code", str(country)]])]]);
+      const record =
+        shape === "flat"
+          ? map([["country_code", str(country)]])
+          : map([["country", map([["iso_code", str(country)]])]]);
       offset = dataLength;
       data.push(record);
       dataLength += record.length;
