@@ -35,6 +35,8 @@ import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
 import { RedirectStore } from "./store/redirect-store.js";
 import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
+import { AnalyticsQueries } from "./analytics/queries.js";
+import { AnalyticsStore } from "./store/analytics-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { databaseUse } from "./store/usage.js";
 import { Provisioner } from "./provision/apply.js";
@@ -192,6 +194,7 @@ export class App {
         keys,
         keyVerifier,
         audit: new AuditStore(store.db),
+        analytics: new AnalyticsQueries(new AnalyticsStore(store.db)),
         engine: store.engine,
         startedAt,
         isReady: () => readiness.ready && readiness.provisioned,

@@ -26,6 +26,7 @@ export const ErrorCode = {
   CsvFileMissing: 4004,
   CsvParseError: 4005,
   ConfigNotFound: 5000,
+  AnalyticsInvalidDateRange: 6002,
   KeyNotFound: 7000,
   KeyNameTaken: 7001,
   InvalidScope: 7002,
@@ -150,6 +151,11 @@ export const ERRORS = {
     code: ErrorCode.InvalidDateFormat,
     when: "a date filter or `created_at` that is not RFC 3339",
   },
+  invalid_date_range: {
+    status: 400,
+    code: ErrorCode.AnalyticsInvalidDateRange,
+    when: "an analytics `start_date`/`end_date` that is neither RFC 3339 nor YYYY-MM-DD, a start after the end, or a range too long for its `group_by`",
+  },
   invalid_multipart: {
     status: 400,
     code: ErrorCode.InvalidMultipartData,
@@ -270,6 +276,7 @@ export const bodyTooLarge = () => apiError("body_too_large", "Request body is to
 export const unsupportedMediaType = () =>
   apiError("unsupported_media_type", "Unsupported Content-Type; send application/json");
 export const invalidDate = (message: string) => apiError("invalid_date", message);
+export const invalidDateRange = (message: string) => apiError("invalid_date_range", message);
 
 // Credentials and scopes
 export const unauthorized = () =>

@@ -29,6 +29,7 @@ const FLOORS: Record<string, number> = {
   config: 4,
   auth: 5,
   links: 5,
+  analytics: 5,
   provision: 6,
   settings: 7,
   redirect: 8,

@@ -29,6 +29,8 @@ import { configRoutes } from "./config-routes.js";
 import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
 import { applyRoutes } from "./apply-routes.js";
+import type { AnalyticsQueries } from "../analytics/queries.js";
+import { analyticsRoutes } from "./analytics-routes.js";
 import { openApiDocument } from "./openapi.js";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { Provisioner } from "../provision/apply.js";
@@ -74,6 +76,7 @@ export interface AdminDeps {
   keyVerifier: ApiKeyVerifier;
   bootstrap: BootstrapAccess;
   audit: AuditStore;
+  analytics: AnalyticsQueries;
   provisioner: Provisioner;
   /** Where guarded checks charge their attempts (shared by every worker of a cluster). */
   throttles: ThrottleFactory;
@@ -135,7 +138,8 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
     await app.register(
       async (v1) => {
         await v1.register(authRoutes(deps));
-        await v1.register(linksRoutes(deps.links, deps.batches, deps.config));
+        await v1.register(linksRoutes(deps.links, deps.batches, deps.config, deps.analytics));
+        await v1.register(analyticsRoutes(deps.analytics));
         await v1.register(configRoutes(deps.config));
         await v1.register(keysRoutes(deps.keys));
         await v1.register(auditRoutes(deps.audit));

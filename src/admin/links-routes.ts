@@ -6,7 +6,10 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { ConfigService } from "../config/service.js";
-import { badRequest } from "../errors.js";
+import { analyticsQueryOf, type AnalyticsQueries } from "../analytics/queries.js";
+import { hasScope } from "../auth/scopes.js";
+import { badRequest, insufficientScope } from "../errors.js";
+import { linkAnalyticsRoute } from "./analytics-routes.js";
 import type { LinkBatches } from "../links/batch.js";
 import { etagOf } from "../links/model.js";
 import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
@@ -36,10 +39,17 @@ import {
   WrittenLinkSchema,
 } from "./schemas.js";
 
+/** Longest first: `x/analytics/devices` is the devices of `x`, not the analytics of `x/analytics`. */
+const ANALYTICS_SUFFIXES = [
+  ["/analytics/devices", true],
+  ["/analytics", false],
+] as const;
+
 export function linksRoutes(
   links: LinkService,
   batches: LinkBatches,
   config: ConfigService,
+  analytics: AnalyticsQueries,
 ): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -174,8 +184,18 @@ export function linksRoutes(
       },
       async (request, reply) => {
         const code = request.params["*"];
-        // Codes never end in /qr (reserved), so this is the QR code of a link whose code has a slash.
+        // Codes never end in /qr, /analytics or /analytics/devices (reserved), so these are the QR code and the
+        // analytics of a link whose code has a slash (one-segment codes have routes of their own).
         if (code.endsWith("/qr")) return sendQr(request, reply, code.slice(0, -3));
+        for (const [suffix, devices] of ANALYTICS_SUFFIXES) {
+          if (!code.endsWith(suffix)) continue;
+          if (!hasScope(request.principal!.scopes, "analytics:read")) {
+            throw insufficientScope("This requires the scope 'analytics:read'");
+          }
+          const query = analyticsQueryOf(request.query as Record<string, unknown>);
+          const answer = await linkAnalyticsRoute(analytics, code.slice(0, -suffix.length), devices, query);
+          return (reply as FastifyReply).send(answer);
+        }
         const link = await links.get(code);
         reply.header("ETag", etagOf(link));
         return ok(linkResponse(link, baseUrl(request, config)));

@@ -292,3 +292,44 @@ export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type ApplyResult = Static<typeof ApplyResultSchema>;
 export type Health = Static<typeof HealthSchema>;
 export type ErrorBody = Static<typeof ErrorBody>;
+
+// Analytics (Shortlinker's shapes: docs/api.md#analytics).
+
+export const TrendSchema = Type.Object({ labels: Type.Array(Str), values: Type.Array(Int) }, closed);
+
+export const TopLinkSchema = Type.Object({ code: Str, clicks: Int }, closed);
+
+export const ReferrerSchema = Type.Object({ referrer: Str, count: Int, percentage: Type.Number() }, closed);
+
+export const GeoCountSchema = Type.Object({ country: Str, city: Nullable(Str), count: Int }, closed);
+
+const NamedCountSchema = Type.Object({ name: Str, count: Int, percentage: Type.Number() }, closed);
+
+export const DevicesSchema = Type.Object(
+  {
+    browsers: Type.Array(NamedCountSchema),
+    operating_systems: Type.Array(NamedCountSchema),
+    devices: Type.Array(NamedCountSchema),
+    bot_percentage: Type.Number(),
+    total_with_ua: Int,
+  },
+  closed,
+);
+
+export const LinkAnalyticsSchema = Type.Object(
+  {
+    code: Str,
+    total_clicks: Int,
+    trend: TrendSchema,
+    top_referrers: Type.Array(ReferrerSchema),
+    geo_distribution: Type.Array(GeoCountSchema),
+  },
+  closed,
+);
+
+export type TrendData = Static<typeof TrendSchema>;
+export type TopLink = Static<typeof TopLinkSchema>;
+export type ReferrerCount = Static<typeof ReferrerSchema>;
+export type GeoCount = Static<typeof GeoCountSchema>;
+export type DevicesData = Static<typeof DevicesSchema>;
+export type LinkAnalyticsData = Static<typeof LinkAnalyticsSchema>;

@@ -9,7 +9,7 @@
  * generation: garbage that full GCs then had to collect (at 100 000 links, ~36 000 such strings a second).
  */
 import type { Logger } from "pino";
-import type { ClickBatch, ClickSink } from "../store/clicks.js";
+import { type ClickBatch, type ClickSink, hourOf } from "../store/clicks.js";
 
 export interface FlushPolicy {
   intervalMs(): number;
@@ -41,6 +41,8 @@ export class ClickBuffer {
   /** Cache entries holding clicks (`countSlot`). */
   private slots: ClickSlot[] = [];
   private total = 0;
+  /** When the first click since the last flush was counted (0: none yet): the hour the batch counts in. */
+  private windowStart = 0;
   private flushing: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private thresholdScheduled = false;
@@ -71,7 +73,7 @@ export class ClickBuffer {
   }
 
   private added(): void {
-    this.total++;
+    if (this.total++ === 0) this.windowStart = Date.now();
     if (this.total >= this.policy.threshold() && !this.thresholdScheduled) {
       this.thresholdScheduled = true;
       const wait = Math.max(0, this.lastFlushAt + THRESHOLD_FLUSH_GAP_MS - Date.now());
@@ -126,6 +128,7 @@ export class ClickBuffer {
         batch.codes.forEach((code, i) =>
           this.pending.set(code, (this.pending.get(code) ?? 0) + batch.counts[i]!),
         );
+        if (this.total === 0) this.windowStart = Date.now();
         this.total += clicks;
       })
       .finally(() => {
@@ -150,7 +153,7 @@ export class ClickBuffer {
     }
     this.pending = new Map();
     this.slots = [];
-    return { codes, counts };
+    return { codes, counts, hour: hourOf(this.windowStart) };
   }
 
   /**

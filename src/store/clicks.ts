@@ -1,6 +1,7 @@
 /**
- * What the store takes from the redirect path's click buffer (a batch of additive counts), and the messages
- * between SqliteClickWriter (server thread) and its worker (sqlite-click-worker.ts).
+ * What the store takes from the redirect path's click buffer (a batch of additive counts, added to
+ * `links.click_count` and to the hourly stats in one transaction), and the messages between SqliteClickWriter
+ * (server thread) and its worker (sqlite-click-worker.ts).
  */
 
 /**
@@ -12,12 +13,34 @@
 export interface ClickBatch {
   readonly codes: readonly string[];
   readonly counts: Float64Array;
+  /**
+   * The hour the clicks are counted in (epoch ms of its start, UTC): the hour of the first click of the batch's
+   * window. A window lasts at most `click.flush_interval`, so a click just before an hour's end may count in that
+   * hour although the next one had begun; a failed write's clicks count in the hour of their retry.
+   */
+  readonly hour: number;
 }
+
+export const HOUR_MS = 3_600_000;
+
+/** The start of the hour `time` (epoch ms) is in. */
+export function hourOf(time: number): number {
+  return time - (time % HOUR_MS);
+}
+
+/** The hourly stats row for all links together has this code (no link has an empty code). */
+export const ALL_LINKS = "";
 
 /** Where a click buffer writes: the links store, or SQLite's writer thread. */
 export interface ClickSink {
   addClicks(batch: ClickBatch): Promise<void>;
 }
+
+/** SQLite statements of a flush (the worker thread and the in-process path prepare them once). */
+export const INCREMENT_CLICKS = "UPDATE links SET click_count = click_count + ? WHERE code = ?";
+export const ADD_TO_HOURLY_STATS =
+  "INSERT INTO click_stats_hourly (hour, code, clicks) VALUES (?, ?, ?) " +
+  "ON CONFLICT (hour, code) DO UPDATE SET clicks = clicks + excluded.clicks";
 
 /** Joins a batch's codes into one parameter (a code never contains a line break: links/codes.ts). */
 export const CODE_LIST_SEPARATOR = "\n";
@@ -28,6 +51,8 @@ export interface ClickWriteRequest {
   codes: string;
   /** Clicks to add, by the index of the code in `codes`. */
   counts: Float64Array;
+  /** ClickBatch.hour */
+  hour: number;
 }
 
 export interface ClickWriteAnswer {

@@ -9,6 +9,7 @@ import * as changes from "./migrations/0002_changes.js";
 import * as apiKeys from "./migrations/0003_api_keys.js";
 import * as auditLog from "./migrations/0004_audit_log.js";
 import * as keyDigests from "./migrations/0005_key_digests.js";
+import * as clickStats from "./migrations/0006_click_stats.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -23,6 +24,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   "0003_api_keys": apiKeys,
   "0004_audit_log": auditLog,
   "0005_key_digests": keyDigests,
+  "0006_click_stats": clickStats,
 };
 
 /** The names of every migration this version has, in order. */

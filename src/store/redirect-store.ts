@@ -6,13 +6,21 @@
 import type SQLite from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { RedirectFields } from "../links/model.js";
-import { type ClickBatch, type ClickSink, CODE_LIST_SEPARATOR } from "./clicks.js";
+import {
+  ADD_TO_HOURLY_STATS,
+  ALL_LINKS,
+  type ClickBatch,
+  type ClickSink,
+  CODE_LIST_SEPARATOR,
+  INCREMENT_CLICKS,
+} from "./clicks.js";
 import type { Engine } from "./db.js";
 import { chunksOf, REDIRECT_COLUMNS, type RedirectRow, toRedirectFields } from "./link-rows.js";
 import type { Database } from "./schema.js";
 
 export class RedirectStore implements ClickSink {
   private incrementClicks: SQLite.Statement<[number, string]> | undefined;
+  private addToHour: SQLite.Statement<[number, string, number]> | undefined;
   private selectOne: SQLite.Statement<[string], RedirectRow> | undefined;
 
   constructor(
@@ -116,7 +124,7 @@ export class RedirectStore implements ClickSink {
     const sums = new Map<string, number>();
     batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
     const entries = [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (this.sqlite) return this.addClicksSqlite(entries);
+    if (this.sqlite) return this.addClicksSqlite(entries, batch.hour);
     await this.db.transaction().execute(async (trx) => {
       for await (const chunk of chunksOf(entries)) {
         const increment = sql.join(
@@ -131,6 +139,16 @@ export class RedirectStore implements ClickSink {
             "in",
             chunk.map(([code]) => code),
           )
+          .execute();
+      }
+      // The all-links row first, then the codes in order: concurrent flushes take the row locks in one order.
+      const total = entries.reduce((sum, [, n]) => sum + n, 0);
+      const rows: [string, number][] = [[ALL_LINKS, total], ...entries];
+      for await (const chunk of chunksOf(rows)) {
+        await trx
+          .insertInto("click_stats_hourly")
+          .values(chunk.map(([code, clicks]) => ({ hour: batch.hour, code, clicks })))
+          .onDuplicateKeyUpdate({ clicks: sql`clicks + values(clicks)` })
           .execute();
       }
     });
@@ -149,10 +167,18 @@ export class RedirectStore implements ClickSink {
         select code, sum(n)::bigint as n from unnest(string_to_array(${codes}::text, ${CODE_LIST_SEPARATOR}::text), string_to_array(${counts}::text, ',')::bigint[]) as d(code, n) group by code
       ), locked as materialized (
         select links.code from links join d on d.code = links.code order by links.code for update of links
+      ), bumped as (
+        update links set click_count = links.click_count + d.n
+        from d join locked on locked.code = d.code
+        where links.code = d.code
       )
-      update links set click_count = links.click_count + d.n
-      from d join locked on locked.code = d.code
-      where links.code = d.code`.execute(this.db);
+      insert into click_stats_hourly (hour, code, clicks)
+      select ${batch.hour}::bigint, code, n from (
+        select code, n from d union all select ${ALL_LINKS}::text, sum(n) from d
+      ) as s order by code
+      on conflict (hour, code) do update set clicks = click_stats_hourly.clicks + excluded.clicks`.execute(
+      this.db,
+    );
   }
 
   /**
@@ -160,14 +186,21 @@ export class RedirectStore implements ClickSink {
    * single transaction (no query building, no re-preparing). The connection is shared with Kysely; inside one of
    * its open transactions the flush would join it, so it refuses and the buffer retries at the next flush.
    */
-  private addClicksSqlite(entries: [string, number][]): void {
+  private addClicksSqlite(entries: [string, number][], hour: number): void {
     const sqlite = this.sqlite!;
     if (sqlite.inTransaction)
       throw new Error("a transaction is open on the SQLite connection; retrying later");
-    this.incrementClicks ??= sqlite.prepare("UPDATE links SET click_count = click_count + ? WHERE code = ?");
-    const statement = this.incrementClicks;
+    this.incrementClicks ??= sqlite.prepare(INCREMENT_CLICKS);
+    this.addToHour ??= sqlite.prepare(ADD_TO_HOURLY_STATS);
+    const [increment, addToHour] = [this.incrementClicks, this.addToHour];
     sqlite.transaction(() => {
-      for (const [code, n] of entries) statement.run(n, code);
+      let total = 0;
+      for (const [code, n] of entries) {
+        increment.run(n, code);
+        addToHour.run(hour, code, n);
+        total += n;
+      }
+      addToHour.run(hour, ALL_LINKS, total);
     })();
   }
 }

@@ -105,6 +105,15 @@ export interface AuditLogTable {
   after: string | null;
 }
 
+/** Exact clicks per hour (epoch ms of the hour's start, UTC), per link and for all links (`code = ''`). */
+export interface ClickStatsHourlyTable {
+  hour: number;
+  code: string;
+  clicks: Generated<number>;
+  bots: Generated<number>;
+  detailed: Generated<number>;
+}
+
 export interface Database {
   links: LinksTable;
   link_tags: LinkTagsTable;
@@ -113,4 +122,5 @@ export interface Database {
   changes: ChangesTable;
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
+  click_stats_hourly: ClickStatsHourlyTable;
 }

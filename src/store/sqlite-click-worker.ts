@@ -5,7 +5,14 @@
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import SQLite from "better-sqlite3";
-import { type ClickWriteAnswer, type ClickWriteRequest, CODE_LIST_SEPARATOR } from "./clicks.js";
+import {
+  ADD_TO_HOURLY_STATS,
+  ALL_LINKS,
+  type ClickWriteAnswer,
+  type ClickWriteRequest,
+  CODE_LIST_SEPARATOR,
+  INCREMENT_CLICKS,
+} from "./clicks.js";
 
 /**
  * A flush under load is ~100 ms of CPU for this thread. On a small machine it competes for the cores with the
@@ -25,18 +32,25 @@ if (process.platform === "linux") {
 const db = new SQLite((workerData as { location: string }).location);
 db.pragma("busy_timeout = 5000");
 db.pragma("synchronous = NORMAL");
-const increment = db.prepare("UPDATE links SET click_count = click_count + ? WHERE code = ?");
-const apply = db.transaction((codes: string[], counts: Float64Array, order: number[]) => {
-  for (const i of order) increment.run(counts[i], codes[i]);
+const increment = db.prepare(INCREMENT_CLICKS);
+const addToHour = db.prepare(ADD_TO_HOURLY_STATS);
+const apply = db.transaction((codes: string[], counts: Float64Array, order: number[], hour: number) => {
+  let total = 0;
+  for (const i of order) {
+    increment.run(counts[i], codes[i]);
+    addToHour.run(hour, codes[i], counts[i]);
+    total += counts[i]!;
+  }
+  addToHour.run(hour, ALL_LINKS, total);
 });
 
-parentPort!.on("message", ({ id, codes: joined, counts }: ClickWriteRequest) => {
+parentPort!.on("message", ({ id, codes: joined, counts, hour }: ClickWriteRequest) => {
   let error: string | null = null;
   try {
     const codes = joined.split(CODE_LIST_SEPARATOR);
     // In code order, neighbouring rows share B-tree pages: fewer pages touched per transaction.
     const order = codes.map((_, i) => i).sort((a, b) => (codes[a]! < codes[b]! ? -1 : 1));
-    apply(codes, counts, order);
+    apply(codes, counts, order, hour);
   } catch (err) {
     error = (err as Error).message;
   }

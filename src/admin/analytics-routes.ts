@@ -1,0 +1,140 @@
+/**
+ * Admin API v1 — analytics: Shortlinker's eight routes (`GET`/`HEAD /analytics/trends|top|referrers|geo|devices|
+ * export`, `GET /links/{code}/analytics[/devices]`), scope `analytics:read`. Codes with a `/` reach the per-link
+ * routes through the `/links/*` route (links-routes.ts), which calls `linkAnalyticsRoute` below.
+ */
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Type } from "typebox";
+import { type AnalyticsQueries, type AnalyticsQuery, EXPORT_HEADER } from "../analytics/queries.js";
+import { GROUP_BY } from "../analytics/range.js";
+import { ok } from "./envelope.js";
+import {
+  DevicesSchema,
+  Envelope,
+  GeoCountSchema,
+  LinkAnalyticsSchema,
+  ReferrerSchema,
+  TopLinkSchema,
+  TrendSchema,
+} from "./schemas.js";
+
+/** The query of every analytics route (Shortlinker validates `group_by` on each, used or not). */
+export const AnalyticsQuerySchema = Type.Object({
+  start_date: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: "RFC 3339, or YYYY-MM-DD (00:00Z of that day). Default: end − 30 days",
+    }),
+  ),
+  end_date: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: "RFC 3339 (inclusive), or YYYY-MM-DD (the whole day). Default: now",
+    }),
+  ),
+  group_by: Type.Optional(
+    Type.Union(
+      GROUP_BY.map((value) => Type.Literal(value)),
+      { default: "day" },
+    ),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+});
+
+const scope = { scope: "analytics:read" } as const;
+const tags = ["analytics"];
+
+/** The per-link answers, for both routes that reach them. */
+export async function linkAnalyticsRoute(
+  analytics: AnalyticsQueries,
+  code: string,
+  devices: boolean,
+  query: AnalyticsQuery,
+) {
+  return ok(devices ? analytics.linkDevices(code, query) : await analytics.link(code, query));
+}
+
+export function analyticsRoutes(analytics: AnalyticsQueries): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const read = (summary: string, operationId: string, data: Parameters<typeof Envelope>[0]) => ({
+      config: scope,
+      schema: {
+        summary,
+        operationId,
+        tags,
+        querystring: AnalyticsQuerySchema,
+        response: { 200: Envelope(data) },
+      },
+    });
+
+    app.get(
+      "/analytics/trends",
+      read("Clicks over time, every bucket of the range (zero-filled)", "getAnalyticsTrends", TrendSchema),
+      async (request) => ok(await analytics.trends(request.query)),
+    );
+    app.get(
+      "/analytics/top",
+      read("The most clicked links (limit 10, at most 100)", "getAnalyticsTop", Type.Array(TopLinkSchema)),
+      async (request) => ok(await analytics.top(request.query)),
+    );
+    app.get(
+      "/analytics/referrers",
+      read("Click sources (needs detailed logging)", "getAnalyticsReferrers", Type.Array(ReferrerSchema)),
+      async (request) => ok(analytics.referrers(request.query)),
+    );
+    app.get(
+      "/analytics/geo",
+      read("Countries and cities (needs detailed logging)", "getAnalyticsGeo", Type.Array(GeoCountSchema)),
+      async (request) => ok(analytics.geo(request.query)),
+    );
+    app.get(
+      "/analytics/devices",
+      read(
+        "Browsers, systems, device types and bots (needs detailed logging)",
+        "getAnalyticsDevices",
+        DevicesSchema,
+      ),
+      async (request) => ok(analytics.devices(request.query)),
+    );
+    app.get(
+      "/analytics/export",
+      {
+        config: scope,
+        schema: {
+          summary: "Detailed clicks as CSV (needs detailed logging; the header is always there)",
+          operationId: "exportAnalytics",
+          tags,
+          querystring: AnalyticsQuerySchema,
+          response: { 200: { description: "CSV", content: { "text/csv": { schema: Type.String() } } } },
+        },
+      },
+      async (request, reply) => {
+        const filename = analytics.exportFilename(request.query);
+        return reply
+          .type("text/csv; charset=utf-8")
+          .header("Content-Disposition", `attachment; filename="${filename}"`)
+          .send(EXPORT_HEADER);
+      },
+    );
+
+    const perLink = (devices: boolean) => ({
+      config: scope,
+      schema: {
+        summary: devices
+          ? "One link's devices (needs detailed logging)"
+          : "One link's clicks, trend and sources",
+        operationId: devices ? "getLinkAnalyticsDevices" : "getLinkAnalytics",
+        tags,
+        params: Type.Object({ code: Type.String({ description: "The link code (may contain '/')" }) }),
+        querystring: AnalyticsQuerySchema,
+        response: { 200: Envelope(devices ? DevicesSchema : LinkAnalyticsSchema) },
+      },
+    });
+    app.get("/links/:code/analytics", perLink(false), async (request) =>
+      linkAnalyticsRoute(analytics, request.params.code, false, request.query),
+    );
+    app.get("/links/:code/analytics/devices", perLink(true), async (request) =>
+      linkAnalyticsRoute(analytics, request.params.code, true, request.query),
+    );
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The analytics API's answers (Shortlinker's contract: docs/api.md#analytics). Trends, top links and per-link
+ * totals come from the exact hourly click counts, which the click flush keeps whatever
+ * `analytics.enable_detailed_logging` says (Shortlinker answered them from sampled detailed logs, empty by
+ * default). The breakdowns that need a record of each click — referrers, countries, devices, the CSV export —
+ * come from detailed logging, which is not built yet: they answer what Shortlinker answers with it off (empty
+ * lists, an export with its header only).
+ */
+import { ALL_LINKS } from "../store/clicks.js";
+import type { AnalyticsStore, CodeCount } from "../store/analytics-store.js";
+import { badRequest } from "../errors.js";
+import { GROUP_BY, type GroupBy, parseRange, type TimeRange, type Trend, trendOf } from "./range.js";
+
+export interface AnalyticsQuery {
+  start_date?: string | undefined;
+  end_date?: string | undefined;
+  group_by?: GroupBy | undefined;
+  limit?: number | undefined;
+}
+
+/**
+ * The query of a route without a schema of its own (the per-link analytics of a code with a `/`, reached through
+ * `/links/*`): the same rules as AnalyticsQuerySchema, with the same 400s.
+ */
+export function analyticsQueryOf(raw: Record<string, unknown>): AnalyticsQuery {
+  const text = (name: string) => {
+    const value = raw[name];
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || value.length > 64)
+      throw badRequest(`querystring/${name} must be a short string`);
+    return value;
+  };
+  const groupBy = text("group_by");
+  if (groupBy !== undefined && !(GROUP_BY as readonly string[]).includes(groupBy)) {
+    throw badRequest(`querystring/group_by must be one of ${GROUP_BY.join(", ")}`);
+  }
+  const limit = text("limit");
+  if (limit !== undefined && !/^\d{1,9}$/.test(limit)) {
+    throw badRequest("querystring/limit must be a non-negative integer");
+  }
+  return {
+    start_date: text("start_date"),
+    end_date: text("end_date"),
+    group_by: groupBy as GroupBy | undefined,
+    limit: limit === undefined ? undefined : Number(limit),
+  };
+}
+
+/** Shortlinker's caps: `limit` defaults and maxima per route. */
+const LIMITS = {
+  top: { default: 10, max: 100 },
+  referrers: { default: 10, max: 100 },
+  geo: { default: 20, max: 100 },
+  devices: { default: 10, max: 20 },
+} as const;
+
+export interface NamedCount {
+  name: string;
+  count: number;
+  percentage: number;
+}
+
+export interface Devices {
+  browsers: NamedCount[];
+  operating_systems: NamedCount[];
+  devices: NamedCount[];
+  bot_percentage: number;
+  total_with_ua: number;
+}
+
+export interface Referrer {
+  referrer: string;
+  count: number;
+  percentage: number;
+}
+
+export interface GeoCount {
+  country: string;
+  city: string | null;
+  count: number;
+}
+
+export interface LinkAnalytics {
+  code: string;
+  total_clicks: number;
+  trend: Trend;
+  top_referrers: Referrer[];
+  geo_distribution: GeoCount[];
+}
+
+/** The columns of the CSV export (Shortlinker's). */
+export const EXPORT_HEADER = "short_code,clicked_at,referrer,source,ip_address,country,city\n";
+
+export function cappedLimit(route: keyof typeof LIMITS, limit: number | undefined): number {
+  const caps = LIMITS[route];
+  return Math.min(limit ?? caps.default, caps.max);
+}
+
+export class AnalyticsQueries {
+  constructor(
+    private readonly store: AnalyticsStore,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Parses and checks the range (400/6002 on every route, as on Shortlinker's `group_by`). */
+  range(query: AnalyticsQuery): TimeRange {
+    return parseRange(query.start_date, query.end_date, this.clock());
+  }
+
+  async trends(query: AnalyticsQuery): Promise<Trend> {
+    const range = this.range(query);
+    return trendOf(range, query.group_by ?? "day", await this.store.hourly(ALL_LINKS, range));
+  }
+
+  async top(query: AnalyticsQuery): Promise<CodeCount[]> {
+    return this.store.top(this.range(query), cappedLimit("top", query.limit));
+  }
+
+  referrers(query: AnalyticsQuery): Referrer[] {
+    this.range(query);
+    return [];
+  }
+
+  geo(query: AnalyticsQuery): GeoCount[] {
+    this.range(query);
+    return [];
+  }
+
+  devices(query: AnalyticsQuery): Devices {
+    this.range(query);
+    return { browsers: [], operating_systems: [], devices: [], bot_percentage: 0, total_with_ua: 0 };
+  }
+
+  /** `analytics_<start>_<end>.csv`, from the resolved range (its last day, for an end that is exclusive). */
+  exportFilename(query: AnalyticsQuery): string {
+    const { start, end } = this.range(query);
+    const day = (time: number) => new Date(time).toISOString().slice(0, 10).replaceAll("-", "");
+    return `analytics_${day(start)}_${day(end - 1)}.csv`;
+  }
+
+  /** One link's numbers; an unknown code answers zeros (a deleted link's history stays readable). */
+  async link(code: string, query: AnalyticsQuery): Promise<LinkAnalytics> {
+    const range = this.range(query);
+    const hourly = await this.store.hourly(code, range);
+    return {
+      code,
+      total_clicks: hourly.reduce((sum, row) => sum + row.clicks, 0),
+      trend: trendOf(range, "day", hourly),
+      top_referrers: [],
+      geo_distribution: [],
+    };
+  }
+
+  linkDevices(_code: string, query: AnalyticsQuery): Devices {
+    return this.devices(query);
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The analytics API (Shortlinker's contract, docs/api.md#analytics) through HTTP on every engine: shapes, caps
+ * and bad parameters, and exact counts — trends, top and per-link totals — from clicks sent to two instances.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Client } from "../support/http.js";
+import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+
+const ROUTES = ["trends", "top", "referrers", "geo", "devices", "export"].map(
+  (r) => `/admin/v1/analytics/${r}`,
+);
+const today = () => new Date().toISOString().slice(0, 10);
+
+forEachEngine("analytics API", (engine) => {
+  let a: TestServer;
+  let b: TestServer;
+  before(async () => {
+    a = await startServer(engine);
+    b = await startServer(engine, {}, a.db);
+    const links = ["an-a", "an-b", "an/slash"].map((code) => ({
+      code,
+      target: `https://example.com/${code}`,
+    }));
+    assert.equal((await a.api.post("/admin/v1/links/batch", { links })).status, 200);
+    // b learns of the new links through the change feed (within a second); HEAD is never counted.
+    for (const { code } of links) {
+      const deadline = Date.now() + 5000;
+      while ((await b.anon.request("HEAD", `/${code}`)).status !== 307) {
+        assert.ok(Date.now() < deadline, `instance b never saw ${code}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+    // Real redirects on both instances: 3 × an-a, 1 × an-b, 2 × an/slash; HEAD is not a click.
+    for (const [server, code] of [
+      [a, "an-a"],
+      [b, "an-a"],
+      [a, "an-a"],
+      [b, "an-b"],
+      [a, "an/slash"],
+      [b, "an/slash"],
+    ] as const) {
+      assert.equal((await server.anon.get(`/${code}`)).status, 307);
+    }
+    assert.equal((await a.anon.request("HEAD", "/an-b")).status, 307);
+    await a.app.clicks.flush();
+    await b.app.clicks.flush();
+  });
+  after(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  describe("exact counts (no detailed logging needed)", () => {
+    it("trends: every day of the range, zero-filled, the clicks of both instances today", async () => {
+      const r = await a.api.get(`/admin/v1/analytics/trends?start_date=2000-01-01&end_date=${today()}`);
+      assert.equal(r.status, 200, r.text);
+      const { labels, values } = r.json.data as { labels: string[]; values: number[] };
+      assert.equal(labels.length, values.length);
+      assert.equal(labels[0], "2000-01-01");
+      assert.equal(labels.at(-1), today());
+      assert.equal(values.at(-1), 6);
+      assert.equal(
+        values.reduce((x, y) => x + y, 0),
+        6,
+      );
+      const weeks = (await a.api.get("/admin/v1/analytics/trends?group_by=week")).json.data;
+      assert.ok(
+        weeks.labels.every((label: string) => /^\d{4}-W\d{2}$/.test(label)),
+        weeks.labels.join(),
+      );
+      const hours = (await a.api.get("/admin/v1/analytics/trends?group_by=hour")).json.data;
+      assert.equal(hours.labels.length, 30 * 24 + 1);
+      assert.equal(
+        hours.values.at(-1) + hours.values.at(-2),
+        6,
+        "this hour (or the last, just after one began)",
+      );
+    });
+
+    it("top: most clicked first, limit and its cap, limit=0", async () => {
+      const r = await a.api.get("/admin/v1/analytics/top");
+      assert.deepEqual(r.json.data, [
+        { code: "an-a", clicks: 3 },
+        { code: "an/slash", clicks: 2 },
+        { code: "an-b", clicks: 1 },
+      ]);
+      assert.deepEqual((await a.api.get("/admin/v1/analytics/top?limit=1")).json.data, [
+        { code: "an-a", clicks: 3 },
+      ]);
+      assert.deepEqual((await a.api.get("/admin/v1/analytics/top?limit=0")).json.data, []);
+      assert.equal((await a.api.get("/admin/v1/analytics/top?limit=1000")).status, 200);
+      const past = await a.api.get("/admin/v1/analytics/top?start_date=2001-01-01&end_date=2001-12-31");
+      assert.deepEqual(past.json.data, []);
+    });
+
+    it("per link: total and daily trend; a code with a slash; an unknown code answers zeros", async () => {
+      const one = (await a.api.get("/admin/v1/links/an-a/analytics")).json.data;
+      assert.equal(one.code, "an-a");
+      assert.equal(one.total_clicks, 3);
+      assert.equal(one.trend.labels.at(-1), today());
+      assert.equal(one.trend.values.at(-1), 3);
+      assert.deepEqual([one.top_referrers, one.geo_distribution], [[], []]);
+      const slash = await a.api.get("/admin/v1/links/an/slash/analytics");
+      assert.equal(slash.status, 200, slash.text);
+      assert.deepEqual([slash.json.data.code, slash.json.data.total_clicks], ["an/slash", 2]);
+      const devices = await a.api.get("/admin/v1/links/an/slash/analytics/devices");
+      assert.deepEqual(Object.keys(devices.json.data).sort(), [
+        "bot_percentage",
+        "browsers",
+        "devices",
+        "operating_systems",
+        "total_with_ua",
+      ]);
+      const unknown = await a.api.get("/admin/v1/links/never-was/analytics");
+      assert.equal(unknown.status, 200);
+      assert.equal(unknown.json.data.total_clicks, 0);
+    });
+  });
+
+  describe("the contract", () => {
+    it("answers every route with its shape; breakdowns are empty without detailed logging", async () => {
+      const data = async (route: string) => (await a.api.get(`/admin/v1/analytics/${route}`)).json.data;
+      assert.deepEqual(await data("referrers"), []);
+      assert.deepEqual(await data("geo"), []);
+      assert.deepEqual(await data("devices"), {
+        browsers: [],
+        operating_systems: [],
+        devices: [],
+        bot_percentage: 0,
+        total_with_ua: 0,
+      });
+      for (const route of ROUTES) {
+        assert.equal((await a.api.request("HEAD", route)).status, 200, `HEAD ${route}`);
+      }
+    });
+
+    it("exports CSV with its header even when empty, named after the resolved range", async () => {
+      const r = await a.api.get("/admin/v1/analytics/export?start_date=2024-01-01&end_date=2024-01-31");
+      assert.equal(r.status, 200);
+      assert.equal(r.headers.get("content-type"), "text/csv; charset=utf-8");
+      assert.equal(
+        r.headers.get("content-disposition"),
+        'attachment; filename="analytics_20240101_20240131.csv"',
+      );
+      assert.equal(r.text, "short_code,clicked_at,referrer,source,ip_address,country,city\n");
+    });
+
+    it("refuses bad parameters on every route in the envelope: group_by, limit, dates, start after end", async () => {
+      const routes = [...ROUTES, "/admin/v1/links/an-a/analytics", "/admin/v1/links/an/slash/analytics"];
+      for (const route of routes) {
+        for (const [query, code] of [
+          ["group_by=year", 1000],
+          ["limit=-1", 1000],
+          ["limit=ten", 1000],
+          ["start_date=yesterday", 6002],
+          ["end_date=2024-02-30", 6002],
+          ["start_date=2024-02-01&end_date=2024-01-01", 6002],
+        ] as const) {
+          const r = await a.api.get(`${route}?${query}`);
+          assert.equal(r.status, 400, `${route}?${query}: ${r.text}`);
+          assert.equal(r.json.code, code, `${route}?${query}`);
+        }
+      }
+      const tooMany = await a.api.get("/admin/v1/analytics/trends?group_by=hour&start_date=2000-01-01");
+      assert.equal(tooMany.json.code, 6002);
+    });
+
+    it("needs analytics:read", async () => {
+      const key = async (scopes: string[]) => {
+        const r = await a.api.post("/admin/v1/keys", {
+          name: `an-${scopes.join("-").replace(":", "_")}`,
+          scopes,
+        });
+        return new Client(a.url, { authorization: `Bearer ${r.json.data.token}` });
+      };
+      const links = await key(["links:read"]);
+      assert.equal((await links.get("/admin/v1/analytics/trends")).status, 403);
+      assert.equal((await links.get("/admin/v1/links/an-a/analytics")).status, 403);
+      assert.equal((await links.get("/admin/v1/links/an/slash/analytics")).status, 403);
+      const reader = await key(["analytics:read"]);
+      assert.equal((await reader.get("/admin/v1/analytics/top")).status, 200);
+      assert.equal((await reader.get("/admin/v1/links/an-a/analytics")).status, 200);
+      assert.equal((await a.anon.get("/admin/v1/analytics/top")).status, 401);
+    });
+  });
+});
