@@ -9,6 +9,7 @@ import { definitionOf, reservedWarning } from "../config/registry.js";
 import { readSettings } from "../settings.js";
 import { openStore } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
+import { registerAnalyticsCommands } from "./analytics.js";
 import { registerApplyCommands } from "./apply.js";
 import { backup, restore } from "./backup.js";
 import { configBackend, exportConfig, importConfig, type ConfigBackend } from "./config.js";
@@ -256,6 +257,7 @@ export function buildProgram(): Command {
     );
 
   registerKeyCommands(program);
+  registerAnalyticsCommands(program);
   registerApplyCommands(program);
   return program;
 }

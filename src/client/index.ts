@@ -76,6 +76,14 @@ export interface LinkFilter {
   only_active?: boolean;
 }
 
+export interface AnalyticsQuery {
+  /** RFC 3339 or YYYY-MM-DD */
+  start_date?: string;
+  end_date?: string;
+  group_by?: "hour" | "day" | "week" | "month";
+  limit?: number;
+}
+
 export interface KeyInput {
   name?: string;
   scopes?: string[];
@@ -321,6 +329,32 @@ export class JmpClient {
     /** Revokes the API key this client uses (`jmp logout`); the client cannot authenticate afterwards. */
     revokeOwnKey: () => this.call<void>({ method: "DELETE", path: "/auth/api-key" }),
     verify: () => this.call<{ message: string }>({ method: "GET", path: "/auth/verify" }),
+  };
+
+  /** Shortlinker's analytics routes (docs/api.md#analytics); every call takes the same range and grouping. */
+  readonly analytics = {
+    trends: (query: AnalyticsQuery = {}) =>
+      this.call<Api.TrendData>({ method: "GET", path: "/analytics/trends", query: { ...query } }),
+    top: (query: AnalyticsQuery = {}) =>
+      this.call<Api.TopLink[]>({ method: "GET", path: "/analytics/top", query: { ...query } }),
+    referrers: (query: AnalyticsQuery = {}) =>
+      this.call<Api.ReferrerCount[]>({ method: "GET", path: "/analytics/referrers", query: { ...query } }),
+    geo: (query: AnalyticsQuery = {}) =>
+      this.call<Api.GeoCount[]>({ method: "GET", path: "/analytics/geo", query: { ...query } }),
+    devices: (query: AnalyticsQuery = {}) =>
+      this.call<Api.DevicesData>({ method: "GET", path: "/analytics/devices", query: { ...query } }),
+    link: (code: string, query: AnalyticsQuery = {}) =>
+      this.call<Api.LinkAnalyticsData>({
+        method: "GET",
+        path: `/links/${encodeCode(code)}/analytics`,
+        query: { ...query },
+      }),
+    linkDevices: (code: string, query: AnalyticsQuery = {}) =>
+      this.call<Api.DevicesData>({
+        method: "GET",
+        path: `/links/${encodeCode(code)}/analytics/devices`,
+        query: { ...query },
+      }),
   };
 
   readonly audit = {

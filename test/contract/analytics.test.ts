@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { Client } from "../support/http.js";
-import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+import { BOOTSTRAP_KEY, forEachEngine, runJmp, startServer, type TestServer } from "../support/server.js";
 
 const ROUTES = ["trends", "top", "referrers", "geo", "devices", "export"].map(
   (r) => `/admin/v1/analytics/${r}`,
@@ -164,6 +164,21 @@ forEachEngine("analytics API", (engine) => {
       }
       const tooMany = await a.api.get("/admin/v1/analytics/trends?group_by=hour&start_date=2000-01-01");
       assert.equal(tooMany.json.code, 6002);
+    });
+
+    it("jmp analytics trends|top|link show the same numbers (tables with a sparkline, or --json)", async () => {
+      const env = { JMP_URL: a.url, JMP_TOKEN: BOOTSTRAP_KEY };
+      const top = await runJmp(["analytics", "top", "--json"], env);
+      assert.equal(top.code, 0, top.stderr);
+      assert.deepEqual(JSON.parse(top.stdout), (await a.api.get("/admin/v1/analytics/top")).json.data);
+      const trends = await runJmp(["analytics", "trends", "--start", "2026-01-01"], env);
+      assert.equal(trends.code, 0, trends.stderr);
+      assert.match(trends.stdout, /^[▁▂▃▄▅▆▇█]+ {2}6 clicks\nPERIOD +CLICKS\n/);
+      const link = JSON.parse((await runJmp(["analytics", "link", "an/slash", "--json"], env)).stdout);
+      assert.equal(link.total_clicks, 2);
+      const bad = await runJmp(["analytics", "trends", "--group-by", "year"], env);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /--group-by must be hour, day, week or month/);
     });
 
     it("needs analytics:read", async () => {
