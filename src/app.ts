@@ -36,6 +36,7 @@ import { LinksStore } from "./store/links-store.js";
 import { RedirectStore } from "./store/redirect-store.js";
 import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
 import { AnalyticsQueries } from "./analytics/queries.js";
+import { StatsRetention } from "./analytics/retention.js";
 import { AnalyticsStore } from "./store/analytics-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { databaseUse } from "./store/usage.js";
@@ -61,6 +62,7 @@ export class App {
     private readonly cache: LinkCache,
     private readonly redirectStore: RedirectStore,
     readonly http: HttpServer,
+    readonly statsRetention: StatsRetention,
   ) {}
 
   /** Everything up to (not including) listening. */
@@ -135,6 +137,7 @@ export class App {
         {
           intervalMs: () => config.get("click.flush_interval") * 1000,
           threshold: () => config.get("click.max_clicks_before_flush"),
+          keepStats: () => config.get("analytics.enable_auto_rollup"),
         },
         log,
       );
@@ -151,6 +154,12 @@ export class App {
       const keysStore = new KeysStore(store.db);
       const keys = new KeyService(keysStore, feed, bootstrap, audit);
       const keyVerifier = new ApiKeyVerifier(keysStore, feed, log);
+      const analyticsStore = new AnalyticsStore(store.db);
+      const retentionSettings = {
+        hourlyDays: () => config.get("analytics.hourly_retention_days"),
+        dailyDays: () => config.get("analytics.daily_retention_days"),
+      };
+      const statsRetention = new StatsRetention(analyticsStore, retentionSettings, log);
       const provisioner = new Provisioner(
         store,
         { store: linksStore, rules: linkRules, feed },
@@ -194,7 +203,7 @@ export class App {
         keys,
         keyVerifier,
         audit: new AuditStore(store.db),
-        analytics: new AnalyticsQueries(new AnalyticsStore(store.db)),
+        analytics: new AnalyticsQueries(analyticsStore, retentionSettings),
         engine: store.engine,
         startedAt,
         isReady: () => readiness.ready && readiness.provisioned,
@@ -240,6 +249,7 @@ export class App {
         cache,
         redirectStore,
         http,
+        statsRetention,
       );
     } catch (err) {
       await store.close().catch(() => {});
@@ -259,6 +269,7 @@ export class App {
     }
     this.clicks.start();
     this.membership.start();
+    this.statsRetention.start();
     this.readiness.ready = true;
     warmCache(this.cache, this.redirectStore, this.log, () => !this.readiness.ready).catch((err) =>
       this.log.warn({ err }, "warming the link cache failed; links are read on first use"),
@@ -281,6 +292,7 @@ export class App {
     this.readiness.ready = false;
     await this.changeLog.stop();
     await this.membership.stop();
+    await this.statsRetention.stop();
     const drained = this.http.close();
     const timer = setTimeout(() => this.http.server.closeAllConnections(), HTTP_DRAIN_MS);
     await drained;

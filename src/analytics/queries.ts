@@ -1,6 +1,6 @@
 /**
  * The analytics API's answers (Shortlinker's contract: docs/api.md#analytics). Trends, top links and per-link
- * totals come from the exact hourly click counts, which the click flush keeps whatever
+ * totals come from the exact click counts (hourly within `analytics.hourly_retention_days`, daily before), which the click flush keeps whatever
  * `analytics.enable_detailed_logging` says (Shortlinker answered them from sampled detailed logs, empty by
  * default). The breakdowns that need a record of each click — referrers, countries, devices, the CSV export —
  * come from detailed logging, which is not built yet: they answer what Shortlinker answers with it off (empty
@@ -9,6 +9,7 @@
 import { ALL_LINKS } from "../store/clicks.js";
 import type { AnalyticsStore, CodeCount } from "../store/analytics-store.js";
 import { badRequest } from "../errors.js";
+import { hourlyBoundary, type RetentionSettings } from "./retention.js";
 import { GROUP_BY, type GroupBy, parseRange, type TimeRange, type Trend, trendOf } from "./range.js";
 
 export interface AnalyticsQuery {
@@ -99,8 +100,13 @@ export function cappedLimit(route: keyof typeof LIMITS, limit: number | undefine
 export class AnalyticsQueries {
   constructor(
     private readonly store: AnalyticsStore,
+    private readonly retention: RetentionSettings,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  private boundary(): number {
+    return hourlyBoundary(this.clock(), this.retention.hourlyDays());
+  }
 
   /** Parses and checks the range (400/6002 on every route, as on Shortlinker's `group_by`). */
   range(query: AnalyticsQuery): TimeRange {
@@ -109,11 +115,15 @@ export class AnalyticsQueries {
 
   async trends(query: AnalyticsQuery): Promise<Trend> {
     const range = this.range(query);
-    return trendOf(range, query.group_by ?? "day", await this.store.hourly(ALL_LINKS, range));
+    return trendOf(
+      range,
+      query.group_by ?? "day",
+      await this.store.series(ALL_LINKS, range, this.boundary()),
+    );
   }
 
   async top(query: AnalyticsQuery): Promise<CodeCount[]> {
-    return this.store.top(this.range(query), cappedLimit("top", query.limit));
+    return this.store.top(this.range(query), cappedLimit("top", query.limit), this.boundary());
   }
 
   referrers(query: AnalyticsQuery): Referrer[] {
@@ -141,7 +151,7 @@ export class AnalyticsQueries {
   /** One link's numbers; an unknown code answers zeros (a deleted link's history stays readable). */
   async link(code: string, query: AnalyticsQuery): Promise<LinkAnalytics> {
     const range = this.range(query);
-    const hourly = await this.store.hourly(code, range);
+    const hourly = await this.store.series(code, range, this.boundary());
     return {
       code,
       total_clicks: hourly.reduce((sum, row) => sum + row.clicks, 0),

@@ -551,9 +551,8 @@ export const REGISTRY = [
     {
       key: "analytics.hourly_retention_days",
       category: "analytics",
-      description: "Days hourly click roll-ups are kept (0 = forever).",
-
-      reserved: true,
+      description:
+        "Days hourly click counts are kept (0 = forever); analytics of older days are answered from the daily counts.",
       defaultValue: "7",
     },
     0,
@@ -563,9 +562,7 @@ export const REGISTRY = [
     {
       key: "analytics.daily_retention_days",
       category: "analytics",
-      description: "Days daily click roll-ups are kept (0 = forever).",
-
-      reserved: true,
+      description: "Days daily click counts are kept (0 = forever).",
       defaultValue: "365",
     },
     0,
@@ -574,9 +571,8 @@ export const REGISTRY = [
   boolKey({
     key: "analytics.enable_auto_rollup",
     category: "analytics",
-    description: "Roll click records up into hourly and daily statistics.",
-
-    reserved: true,
+    description:
+      "Keep hourly and daily click counts for analytics (trends, top links). Off: the click flush writes only each link's click_count.",
     defaultValue: "true",
   }),
   floatKey(

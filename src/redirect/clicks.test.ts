@@ -23,7 +23,7 @@ function buffer(sink: ClickSink): ClickBuffer {
   // A threshold that is never reached and an interval that never fires: only explicit flushes write.
   return new ClickBuffer(
     sink,
-    { intervalMs: () => 3_600_000, threshold: () => 1_000_000 },
+    { intervalMs: () => 3_600_000, threshold: () => 1_000_000, keepStats: () => true },
     pino({ level: "silent" }),
   );
 }

@@ -14,6 +14,8 @@ import { type ClickBatch, type ClickSink, hourOf } from "../store/clicks.js";
 export interface FlushPolicy {
   intervalMs(): number;
   threshold(): number;
+  /** `analytics.enable_auto_rollup`: also add the clicks to the hourly and daily stats. */
+  keepStats(): boolean;
 }
 
 /**
@@ -153,7 +155,7 @@ export class ClickBuffer {
     }
     this.pending = new Map();
     this.slots = [];
-    return { codes, counts, hour: hourOf(this.windowStart) };
+    return { codes, counts, hour: hourOf(this.windowStart), stats: this.policy.keepStats() };
   }
 
   /**

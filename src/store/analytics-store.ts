@@ -1,9 +1,10 @@
 /**
- * The SQL of analytics: reads of the hourly click stats (`click_stats_hourly`, written by the click flush in
- * redirect-store.ts and sqlite-click-worker.ts). `code = ''` (ALL_LINKS) is the row for all links together.
+ * The SQL of analytics: reads of the click stats (`click_stats_hourly` and `click_stats_daily`, written by the
+ * click flush in redirect-store.ts and sqlite-click-worker.ts) and their retention. `code = ''` (ALL_LINKS) is
+ * the row for all links together.
  */
 import { type Kysely, sql } from "kysely";
-import { ALL_LINKS, hourOf } from "./clicks.js";
+import { ALL_LINKS, dayOf, hourOf } from "./clicks.js";
 import type { Database } from "./schema.js";
 
 export interface HourCount {
@@ -22,37 +23,97 @@ export interface HourRange {
   end: number;
 }
 
+/**
+ * Where the hourly counts begin: hours from here on have hourly rows; the days before it are answered from the
+ * daily rows (the hourly ones are deleted after `analytics.hourly_retention_days`). Day-aligned, so a day is
+ * never counted from both tables. -Infinity: hourly rows are kept for ever.
+ */
+export type HourlyBoundary = number;
+
 export class AnalyticsStore {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** Clicks per hour of one link, or of all links (`ALL_LINKS`), in the range. */
-  async hourly(code: string, range: HourRange): Promise<HourCount[]> {
-    const rows = await this.db
+  /**
+   * Clicks of one link, or of all links (`ALL_LINKS`), in the range: per hour from `boundary` on, per day (at the
+   * day's start) before it.
+   */
+  async series(code: string, range: HourRange, boundary: HourlyBoundary): Promise<HourCount[]> {
+    const useDaily = boundary > hourOf(range.start);
+    const daily = useDaily
+      ? await this.db
+          .selectFrom("click_stats_daily")
+          .select(["day", "clicks"])
+          .where("code", "=", code)
+          .where("day", ">=", dayOf(range.start))
+          .where("day", "<", Math.min(boundary, range.end))
+          .orderBy("day")
+          .execute()
+      : [];
+    const hourly = await this.db
       .selectFrom("click_stats_hourly")
       .select(["hour", "clicks"])
       .where("code", "=", code)
-      .where("hour", ">=", hourOf(range.start))
+      .where("hour", ">=", useDaily ? boundary : hourOf(range.start))
       .where("hour", "<", range.end)
       .orderBy("hour")
       .execute();
-    return rows.map((row) => ({ hour: Number(row.hour), clicks: Number(row.clicks) }));
+    return [
+      ...daily.map((row) => ({ hour: Number(row.day), clicks: Number(row.clicks) })),
+      ...hourly.map((row) => ({ hour: Number(row.hour), clicks: Number(row.clicks) })),
+    ];
   }
 
   /** The links clicked most in the range, most clicks first (ties by code). */
-  async top(range: HourRange, limit: number): Promise<CodeCount[]> {
+  async top(range: HourRange, limit: number, boundary: HourlyBoundary): Promise<CodeCount[]> {
     if (limit === 0) return [];
-    const clicks = sql<number>`sum(clicks)`;
-    const rows = await this.db
+    const useDaily = boundary > hourOf(range.start);
+    const hourly = this.db
       .selectFrom("click_stats_hourly")
-      .select(["code", clicks.as("clicks")])
+      .select(["code", "clicks"])
       .where("code", "<>", ALL_LINKS)
-      .where("hour", ">=", hourOf(range.start))
-      .where("hour", "<", range.end)
+      .where("hour", ">=", useDaily ? boundary : hourOf(range.start))
+      .where("hour", "<", range.end);
+    const rows = useDaily
+      ? hourly.unionAll(
+          this.db
+            .selectFrom("click_stats_daily")
+            .select(["code", "clicks"])
+            .where("code", "<>", ALL_LINKS)
+            .where("day", ">=", dayOf(range.start))
+            .where("day", "<", Math.min(boundary, range.end)),
+        )
+      : hourly;
+    const clicks = sql<number>`sum(clicks)`;
+    const top = await this.db
+      .selectFrom(rows.as("s"))
+      .select(["code", clicks.as("clicks")])
       .groupBy("code")
       .orderBy(clicks, "desc")
       .orderBy("code")
       .limit(limit)
       .execute();
-    return rows.map((row) => ({ code: row.code, clicks: Number(row.clicks) }));
+    return top.map((row) => ({ code: row.code, clicks: Number(row.clicks) }));
+  }
+
+  /**
+   * Deletes the rows of one table before `cutoff`, an hour (or day) at a time: each statement is bounded by
+   * the links clicked in that hour, and the write lock is never held for long. Returns the rows deleted.
+   */
+  async deleteBefore(table: "click_stats_hourly" | "click_stats_daily", cutoff: number): Promise<number> {
+    const column = table === "click_stats_hourly" ? "hour" : "day";
+    let deleted = 0;
+    for (;;) {
+      const oldest = await this.db
+        .selectFrom(table)
+        .select(sql<number>`min(${sql.ref(column)})`.as("at"))
+        .where(sql.ref(column), "<", cutoff)
+        .executeTakeFirst();
+      if (oldest?.at === null || oldest?.at === undefined) return deleted;
+      const result = await this.db
+        .deleteFrom(table)
+        .where(sql.ref(column), "=", Number(oldest.at))
+        .executeTakeFirst();
+      deleted += Number(result.numDeletedRows);
+    }
   }
 }

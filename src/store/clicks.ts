@@ -19,9 +19,17 @@ export interface ClickBatch {
    * hour although the next one had begun; a failed write's clicks count in the hour of their retry.
    */
   readonly hour: number;
+  /** Whether the hourly and daily stats are kept (`analytics.enable_auto_rollup`); `click_count` always is. */
+  readonly stats: boolean;
 }
 
 export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+
+/** The start of the UTC day `time` (epoch ms) is in. */
+export function dayOf(time: number): number {
+  return time - (time % DAY_MS);
+}
 
 /** The start of the hour `time` (epoch ms) is in. */
 export function hourOf(time: number): number {
@@ -41,6 +49,9 @@ export const INCREMENT_CLICKS = "UPDATE links SET click_count = click_count + ? 
 export const ADD_TO_HOURLY_STATS =
   "INSERT INTO click_stats_hourly (hour, code, clicks) VALUES (?, ?, ?) " +
   "ON CONFLICT (hour, code) DO UPDATE SET clicks = clicks + excluded.clicks";
+export const ADD_TO_DAILY_STATS =
+  "INSERT INTO click_stats_daily (day, code, clicks) VALUES (?, ?, ?) " +
+  "ON CONFLICT (day, code) DO UPDATE SET clicks = clicks + excluded.clicks";
 
 /** Joins a batch's codes into one parameter (a code never contains a line break: links/codes.ts). */
 export const CODE_LIST_SEPARATOR = "\n";
@@ -53,6 +64,8 @@ export interface ClickWriteRequest {
   counts: Float64Array;
   /** ClickBatch.hour */
   hour: number;
+  /** ClickBatch.stats */
+  stats: boolean;
 }
 
 export interface ClickWriteAnswer {

@@ -10,6 +10,7 @@ import * as apiKeys from "./migrations/0003_api_keys.js";
 import * as auditLog from "./migrations/0004_audit_log.js";
 import * as keyDigests from "./migrations/0005_key_digests.js";
 import * as clickStats from "./migrations/0006_click_stats.js";
+import * as clickStatsDaily from "./migrations/0007_click_stats_daily.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   "0004_audit_log": auditLog,
   "0005_key_digests": keyDigests,
   "0006_click_stats": clickStats,
+  "0007_click_stats_daily": clickStatsDaily,
 };
 
 /** The names of every migration this version has, in order. */

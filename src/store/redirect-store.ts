@@ -7,11 +7,13 @@ import type SQLite from "better-sqlite3";
 import { type Kysely, sql } from "kysely";
 import type { RedirectFields } from "../links/model.js";
 import {
+  ADD_TO_DAILY_STATS,
   ADD_TO_HOURLY_STATS,
   ALL_LINKS,
   type ClickBatch,
   type ClickSink,
   CODE_LIST_SEPARATOR,
+  dayOf,
   INCREMENT_CLICKS,
 } from "./clicks.js";
 import type { Engine } from "./db.js";
@@ -21,6 +23,7 @@ import type { Database } from "./schema.js";
 export class RedirectStore implements ClickSink {
   private incrementClicks: SQLite.Statement<[number, string]> | undefined;
   private addToHour: SQLite.Statement<[number, string, number]> | undefined;
+  private addToDay: SQLite.Statement<[number, string, number]> | undefined;
   private selectOne: SQLite.Statement<[string], RedirectRow> | undefined;
 
   constructor(
@@ -124,7 +127,7 @@ export class RedirectStore implements ClickSink {
     const sums = new Map<string, number>();
     batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
     const entries = [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (this.sqlite) return this.addClicksSqlite(entries, batch.hour);
+    if (this.sqlite) return this.addClicksSqlite(entries, batch);
     await this.db.transaction().execute(async (trx) => {
       for await (const chunk of chunksOf(entries)) {
         const increment = sql.join(
@@ -141,13 +144,20 @@ export class RedirectStore implements ClickSink {
           )
           .execute();
       }
+      if (!batch.stats) return;
       // The all-links row first, then the codes in order: concurrent flushes take the row locks in one order.
       const total = entries.reduce((sum, [, n]) => sum + n, 0);
       const rows: [string, number][] = [[ALL_LINKS, total], ...entries];
+      const day = dayOf(batch.hour);
       for await (const chunk of chunksOf(rows)) {
         await trx
           .insertInto("click_stats_hourly")
           .values(chunk.map(([code, clicks]) => ({ hour: batch.hour, code, clicks })))
+          .onDuplicateKeyUpdate({ clicks: sql`clicks + values(clicks)` })
+          .execute();
+        await trx
+          .insertInto("click_stats_daily")
+          .values(chunk.map(([code, clicks]) => ({ day, code, clicks })))
           .onDuplicateKeyUpdate({ clicks: sql`clicks + values(clicks)` })
           .execute();
       }
@@ -163,7 +173,7 @@ export class RedirectStore implements ClickSink {
     const codes = batch.codes.join(CODE_LIST_SEPARATOR);
     const counts = batch.counts.join(",");
     // `group by`: a code listed twice must add both counts (an UPDATE … FROM changes a row once).
-    await sql`with d as materialized (
+    const counted = sql`with d as materialized (
         select code, sum(n)::bigint as n from unnest(string_to_array(${codes}::text, ${CODE_LIST_SEPARATOR}::text), string_to_array(${counts}::text, ',')::bigint[]) as d(code, n) group by code
       ), locked as materialized (
         select links.code from links join d on d.code = links.code order by links.code for update of links
@@ -171,12 +181,22 @@ export class RedirectStore implements ClickSink {
         update links set click_count = links.click_count + d.n
         from d join locked on locked.code = d.code
         where links.code = d.code
-      )
-      insert into click_stats_hourly (hour, code, clicks)
-      select ${batch.hour}::bigint, code, n from (
+      )`;
+    if (!batch.stats) {
+      await sql`${counted} select count(*) from d`.execute(this.db);
+      return;
+    }
+    // The stats rows in code order (the all-links row '' first): concurrent flushes lock them in one order.
+    await sql`${counted}, s as (
         select code, n from d union all select ${ALL_LINKS}::text, sum(n) from d
-      ) as s order by code
-      on conflict (hour, code) do update set clicks = click_stats_hourly.clicks + excluded.clicks`.execute(
+      ), hourly as (
+        insert into click_stats_hourly (hour, code, clicks)
+        select ${batch.hour}::bigint, code, n from s order by code
+        on conflict (hour, code) do update set clicks = click_stats_hourly.clicks + excluded.clicks
+      )
+      insert into click_stats_daily (day, code, clicks)
+      select ${dayOf(batch.hour)}::bigint, code, n from s order by code
+      on conflict (day, code) do update set clicks = click_stats_daily.clicks + excluded.clicks`.execute(
       this.db,
     );
   }
@@ -186,21 +206,27 @@ export class RedirectStore implements ClickSink {
    * single transaction (no query building, no re-preparing). The connection is shared with Kysely; inside one of
    * its open transactions the flush would join it, so it refuses and the buffer retries at the next flush.
    */
-  private addClicksSqlite(entries: [string, number][], hour: number): void {
+  private addClicksSqlite(entries: [string, number][], { hour, stats }: ClickBatch): void {
     const sqlite = this.sqlite!;
     if (sqlite.inTransaction)
       throw new Error("a transaction is open on the SQLite connection; retrying later");
     this.incrementClicks ??= sqlite.prepare(INCREMENT_CLICKS);
     this.addToHour ??= sqlite.prepare(ADD_TO_HOURLY_STATS);
-    const [increment, addToHour] = [this.incrementClicks, this.addToHour];
+    this.addToDay ??= sqlite.prepare(ADD_TO_DAILY_STATS);
+    const [increment, addToHour, addToDay] = [this.incrementClicks, this.addToHour, this.addToDay];
+    const day = dayOf(hour);
     sqlite.transaction(() => {
       let total = 0;
       for (const [code, n] of entries) {
         increment.run(n, code);
+        if (!stats) continue;
         addToHour.run(hour, code, n);
+        addToDay.run(day, code, n);
         total += n;
       }
+      if (!stats) return;
       addToHour.run(hour, ALL_LINKS, total);
+      addToDay.run(day, ALL_LINKS, total);
     })();
   }
 }

@@ -114,6 +114,15 @@ export interface ClickStatsHourlyTable {
   detailed: Generated<number>;
 }
 
+/** Exact clicks per UTC day (epoch ms of the day's start), per link and for all links (`code = ''`). */
+export interface ClickStatsDailyTable {
+  day: number;
+  code: string;
+  clicks: Generated<number>;
+  bots: Generated<number>;
+  detailed: Generated<number>;
+}
+
 export interface Database {
   links: LinksTable;
   link_tags: LinkTagsTable;
@@ -123,4 +132,5 @@ export interface Database {
   api_keys: ApiKeysTable;
   audit_log: AuditLogTable;
   click_stats_hourly: ClickStatsHourlyTable;
+  click_stats_daily: ClickStatsDailyTable;
 }

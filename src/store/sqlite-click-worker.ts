@@ -6,11 +6,13 @@ import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import SQLite from "better-sqlite3";
 import {
+  ADD_TO_DAILY_STATS,
   ADD_TO_HOURLY_STATS,
   ALL_LINKS,
   type ClickWriteAnswer,
   type ClickWriteRequest,
   CODE_LIST_SEPARATOR,
+  dayOf,
   INCREMENT_CLICKS,
 } from "./clicks.js";
 
@@ -34,23 +36,30 @@ db.pragma("busy_timeout = 5000");
 db.pragma("synchronous = NORMAL");
 const increment = db.prepare(INCREMENT_CLICKS);
 const addToHour = db.prepare(ADD_TO_HOURLY_STATS);
-const apply = db.transaction((codes: string[], counts: Float64Array, order: number[], hour: number) => {
-  let total = 0;
-  for (const i of order) {
-    increment.run(counts[i], codes[i]);
-    addToHour.run(hour, codes[i], counts[i]);
-    total += counts[i]!;
-  }
-  addToHour.run(hour, ALL_LINKS, total);
-});
+const addToDay = db.prepare(ADD_TO_DAILY_STATS);
+const apply = db.transaction(
+  (codes: string[], counts: Float64Array, order: number[], hour: number, stats: boolean) => {
+    let total = 0;
+    for (const i of order) {
+      increment.run(counts[i], codes[i]);
+      if (!stats) continue;
+      addToHour.run(hour, codes[i], counts[i]);
+      addToDay.run(dayOf(hour), codes[i], counts[i]);
+      total += counts[i]!;
+    }
+    if (!stats) return;
+    addToHour.run(hour, ALL_LINKS, total);
+    addToDay.run(dayOf(hour), ALL_LINKS, total);
+  },
+);
 
-parentPort!.on("message", ({ id, codes: joined, counts, hour }: ClickWriteRequest) => {
+parentPort!.on("message", ({ id, codes: joined, counts, hour, stats }: ClickWriteRequest) => {
   let error: string | null = null;
   try {
     const codes = joined.split(CODE_LIST_SEPARATOR);
     // In code order, neighbouring rows share B-tree pages: fewer pages touched per transaction.
     const order = codes.map((_, i) => i).sort((a, b) => (codes[a]! < codes[b]! ? -1 : 1));
-    apply(codes, counts, order, hour);
+    apply(codes, counts, order, hour, stats);
   } catch (err) {
     error = (err as Error).message;
   }

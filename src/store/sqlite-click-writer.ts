@@ -41,12 +41,12 @@ export class SqliteClickWriter implements ClickSink {
    * one string and the counts as a typed array (copied: the buffer keeps them to retry a failed write), and the
    * worker sorts. A code listed twice is simply incremented twice.
    */
-  addClicks({ codes, counts, hour }: ClickBatch): Promise<void> {
+  addClicks({ codes, counts, hour, stats }: ClickBatch): Promise<void> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      const request: ClickWriteRequest = { id, codes: codes.join(CODE_LIST_SEPARATOR), counts, hour };
+      const request: ClickWriteRequest = { id, codes: codes.join(CODE_LIST_SEPARATOR), counts, hour, stats };
       this.worker.postMessage(request);
     });
   }

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { internalContext } from "../../src/audit/log.js";
 import { Client } from "../support/http.js";
 import { BOOTSTRAP_KEY, forEachEngine, runJmp, startServer, type TestServer } from "../support/server.js";
 
@@ -115,6 +116,84 @@ forEachEngine("analytics API", (engine) => {
       const unknown = await a.api.get("/admin/v1/links/never-was/analytics");
       assert.equal(unknown.status, 200);
       assert.equal(unknown.json.data.total_clicks, 0);
+    });
+  });
+
+  describe("retention and the roll-up switch", () => {
+    const DAY = 86_400_000;
+    const dayStart = (daysAgo: number) => {
+      const now = Date.now();
+      return now - (now % DAY) - daysAgo * DAY;
+    };
+    const by = internalContext("test");
+
+    it("the flush keeps daily counts too; past hourly retention the days are answered from them", async () => {
+      const daily = await a.app.store.db
+        .selectFrom("click_stats_daily")
+        .select(["code", "clicks"])
+        .where("day", "=", dayStart(0))
+        .where("code", "in", ["", "an-a"])
+        .orderBy("code")
+        .execute();
+      assert.deepEqual(
+        daily.map((r) => [r.code, Number(r.clicks)]),
+        [
+          ["", 6],
+          ["an-a", 3],
+        ],
+      );
+      // Clicks of 20 days ago, as the flush wrote them then (an hour row and a day row).
+      const old = dayStart(20) + 5 * 3_600_000;
+      await a.app.store.db
+        .insertInto("click_stats_hourly")
+        .values({ hour: old, code: "", clicks: 4 })
+        .execute();
+      await a.app.store.db
+        .insertInto("click_stats_hourly")
+        .values({ hour: old, code: "an-b", clicks: 4 })
+        .execute();
+      await a.app.store.db
+        .insertInto("click_stats_daily")
+        .values({ day: dayStart(20), code: "", clicks: 4 })
+        .execute();
+      await a.app.store.db
+        .insertInto("click_stats_daily")
+        .values({ day: dayStart(20), code: "an-b", clicks: 4 })
+        .execute();
+      const sum = async () =>
+        ((await a.api.get("/admin/v1/analytics/trends")).json.data.values as number[]).reduce(
+          (x, y) => x + y,
+          0,
+        );
+      assert.equal(await sum(), 10, "6 today + 4 twenty days ago (from the daily counts, not twice)");
+
+      assert.deepEqual(await a.app.statsRetention.run(), { hourly: 2, daily: 0 }, "hourly rows past 7 days");
+      assert.equal(await sum(), 10, "the day is still there, by day");
+      const top = (await a.api.get("/admin/v1/analytics/top")).json.data;
+      assert.deepEqual(
+        top.find((t: { code: string }) => t.code === "an-b"),
+        { code: "an-b", clicks: 5 },
+      );
+
+      await a.app.config.set("analytics.daily_retention_days", "10", by, Date.now());
+      try {
+        assert.deepEqual(await a.app.statsRetention.run(), { hourly: 0, daily: 2 });
+        assert.equal(await sum(), 6);
+      } finally {
+        await a.app.config.reset("analytics.daily_retention_days", by, Date.now());
+      }
+    });
+
+    it("with analytics.enable_auto_rollup off, clicks count on the link but not in the stats", async () => {
+      await a.app.config.set("analytics.enable_auto_rollup", "false", by, Date.now());
+      try {
+        assert.equal((await a.anon.get("/an-b")).status, 307);
+        await a.app.clicks.flush();
+        assert.equal((await a.api.get("/admin/v1/links/an-b")).json.data.click_count, 2);
+        assert.equal((await a.api.get("/admin/v1/links/an-b/analytics")).json.data.total_clicks, 1);
+      } finally {
+        await a.app.config.reset("analytics.enable_auto_rollup", by, Date.now());
+      }
     });
   });
 
