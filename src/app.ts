@@ -35,6 +35,7 @@ import { KeysStore } from "./store/keys-store.js";
 import { LinksStore } from "./store/links-store.js";
 import { RedirectStore } from "./store/redirect-store.js";
 import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
+import { AnalyticsErasure } from "./analytics/erasure.js";
 import { AnalyticsQueries } from "./analytics/queries.js";
 import { StatsRetention } from "./analytics/retention.js";
 import { AnalyticsStore } from "./store/analytics-store.js";
@@ -203,7 +204,10 @@ export class App {
         keys,
         keyVerifier,
         audit: new AuditStore(store.db),
-        analytics: new AnalyticsQueries(analyticsStore, retentionSettings),
+        analytics: {
+          queries: new AnalyticsQueries(analyticsStore, retentionSettings),
+          erasure: new AnalyticsErasure(analyticsStore, audit),
+        },
         engine: store.engine,
         startedAt,
         isReady: () => readiness.ready && readiness.provisioned,

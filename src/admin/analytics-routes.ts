@@ -4,16 +4,23 @@
  * routes through the `/links/*` route (links-routes.ts), which calls `linkAnalyticsRoute` below.
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import type { FastifyRequest } from "fastify";
 import { Type } from "typebox";
+import type { AnalyticsErasure } from "../analytics/erasure.js";
 import { type AnalyticsQueries, type AnalyticsQuery, EXPORT_HEADER } from "../analytics/queries.js";
+import { hasScope } from "../auth/scopes.js";
+import { insufficientScope } from "../errors.js";
+import { auditContextOf } from "./context.js";
 import { GROUP_BY } from "../analytics/range.js";
 import { ok } from "./envelope.js";
 import {
   DevicesSchema,
   Envelope,
+  ErasedSchema,
   GeoCountSchema,
   LinkAnalyticsSchema,
   ReferrerSchema,
+  SummarySchema,
   TopLinkSchema,
   TrendSchema,
 } from "./schemas.js";
@@ -44,6 +51,22 @@ export const AnalyticsQuerySchema = Type.Object({
 const scope = { scope: "analytics:read" } as const;
 const tags = ["analytics"];
 
+export interface AnalyticsDeps {
+  queries: AnalyticsQueries;
+  erasure: AnalyticsErasure;
+}
+
+/** Erasing a link's analytics destroys data: the `admin` scope, checked again where `/links/*` routes here. */
+export async function eraseLinkAnalyticsRoute(
+  analytics: AnalyticsDeps,
+  request: FastifyRequest,
+  code: string,
+) {
+  if (!hasScope(request.principal!.scopes, "admin"))
+    throw insufficientScope("This requires the scope 'admin'");
+  return ok(await analytics.erasure.eraseLink(code, auditContextOf(request)), "Analytics erased");
+}
+
 /** The per-link answers, for both routes that reach them. */
 export async function linkAnalyticsRoute(
   analytics: AnalyticsQueries,
@@ -54,7 +77,8 @@ export async function linkAnalyticsRoute(
   return ok(devices ? analytics.linkDevices(code, query) : await analytics.link(code, query));
 }
 
-export function analyticsRoutes(analytics: AnalyticsQueries): FastifyPluginAsyncTypebox {
+export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox {
+  const analytics = deps.queries;
   return async (app) => {
     const read = (summary: string, operationId: string, data: Parameters<typeof Envelope>[0]) => ({
       config: scope,
@@ -132,6 +156,29 @@ export function analyticsRoutes(analytics: AnalyticsQueries): FastifyPluginAsync
     });
     app.get("/links/:code/analytics", perLink(false), async (request) =>
       linkAnalyticsRoute(analytics, request.params.code, false, request.query),
+    );
+    app.get(
+      "/analytics/summary",
+      read(
+        "Clicks and links clicked in the range and in the range of the same length before it (jmp)",
+        "getAnalyticsSummary",
+        SummarySchema,
+      ),
+      async (request) => ok(await analytics.summary(request.query)),
+    );
+    app.delete(
+      "/links/:code/analytics",
+      {
+        config: { scope: "admin" },
+        schema: {
+          summary: "Erase a link's analytics (its own counts; audited) (jmp)",
+          operationId: "eraseLinkAnalytics",
+          tags,
+          params: Type.Object({ code: Type.String({ description: "The link code (may contain '/')" }) }),
+          response: { 200: Envelope(ErasedSchema) },
+        },
+      },
+      async (request) => eraseLinkAnalyticsRoute(deps, request, request.params.code),
     );
     app.get("/links/:code/analytics/devices", perLink(true), async (request) =>
       linkAnalyticsRoute(analytics, request.params.code, true, request.query),

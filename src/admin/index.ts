@@ -29,8 +29,7 @@ import { configRoutes } from "./config-routes.js";
 import { keysRoutes } from "./keys-routes.js";
 import { linksRoutes } from "./links-routes.js";
 import { applyRoutes } from "./apply-routes.js";
-import type { AnalyticsQueries } from "../analytics/queries.js";
-import { analyticsRoutes } from "./analytics-routes.js";
+import { type AnalyticsDeps, analyticsRoutes } from "./analytics-routes.js";
 import { openApiDocument } from "./openapi.js";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import type { Provisioner } from "../provision/apply.js";
@@ -76,7 +75,7 @@ export interface AdminDeps {
   keyVerifier: ApiKeyVerifier;
   bootstrap: BootstrapAccess;
   audit: AuditStore;
-  analytics: AnalyticsQueries;
+  analytics: AnalyticsDeps;
   provisioner: Provisioner;
   /** Where guarded checks charge their attempts (shared by every worker of a cluster). */
   throttles: ThrottleFactory;

@@ -6,10 +6,10 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { Type } from "typebox";
 import type { ConfigService } from "../config/service.js";
-import { analyticsQueryOf, type AnalyticsQueries } from "../analytics/queries.js";
+import { analyticsQueryOf } from "../analytics/queries.js";
 import { hasScope } from "../auth/scopes.js";
 import { badRequest, insufficientScope } from "../errors.js";
-import { linkAnalyticsRoute } from "./analytics-routes.js";
+import { type AnalyticsDeps, eraseLinkAnalyticsRoute, linkAnalyticsRoute } from "./analytics-routes.js";
 import type { LinkBatches } from "../links/batch.js";
 import { etagOf } from "../links/model.js";
 import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
@@ -49,7 +49,7 @@ export function linksRoutes(
   links: LinkService,
   batches: LinkBatches,
   config: ConfigService,
-  analytics: AnalyticsQueries,
+  analytics: AnalyticsDeps,
 ): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
@@ -193,7 +193,12 @@ export function linksRoutes(
             throw insufficientScope("This requires the scope 'analytics:read'");
           }
           const query = analyticsQueryOf(request.query as Record<string, unknown>);
-          const answer = await linkAnalyticsRoute(analytics, code.slice(0, -suffix.length), devices, query);
+          const answer = await linkAnalyticsRoute(
+            analytics.queries,
+            code.slice(0, -suffix.length),
+            devices,
+            query,
+          );
           return (reply as FastifyReply).send(answer);
         }
         const link = await links.get(code);
@@ -283,7 +288,12 @@ export function linksRoutes(
           response: { 200: Envelope(MessageData) },
         },
       },
-      async (request) => {
+      async (request, reply) => {
+        // Codes never end in /analytics (reserved): this erases the analytics of a code with a slash.
+        if (request.params["*"].endsWith("/analytics")) {
+          const code = request.params["*"].slice(0, -"/analytics".length);
+          return (reply as FastifyReply).send(await eraseLinkAnalyticsRoute(analytics, request, code));
+        }
         await links.remove(
           request.params["*"],
           { ifMatch: request.headers["if-match"] },

@@ -327,7 +327,26 @@ export const LinkAnalyticsSchema = Type.Object(
   closed,
 );
 
+const PeriodTotals = {
+  start: Time,
+  end: Type.String({ format: "date-time", description: "exclusive" }),
+  clicks: Int,
+  links_clicked: Int,
+};
+
+export const SummarySchema = Type.Object(
+  {
+    ...PeriodTotals,
+    previous: Type.Object(PeriodTotals, closed),
+    change_percentage: Nullable(Type.Number()),
+  },
+  closed,
+);
+
+export const ErasedSchema = Type.Object({ code: Str, deleted_rows: Int }, closed);
+
 export type TrendData = Static<typeof TrendSchema>;
+export type SummaryData = Static<typeof SummarySchema>;
 export type TopLink = Static<typeof TopLinkSchema>;
 export type ReferrerCount = Static<typeof ReferrerSchema>;
 export type GeoCount = Static<typeof GeoCountSchema>;

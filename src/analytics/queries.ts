@@ -81,6 +81,17 @@ export interface GeoCount {
   count: number;
 }
 
+/** The summary of a range and of the range of the same length before it (jmp; the dashboard's cards). */
+export interface Summary {
+  start: string;
+  end: string;
+  clicks: number;
+  links_clicked: number;
+  previous: { start: string; end: string; clicks: number; links_clicked: number };
+  /** Change of `clicks` against the previous range, in percent; null when the previous range had none. */
+  change_percentage: number | null;
+}
+
 export interface LinkAnalytics {
   code: string;
   total_clicks: number;
@@ -146,6 +157,21 @@ export class AnalyticsQueries {
     const { start, end } = this.range(query);
     const day = (time: number) => new Date(time).toISOString().slice(0, 10).replaceAll("-", "");
     return `analytics_${day(start)}_${day(end - 1)}.csv`;
+  }
+
+  async summary(query: AnalyticsQuery): Promise<Summary> {
+    const range = this.range(query);
+    const previous = { start: range.start - (range.end - range.start), end: range.start };
+    const boundary = this.boundary();
+    const totals = async (r: TimeRange) => ({
+      start: new Date(r.start).toISOString(),
+      end: new Date(r.end).toISOString(),
+      clicks: (await this.store.series(ALL_LINKS, r, boundary)).reduce((sum, row) => sum + row.clicks, 0),
+      links_clicked: await this.store.linksClicked(r, boundary),
+    });
+    const [now, before] = [await totals(range), await totals(previous)];
+    const change = before.clicks === 0 ? null : ((now.clicks - before.clicks) / before.clicks) * 100;
+    return { ...now, previous: before, change_percentage: change };
   }
 
   /** One link's numbers; an unknown code answers zeros (a deleted link's history stays readable). */

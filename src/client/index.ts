@@ -349,6 +349,14 @@ export class JmpClient {
         path: `/links/${encodeCode(code)}/analytics`,
         query: { ...query },
       }),
+    summary: (query: AnalyticsQuery = {}) =>
+      this.call<Api.SummaryData>({ method: "GET", path: "/analytics/summary", query: { ...query } }),
+    /** Erases a link's own analytics (scope `admin`; audited). */
+    eraseLink: (code: string) =>
+      this.call<{ code: string; deleted_rows: number }>({
+        method: "DELETE",
+        path: `/links/${encodeCode(code)}/analytics`,
+      }),
     linkDevices: (code: string, query: AnalyticsQuery = {}) =>
       this.call<Api.DevicesData>({
         method: "GET",

@@ -3,8 +3,9 @@
  * click flush in redirect-store.ts and sqlite-click-worker.ts) and their retention. `code = ''` (ALL_LINKS) is
  * the row for all links together.
  */
-import { type Kysely, sql } from "kysely";
+import { type Kysely, sql, type Transaction } from "kysely";
 import { ALL_LINKS, dayOf, hourOf } from "./clicks.js";
+import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
 
 export interface HourCount {
@@ -32,6 +33,10 @@ export type HourlyBoundary = number;
 
 export class AnalyticsStore {
   constructor(private readonly db: Kysely<Database>) {}
+
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
 
   /**
    * Clicks of one link, or of all links (`ALL_LINKS`), in the range: per hour from `boundary` on, per day (at the
@@ -93,6 +98,39 @@ export class AnalyticsStore {
       .limit(limit)
       .execute();
     return top.map((row) => ({ code: row.code, clicks: Number(row.clicks) }));
+  }
+
+  /** How many links were clicked in the range. */
+  async linksClicked(range: HourRange, boundary: HourlyBoundary): Promise<number> {
+    const useDaily = boundary > hourOf(range.start);
+    const hourly = this.db
+      .selectFrom("click_stats_hourly")
+      .select("code")
+      .where("code", "<>", ALL_LINKS)
+      .where("hour", ">=", useDaily ? boundary : hourOf(range.start))
+      .where("hour", "<", range.end);
+    const codes = useDaily
+      ? hourly.union(
+          this.db
+            .selectFrom("click_stats_daily")
+            .select("code")
+            .where("code", "<>", ALL_LINKS)
+            .where("day", ">=", dayOf(range.start))
+            .where("day", "<", Math.min(boundary, range.end)),
+        )
+      : hourly.distinct();
+    const row = await this.db
+      .selectFrom(codes.as("s"))
+      .select(sql<number>`count(*)`.as("n"))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  /** Deletes one link's own counts (the all-links rows keep them: they name no link). Returns the rows deleted. */
+  async eraseLink(db: Db, code: string): Promise<number> {
+    const hourly = await db.deleteFrom("click_stats_hourly").where("code", "=", code).executeTakeFirst();
+    const daily = await db.deleteFrom("click_stats_daily").where("code", "=", code).executeTakeFirst();
+    return Number(hourly.numDeletedRows) + Number(daily.numDeletedRows);
   }
 
   /**

@@ -197,6 +197,66 @@ forEachEngine("analytics API", (engine) => {
     });
   });
 
+  describe("summary and erasure (jmp)", () => {
+    it("summary: clicks and links clicked in the range and the range before it, with the change", async () => {
+      const all = (await a.api.get("/admin/v1/analytics/summary")).json.data;
+      assert.equal(all.clicks, 6);
+      assert.equal(all.links_clicked, 3);
+      assert.deepEqual([all.previous.clicks, all.change_percentage], [0, null]);
+      const day = 86_400_000;
+      const yesterday = Date.now() - (Date.now() % day) - day + 3_600_000;
+      await a.app.store.db
+        .insertInto("click_stats_hourly")
+        .values({ hour: yesterday, code: "", clicks: 3 })
+        .execute();
+      await a.app.store.db
+        .insertInto("click_stats_hourly")
+        .values({ hour: yesterday, code: "an-a", clicks: 3 })
+        .execute();
+      const r = await a.api.get(`/admin/v1/analytics/summary?start_date=${today()}&end_date=${today()}`);
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.data.start, `${today()}T00:00:00.000Z`);
+      assert.deepEqual(
+        [
+          r.json.data.clicks,
+          r.json.data.previous.clicks,
+          r.json.data.previous.links_clicked,
+          r.json.data.change_percentage,
+        ],
+        [6, 3, 1, 100],
+      );
+    });
+
+    it("erases a link's own counts (admin only, audited); the all-links totals keep the clicks", async () => {
+      const writer = await a.api.post("/admin/v1/keys", {
+        name: "an-writer",
+        scopes: ["links:write", "analytics:read"],
+      });
+      const writerClient = new Client(a.url, { authorization: `Bearer ${writer.json.data.token}` });
+      assert.equal((await writerClient.request("DELETE", "/admin/v1/links/an-b/analytics")).status, 403);
+      assert.equal((await writerClient.request("DELETE", "/admin/v1/links/an/slash/analytics")).status, 403);
+
+      const erased = await a.api.request("DELETE", "/admin/v1/links/an/slash/analytics");
+      assert.equal(erased.status, 200, erased.text);
+      assert.deepEqual(erased.json.data, { code: "an/slash", deleted_rows: 2 });
+      assert.equal((await a.api.get("/admin/v1/links/an/slash/analytics")).json.data.total_clicks, 0);
+      assert.equal(
+        (await a.api.get("/admin/v1/links/an/slash")).json.data.click_count,
+        2,
+        "the link keeps its count",
+      );
+      const trend = (await a.api.get(`/admin/v1/analytics/trends?start_date=${today()}`)).json.data;
+      assert.equal(trend.values.at(-1), 6);
+      const audit = await a.api.get("/admin/v1/audit?object_id=an/slash");
+      assert.ok(
+        audit.json.data.some((e: { action: string }) => e.action === "analytics.erase"),
+        audit.text,
+      );
+      const one = await a.api.request("DELETE", "/admin/v1/links/an-b/analytics");
+      assert.deepEqual(one.json.data, { code: "an-b", deleted_rows: 2 });
+    });
+  });
+
   describe("the contract", () => {
     it("answers every route with its shape; breakdowns are empty without detailed logging", async () => {
       const data = async (route: string) => (await a.api.get(`/admin/v1/analytics/${route}`)).json.data;
@@ -250,11 +310,13 @@ forEachEngine("analytics API", (engine) => {
       const top = await runJmp(["analytics", "top", "--json"], env);
       assert.equal(top.code, 0, top.stderr);
       assert.deepEqual(JSON.parse(top.stdout), (await a.api.get("/admin/v1/analytics/top")).json.data);
-      const trends = await runJmp(["analytics", "trends", "--start", "2026-01-01"], env);
+      const trends = await runJmp(["analytics", "trends", "--start", today()], env);
       assert.equal(trends.code, 0, trends.stderr);
       assert.match(trends.stdout, /^[▁▂▃▄▅▆▇█]+ {2}6 clicks\nPERIOD +CLICKS\n/);
-      const link = JSON.parse((await runJmp(["analytics", "link", "an/slash", "--json"], env)).stdout);
-      assert.equal(link.total_clicks, 2);
+      const link = JSON.parse(
+        (await runJmp(["analytics", "link", "an-a", "--start", today(), "--json"], env)).stdout,
+      );
+      assert.equal(link.total_clicks, 3);
       const bad = await runJmp(["analytics", "trends", "--group-by", "year"], env);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /--group-by must be hour, day, week or month/);

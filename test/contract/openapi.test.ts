@@ -97,6 +97,8 @@ describe("OpenAPI description", () => {
       "get /admin/v1/analytics/geo",
       "get /admin/v1/analytics/devices",
       "get /admin/v1/analytics/export",
+      "get /admin/v1/analytics/summary",
+      "delete /admin/v1/links/{code}/analytics",
       "get /admin/v1/links/{code}/analytics",
       "get /admin/v1/links/{code}/analytics/devices",
       "get /health",
