@@ -9,7 +9,8 @@ import { Type } from "typebox";
 import type { AnalyticsErasure } from "../analytics/erasure.js";
 import { type AnalyticsQueries, type AnalyticsQuery, EXPORT_HEADER } from "../analytics/queries.js";
 import { hasScope } from "../auth/scopes.js";
-import { insufficientScope } from "../errors.js";
+import { insufficientScope, notFound } from "../errors.js";
+import { isValidCodeSyntax } from "../links/codes.js";
 import { auditContextOf } from "./context.js";
 import { GROUP_BY } from "../analytics/range.js";
 import { ok } from "./envelope.js";
@@ -46,6 +47,12 @@ export const AnalyticsQuerySchema = Type.Object({
     ),
   ),
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 2_147_483_647 })),
+  tz: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: "jmp: IANA time zone of day/week/month buckets and date-only bounds (default UTC)",
+    }),
+  ),
 });
 
 const scope = { scope: "analytics:read" } as const;
@@ -64,6 +71,7 @@ export async function eraseLinkAnalyticsRoute(
 ) {
   if (!hasScope(request.principal!.scopes, "admin"))
     throw insufficientScope("This requires the scope 'admin'");
+  if (!isValidCodeSyntax(code)) throw notFound();
   return ok(await analytics.erasure.eraseLink(code, auditContextOf(request)), "Analytics erased");
 }
 
@@ -74,6 +82,8 @@ export async function linkAnalyticsRoute(
   devices: boolean,
   query: AnalyticsQuery,
 ) {
+  // A code that cannot exist (empty: `/links//analytics`) is not found; an unknown valid one answers zeros.
+  if (!isValidCodeSyntax(code)) throw notFound();
   return ok(devices ? analytics.linkDevices(code, query) : await analytics.link(code, query));
 }
 

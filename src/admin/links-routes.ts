@@ -45,6 +45,16 @@ const ANALYTICS_SUFFIXES = [
   ["/analytics", false],
 ] as const;
 
+/**
+ * Whether the request's path itself ends with `suffix`: `/links/a/b/analytics` is the analytics of `a/b`, but
+ * `/links/x%2Fanalytics` names the code `x/analytics` (which cannot exist: the suffix is reserved), as the
+ * OpenAPI description's `/links/{code}` says.
+ */
+function literalPathEndsWith(url: string, suffix: string): boolean {
+  const question = url.indexOf("?");
+  return (question === -1 ? url : url.slice(0, question)).endsWith(suffix);
+}
+
 export function linksRoutes(
   links: LinkService,
   batches: LinkBatches,
@@ -188,7 +198,7 @@ export function linksRoutes(
         // analytics of a link whose code has a slash (one-segment codes have routes of their own).
         if (code.endsWith("/qr")) return sendQr(request, reply, code.slice(0, -3));
         for (const [suffix, devices] of ANALYTICS_SUFFIXES) {
-          if (!code.endsWith(suffix)) continue;
+          if (!literalPathEndsWith(request.url, suffix)) continue;
           if (!hasScope(request.principal!.scopes, "analytics:read")) {
             throw insufficientScope("This requires the scope 'analytics:read'");
           }
@@ -290,7 +300,7 @@ export function linksRoutes(
       },
       async (request, reply) => {
         // Codes never end in /analytics (reserved): this erases the analytics of a code with a slash.
-        if (request.params["*"].endsWith("/analytics")) {
+        if (literalPathEndsWith(request.url, "/analytics")) {
           const code = request.params["*"].slice(0, -"/analytics".length);
           return (reply as FastifyReply).send(await eraseLinkAnalyticsRoute(analytics, request, code));
         }

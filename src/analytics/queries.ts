@@ -10,6 +10,7 @@ import { ALL_LINKS } from "../store/clicks.js";
 import type { AnalyticsStore, CodeCount } from "../store/analytics-store.js";
 import { badRequest } from "../errors.js";
 import { hourlyBoundary, type RetentionSettings } from "./retention.js";
+import { zoneOf } from "./zone.js";
 import { GROUP_BY, type GroupBy, parseRange, type TimeRange, type Trend, trendOf } from "./range.js";
 
 export interface AnalyticsQuery {
@@ -17,6 +18,8 @@ export interface AnalyticsQuery {
   end_date?: string | undefined;
   group_by?: GroupBy | undefined;
   limit?: number | undefined;
+  /** IANA time zone of the day, week and month buckets and of date-only bounds (jmp; default UTC). */
+  tz?: string | undefined;
 }
 
 /**
@@ -44,6 +47,7 @@ export function analyticsQueryOf(raw: Record<string, unknown>): AnalyticsQuery {
     end_date: text("end_date"),
     group_by: groupBy as GroupBy | undefined,
     limit: limit === undefined ? undefined : Number(limit),
+    tz: text("tz"),
   };
 }
 
@@ -121,16 +125,13 @@ export class AnalyticsQueries {
 
   /** Parses and checks the range (400/6002 on every route, as on Shortlinker's `group_by`). */
   range(query: AnalyticsQuery): TimeRange {
-    return parseRange(query.start_date, query.end_date, this.clock());
+    return parseRange(query.start_date, query.end_date, this.clock(), zoneOf(query.tz));
   }
 
   async trends(query: AnalyticsQuery): Promise<Trend> {
     const range = this.range(query);
-    return trendOf(
-      range,
-      query.group_by ?? "day",
-      await this.store.series(ALL_LINKS, range, this.boundary()),
-    );
+    const series = await this.store.series(ALL_LINKS, range, this.boundary());
+    return trendOf(range, query.group_by ?? "day", series, zoneOf(query.tz));
   }
 
   async top(query: AnalyticsQuery): Promise<CodeCount[]> {
@@ -181,7 +182,7 @@ export class AnalyticsQueries {
     return {
       code,
       total_clicks: hourly.reduce((sum, row) => sum + row.clicks, 0),
-      trend: trendOf(range, "day", hourly),
+      trend: trendOf(range, "day", hourly, zoneOf(query.tz)),
       top_referrers: [],
       geo_distribution: [],
     };

@@ -1,10 +1,12 @@
 /**
  * The time side of the analytics API (Shortlinker's contract, its quirks fixed as docs/api.md#analytics says):
  * `start_date`/`end_date` as RFC 3339 or `YYYY-MM-DD`, `group_by` buckets with zero-filled labels, ISO weeks on
- * every engine. Times are epoch ms, UTC; ranges are half-open, `[start, end)`. Counts are kept per hour, so a
- * range is exact to the hour: a bound inside an hour takes that whole hour.
+ * every engine, and `tz` for local days, weeks and months (zone.ts). Times are epoch ms, UTC; ranges are
+ * half-open, `[start, end)`. Counts are kept per hour, so a range is exact to the hour: a bound inside an hour
+ * takes that whole hour.
  */
 import { invalidDateRange } from "../errors.js";
+import { UTC, type Zone, zonedTime } from "./zone.js";
 
 export const GROUP_BY = ["hour", "day", "week", "month"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
@@ -38,22 +40,25 @@ function parseBound(text: string): { time: number; dateOnly: boolean } | null {
 
 /**
  * The range a request asks for. Both bounds absent: the last 30 days. A start alone: from it to now; an end
- * alone: the 30 days up to it (Shortlinker ignored a lone bound). A date-only end includes that whole day (Shortlinker's excluded
- * it); an instant end includes that instant. An unreadable bound or a start after the end is a 400 (6002) —
+ * alone: the 30 days up to it (Shortlinker ignored a lone bound). A date-only bound is that day in `zone`; a
+ * date-only end includes that whole day (Shortlinker's excluded it); an instant end includes that instant. An unreadable bound or a start after the end is a 400 (6002) —
  * Shortlinker fell back to its default without a word.
  */
 export function parseRange(
   startText: string | undefined,
   endText: string | undefined,
   now: number,
+  zone: Zone = UTC,
 ): TimeRange {
   const start = startText === undefined || startText === "" ? null : parseBound(startText);
   const end = endText === undefined || endText === "" ? null : parseBound(endText);
   if (startText && !start)
     throw invalidDateRange(`Invalid start_date '${startText}': use RFC 3339 or YYYY-MM-DD`);
   if (endText && !end) throw invalidDateRange(`Invalid end_date '${endText}': use RFC 3339 or YYYY-MM-DD`);
-  const endTime = end ? (end.dateOnly ? end.time + DAY_MS : end.time + 1) : now + 1;
-  const startTime = start ? start.time : endTime - DEFAULT_SPAN_MS;
+  // A date alone is that day in the request's zone: from its local midnight to the next.
+  const local = (time: number) => zonedTime(zone, time);
+  const endTime = end ? (end.dateOnly ? local(end.time + DAY_MS) : end.time + 1) : now + 1;
+  const startTime = start ? (start.dateOnly ? local(start.time) : start.time) : endTime - DEFAULT_SPAN_MS;
   if (startTime >= endTime) throw invalidDateRange("start_date must be before end_date");
   return { start: startTime, end: endTime };
 }
@@ -121,7 +126,9 @@ export function trendOf(
   range: TimeRange,
   groupBy: GroupBy,
   hourly: readonly { hour: number; clicks: number }[],
+  zone: Zone = UTC,
 ): Trend {
+  if (zone !== UTC) return zonedTrend(range, groupBy, hourly, zone);
   const first = bucketStart(range.start, groupBy);
   const starts: number[] = [];
   for (let at = first; at < range.end; at = nextBucket(at, groupBy)) {
@@ -139,4 +146,43 @@ export function trendOf(
     if (i !== undefined) values[i]! += clicks;
   }
   return { labels: starts.map((start) => bucketLabel(start, groupBy)), values };
+}
+
+/** Hours a zoned trend walks at most (ten years): each is converted to the zone's wall-clock time. */
+const MAX_ZONED_HOURS = 87_660;
+
+/**
+ * A trend in another zone: every UTC hour of the range goes to the local bucket its start falls in, so the
+ * buckets follow the zone's days, DST changes included (a local day may have 23 or 25 hours).
+ */
+function zonedTrend(
+  range: TimeRange,
+  groupBy: GroupBy,
+  hourly: readonly { hour: number; clicks: number }[],
+  zone: Zone,
+): Trend {
+  const localBucket = (hour: number) => bucketStart(hour + zone.offsetAt(hour), groupBy);
+  const first = range.start - (range.start % 3_600_000);
+  if ((range.end - first) / 3_600_000 > MAX_ZONED_HOURS) {
+    throw invalidDateRange("a range in a time zone other than UTC may span at most ten years");
+  }
+  const index = new Map<number, number>();
+  const labels: string[] = [];
+  for (let hour = first; hour < range.end; hour += 3_600_000) {
+    const bucket = localBucket(hour);
+    if (index.has(bucket)) continue;
+    if (labels.length === MAX_BUCKETS) {
+      throw invalidDateRange(
+        `the range has more than ${MAX_BUCKETS} ${groupBy} buckets: use a coarser group_by`,
+      );
+    }
+    index.set(bucket, labels.length);
+    labels.push(bucketLabel(bucket, groupBy));
+  }
+  const values = labels.map(() => 0);
+  for (const { hour, clicks } of hourly) {
+    const i = index.get(localBucket(hour));
+    if (i !== undefined) values[i]! += clicks;
+  }
+  return { labels, values };
 }

@@ -21,6 +21,7 @@ interface RangeOptions {
   end?: string;
   groupBy?: string;
   limit?: string;
+  tz?: string;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ function queryOf(options: RangeOptions): AnalyticsQuery {
   const query: AnalyticsQuery = {};
   if (options.start) query.start_date = options.start;
   if (options.end) query.end_date = options.end;
+  if (options.tz) query.tz = options.tz;
   if (options.groupBy) {
     if (!["hour", "day", "week", "month"].includes(options.groupBy)) {
       throw new CliError("--group-by must be hour, day, week or month");
@@ -45,6 +47,7 @@ function withRange(command: Command): Command {
   return command
     .option("--start <date>", "start of the range: RFC 3339 or YYYY-MM-DD (default: 30 days before the end)")
     .option("--end <date>", "end of the range, inclusive (default: now)")
+    .option("--tz <zone>", "IANA time zone of the days (default: UTC)")
     .option("--json", "print JSON");
 }
 

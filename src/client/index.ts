@@ -82,6 +82,8 @@ export interface AnalyticsQuery {
   end_date?: string;
   group_by?: "hour" | "day" | "week" | "month";
   limit?: number;
+  /** IANA time zone of day/week/month buckets (default UTC) */
+  tz?: string;
 }
 
 export interface KeyInput {

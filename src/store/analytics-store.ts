@@ -68,9 +68,8 @@ export class AnalyticsStore {
     ];
   }
 
-  /** The links clicked most in the range, most clicks first (ties by code). */
-  async top(range: HourRange, limit: number, boundary: HourlyBoundary): Promise<CodeCount[]> {
-    if (limit === 0) return [];
+  /** Every link's counts in the range (one row per link and hour or day, the all-links rows left out). */
+  private linkRows(range: HourRange, boundary: HourlyBoundary) {
     const useDaily = boundary > hourOf(range.start);
     const hourly = this.db
       .selectFrom("click_stats_hourly")
@@ -78,19 +77,23 @@ export class AnalyticsStore {
       .where("code", "<>", ALL_LINKS)
       .where("hour", ">=", useDaily ? boundary : hourOf(range.start))
       .where("hour", "<", range.end);
-    const rows = useDaily
-      ? hourly.unionAll(
-          this.db
-            .selectFrom("click_stats_daily")
-            .select(["code", "clicks"])
-            .where("code", "<>", ALL_LINKS)
-            .where("day", ">=", dayOf(range.start))
-            .where("day", "<", Math.min(boundary, range.end)),
-        )
-      : hourly;
+    if (!useDaily) return hourly;
+    return hourly.unionAll(
+      this.db
+        .selectFrom("click_stats_daily")
+        .select(["code", "clicks"])
+        .where("code", "<>", ALL_LINKS)
+        .where("day", ">=", dayOf(range.start))
+        .where("day", "<", Math.min(boundary, range.end)),
+    );
+  }
+
+  /** The links clicked most in the range, most clicks first (ties by code). */
+  async top(range: HourRange, limit: number, boundary: HourlyBoundary): Promise<CodeCount[]> {
+    if (limit === 0) return [];
     const clicks = sql<number>`sum(clicks)`;
     const top = await this.db
-      .selectFrom(rows.as("s"))
+      .selectFrom(this.linkRows(range, boundary).as("s"))
       .select(["code", clicks.as("clicks")])
       .groupBy("code")
       .orderBy(clicks, "desc")
@@ -102,26 +105,9 @@ export class AnalyticsStore {
 
   /** How many links were clicked in the range. */
   async linksClicked(range: HourRange, boundary: HourlyBoundary): Promise<number> {
-    const useDaily = boundary > hourOf(range.start);
-    const hourly = this.db
-      .selectFrom("click_stats_hourly")
-      .select("code")
-      .where("code", "<>", ALL_LINKS)
-      .where("hour", ">=", useDaily ? boundary : hourOf(range.start))
-      .where("hour", "<", range.end);
-    const codes = useDaily
-      ? hourly.union(
-          this.db
-            .selectFrom("click_stats_daily")
-            .select("code")
-            .where("code", "<>", ALL_LINKS)
-            .where("day", ">=", dayOf(range.start))
-            .where("day", "<", Math.min(boundary, range.end)),
-        )
-      : hourly.distinct();
     const row = await this.db
-      .selectFrom(codes.as("s"))
-      .select(sql<number>`count(*)`.as("n"))
+      .selectFrom(this.linkRows(range, boundary).as("s"))
+      .select(sql<number>`count(distinct code)`.as("n"))
       .executeTakeFirst();
     return Number(row?.n ?? 0);
   }

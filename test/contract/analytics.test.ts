@@ -79,6 +79,21 @@ forEachEngine("analytics API", (engine) => {
       );
     });
 
+    it("tz: local days (an IANA zone); an unknown zone is a 400", async () => {
+      const r = await a.api.get("/admin/v1/analytics/trends?tz=Asia/Tokyo&start_date=2026-01-01");
+      assert.equal(r.status, 200, r.text);
+      const tokyoToday = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Tokyo" }).format(new Date());
+      assert.equal(r.json.data.labels.at(-1), tokyoToday);
+      assert.equal(r.json.data.labels[0], "2026-01-01");
+      assert.equal(
+        (r.json.data.values as number[]).reduce((x, y) => x + y, 0),
+        6,
+      );
+      const bad = await a.api.get("/admin/v1/analytics/trends?tz=Mars/Olympus_Mons");
+      assert.equal(bad.status, 400);
+      assert.equal(bad.json.code, 1000);
+    });
+
     it("top: most clicked first, limit and its cap, limit=0", async () => {
       const r = await a.api.get("/admin/v1/analytics/top");
       assert.deepEqual(r.json.data, [
