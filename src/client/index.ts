@@ -10,7 +10,9 @@
 import type * as Api from "../admin/schemas.js";
 import type { ApplyDocument } from "../provision/document.js";
 import type { SettingsInput } from "../links/settings.js";
+import { analyticsCalls } from "./analytics.js";
 import { JmpApiError, JmpConnectionError } from "./errors.js";
+import { encodeCode } from "./paths.js";
 import { chunkedUpload, multipartUpload } from "./upload.js";
 
 export type {
@@ -35,6 +37,7 @@ export type {
 } from "../admin/schemas.js";
 export type { ApplyDocument } from "../provision/document.js";
 
+export type { AnalyticsQuery } from "./analytics.js";
 export { JmpApiError, JmpConnectionError } from "./errors.js";
 
 /** The session cookie that carries the access token (src/auth/credentials.ts). */
@@ -74,16 +77,6 @@ export interface LinkFilter {
   created_before?: string;
   only_expired?: boolean;
   only_active?: boolean;
-}
-
-export interface AnalyticsQuery {
-  /** RFC 3339 or YYYY-MM-DD */
-  start_date?: string;
-  end_date?: string;
-  group_by?: "hour" | "day" | "week" | "month";
-  limit?: number;
-  /** IANA time zone of day/week/month buckets (default UTC) */
-  tz?: string;
 }
 
 export interface KeyInput {
@@ -334,38 +327,7 @@ export class JmpClient {
   };
 
   /** Shortlinker's analytics routes (docs/api.md#analytics); every call takes the same range and grouping. */
-  readonly analytics = {
-    trends: (query: AnalyticsQuery = {}) =>
-      this.call<Api.TrendData>({ method: "GET", path: "/analytics/trends", query: { ...query } }),
-    top: (query: AnalyticsQuery = {}) =>
-      this.call<Api.TopLink[]>({ method: "GET", path: "/analytics/top", query: { ...query } }),
-    referrers: (query: AnalyticsQuery = {}) =>
-      this.call<Api.ReferrerCount[]>({ method: "GET", path: "/analytics/referrers", query: { ...query } }),
-    geo: (query: AnalyticsQuery = {}) =>
-      this.call<Api.GeoCount[]>({ method: "GET", path: "/analytics/geo", query: { ...query } }),
-    devices: (query: AnalyticsQuery = {}) =>
-      this.call<Api.DevicesData>({ method: "GET", path: "/analytics/devices", query: { ...query } }),
-    link: (code: string, query: AnalyticsQuery = {}) =>
-      this.call<Api.LinkAnalyticsData>({
-        method: "GET",
-        path: `/links/${encodeCode(code)}/analytics`,
-        query: { ...query },
-      }),
-    summary: (query: AnalyticsQuery = {}) =>
-      this.call<Api.SummaryData>({ method: "GET", path: "/analytics/summary", query: { ...query } }),
-    /** Erases a link's own analytics (scope `admin`; audited). */
-    eraseLink: (code: string) =>
-      this.call<{ code: string; deleted_rows: number }>({
-        method: "DELETE",
-        path: `/links/${encodeCode(code)}/analytics`,
-      }),
-    linkDevices: (code: string, query: AnalyticsQuery = {}) =>
-      this.call<Api.DevicesData>({
-        method: "GET",
-        path: `/links/${encodeCode(code)}/analytics/devices`,
-        query: { ...query },
-      }),
-  };
+  readonly analytics = analyticsCalls((call) => this.call(call));
 
   readonly audit = {
     list: (
@@ -445,9 +407,4 @@ export class JmpClient {
       unknown
     >;
   }
-}
-
-/** Link codes may contain `/`; each segment is encoded, the slashes kept (as the server's routes expect). */
-function encodeCode(code: string): string {
-  return code.split("/").map(encodeURIComponent).join("/");
 }

@@ -52,6 +52,21 @@ forEachEngine("analytics API", (engine) => {
     await a.close();
   });
 
+  /** Clicks as a flush at `time` wrote them: each code's count in its hour, and with `day` in its day too. */
+  async function seedStats(time: number, counts: Record<string, number>, day = false) {
+    const rows = Object.entries(counts).map(([code, clicks]) => ({ code, clicks }));
+    const db = a.app.store.db;
+    await db
+      .insertInto("click_stats_hourly")
+      .values(rows.map((r) => ({ ...r, hour: time - (time % 3_600_000) })))
+      .execute();
+    if (day)
+      await db
+        .insertInto("click_stats_daily")
+        .values(rows.map((r) => ({ ...r, day: time - (time % 86_400_000) })))
+        .execute();
+  }
+
   describe("exact counts (no detailed logging needed)", () => {
     it("trends: every day of the range, zero-filled, the clicks of both instances today", async () => {
       const r = await a.api.get(`/admin/v1/analytics/trends?start_date=2000-01-01&end_date=${today()}`);
@@ -159,22 +174,7 @@ forEachEngine("analytics API", (engine) => {
       );
       // Clicks of 20 days ago, as the flush wrote them then (an hour row and a day row).
       const old = dayStart(20) + 5 * 3_600_000;
-      await a.app.store.db
-        .insertInto("click_stats_hourly")
-        .values({ hour: old, code: "", clicks: 4 })
-        .execute();
-      await a.app.store.db
-        .insertInto("click_stats_hourly")
-        .values({ hour: old, code: "an-b", clicks: 4 })
-        .execute();
-      await a.app.store.db
-        .insertInto("click_stats_daily")
-        .values({ day: dayStart(20), code: "", clicks: 4 })
-        .execute();
-      await a.app.store.db
-        .insertInto("click_stats_daily")
-        .values({ day: dayStart(20), code: "an-b", clicks: 4 })
-        .execute();
+      await seedStats(old, { "": 4, "an-b": 4 }, true);
       const sum = async () =>
         ((await a.api.get("/admin/v1/analytics/trends")).json.data.values as number[]).reduce(
           (x, y) => x + y,
@@ -220,14 +220,7 @@ forEachEngine("analytics API", (engine) => {
       assert.deepEqual([all.previous.clicks, all.change_percentage], [0, null]);
       const day = 86_400_000;
       const yesterday = Date.now() - (Date.now() % day) - day + 3_600_000;
-      await a.app.store.db
-        .insertInto("click_stats_hourly")
-        .values({ hour: yesterday, code: "", clicks: 3 })
-        .execute();
-      await a.app.store.db
-        .insertInto("click_stats_hourly")
-        .values({ hour: yesterday, code: "an-a", clicks: 3 })
-        .execute();
+      await seedStats(yesterday, { "": 3, "an-a": 3 });
       const r = await a.api.get(`/admin/v1/analytics/summary?start_date=${today()}&end_date=${today()}`);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.data.start, `${today()}T00:00:00.000Z`);

@@ -1,0 +1,42 @@
+/** The client's analytics calls (`jmp.analytics`: docs/api.md#analytics), over the client's own `call`. */
+import type * as Api from "../admin/schemas.js";
+import { encodeCode } from "./paths.js";
+
+export interface AnalyticsQuery {
+  /** RFC 3339 or YYYY-MM-DD */
+  start_date?: string;
+  end_date?: string;
+  group_by?: "hour" | "day" | "week" | "month";
+  limit?: number;
+  /** IANA time zone of day/week/month buckets (default UTC) */
+  tz?: string;
+}
+
+/** How the calls reach the server: JmpClient.call (the envelope's `data`, or JmpApiError). */
+export type Caller = <T>(call: {
+  method: string;
+  path: string;
+  query?: Record<string, string | number | undefined>;
+}) => Promise<T>;
+
+export function analyticsCalls(call: Caller) {
+  const get =
+    <T>(path: string) =>
+    (query: AnalyticsQuery = {}) =>
+      call<T>({ method: "GET", path, query: { ...query } });
+  const ofLink = (code: string) => `/links/${encodeCode(code)}/analytics`;
+  return {
+    trends: get<Api.TrendData>("/analytics/trends"),
+    top: get<Api.TopLink[]>("/analytics/top"),
+    referrers: get<Api.ReferrerCount[]>("/analytics/referrers"),
+    geo: get<Api.GeoCount[]>("/analytics/geo"),
+    devices: get<Api.DevicesData>("/analytics/devices"),
+    summary: get<Api.SummaryData>("/analytics/summary"),
+    link: (code: string, query: AnalyticsQuery = {}) => get<Api.LinkAnalyticsData>(ofLink(code))(query),
+    linkDevices: (code: string, query: AnalyticsQuery = {}) =>
+      get<Api.DevicesData>(`${ofLink(code)}/devices`)(query),
+    /** Erases a link's own analytics (scope `admin`; audited). */
+    eraseLink: (code: string) =>
+      call<{ code: string; deleted_rows: number }>({ method: "DELETE", path: ofLink(code) }),
+  };
+}
