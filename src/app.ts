@@ -18,7 +18,7 @@ import { LinkService } from "./links/service.js";
 import { LinkWriteRules } from "./links/write-rules.js";
 import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
-import { openGeoIp } from "./redirect/geoip.js";
+import { openGeoIp } from "./analytics/geoip.js";
 import { robotsTxt } from "./redirect/robots.js";
 import { createRedirectHandler } from "./redirect/handler.js";
 import { CodeMembership } from "./redirect/membership.js";
@@ -38,6 +38,9 @@ import { SqliteClickWriter } from "./store/sqlite-click-writer.js";
 import { AnalyticsErasure } from "./analytics/erasure.js";
 import { AnalyticsQueries } from "./analytics/queries.js";
 import { StatsRetention } from "./analytics/retention.js";
+import { ClickCapture, NO_RECORDING } from "./analytics/capture.js";
+import type { ReferrerStorage } from "./analytics/classify.js";
+import { ClickEventsStore } from "./store/click-events-store.js";
 import { AnalyticsStore } from "./store/analytics-store.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { databaseUse } from "./store/usage.js";
@@ -64,6 +67,8 @@ export class App {
     private readonly redirectStore: RedirectStore,
     readonly http: HttpServer,
     readonly statsRetention: StatsRetention,
+    /** Detailed analytics (null for an in-memory SQLite database, which its worker could not open). */
+    readonly capture: ClickCapture | null,
   ) {}
 
   /** Everything up to (not including) listening. */
@@ -160,7 +165,47 @@ export class App {
         hourlyDays: () => config.get("analytics.hourly_retention_days"),
         dailyDays: () => config.get("analytics.daily_retention_days"),
       };
-      const statsRetention = new StatsRetention(analyticsStore, retentionSettings, log);
+      const capture =
+        store.sqlite?.name === ":memory:"
+          ? null
+          : ClickCapture.start(
+              { ...settings.database, geoip: settings.geoipDatabase },
+              log,
+            );
+      const configureCapture = () =>
+        capture?.configure(
+          {
+            enabled: config.get("analytics.enable_detailed_logging"),
+            sampleRate: config.get("analytics.sample_rate"),
+            respectDnt: config.get("analytics.respect_dnt"),
+            optOutParam: config.get("analytics.disable_track_param"),
+          },
+          {
+            anonymizeIp: config.get("analytics.anonymize_ip"),
+            storeIp: config.get("analytics.enable_ip_logging"),
+            geo: config.get("analytics.enable_geo_lookup"),
+            storeReferrer: config.get("analytics.store_referrer") as ReferrerStorage,
+            recordBots: config.get("analytics.record_bots"),
+            ignoreIps: config.get("analytics.ignore_ips"),
+          },
+        );
+      configureCapture();
+      feed.subscribe((event) => {
+        if (event.kind === "config" && event.keys.some((key) => key.startsWith("analytics."))) configureCapture();
+      });
+      const clickEvents = new ClickEventsStore(store.db, store.engine);
+      const statsRetention = new StatsRetention(
+        analyticsStore,
+        clickEvents,
+        {
+          ...retentionSettings,
+          logDays: () => config.get("analytics.log_retention_days"),
+          maxLogRows: () => config.get("analytics.max_log_rows"),
+          maxRowsAction: () => config.get("analytics.max_rows_action") as "cleanup" | "stop",
+        },
+        (full) => capture?.setFull(full),
+        log,
+      );
       const provisioner = new Provisioner(
         store,
         { store: linksStore, rules: linkRules, feed },
@@ -205,8 +250,8 @@ export class App {
         keyVerifier,
         audit: new AuditStore(store.db),
         analytics: {
-          queries: new AnalyticsQueries(analyticsStore, retentionSettings),
-          erasure: new AnalyticsErasure(analyticsStore, audit),
+          queries: new AnalyticsQueries(analyticsStore, clickEvents, retentionSettings),
+          erasure: new AnalyticsErasure(analyticsStore, clickEvents, audit),
         },
         engine: store.engine,
         startedAt,
@@ -221,8 +266,9 @@ export class App {
           membership,
           stats: redirectStats,
           clicks,
+          events: capture ?? NO_RECORDING,
           lookup: (code) => redirectStore.lookup(code),
-          claimClick: (code) => redirectStore.claimClick(code),
+          claimClick: (code) => redirectStore.claimClick(code, config.get("analytics.enable_auto_rollup")),
           verifyPassword,
           // 5 wrong passwords per client and link, then one try every 10 s.
           passwordAttempts: throttles("link-password", 0.1, 5),
@@ -254,6 +300,7 @@ export class App {
         redirectStore,
         http,
         statsRetention,
+        capture,
       );
     } catch (err) {
       await store.close().catch(() => {});
@@ -274,6 +321,7 @@ export class App {
     this.clicks.start();
     this.membership.start();
     this.statsRetention.start();
+    this.capture?.start();
     this.readiness.ready = true;
     warmCache(this.cache, this.redirectStore, this.log, () => !this.readiness.ready).catch((err) =>
       this.log.warn({ err }, "warming the link cache failed; links are read on first use"),
@@ -292,7 +340,7 @@ export class App {
    * closed), buffered clicks are written, the database is closed. Resolves with the number of clicks that could
    * not be written (0 normally); main.ts bounds the whole stop and exits non-zero when clicks were lost.
    */
-  async close(): Promise<{ lostClicks: number }> {
+  async close(): Promise<{ lostClicks: number; lostEvents: number }> {
     this.readiness.ready = false;
     await this.changeLog.stop();
     await this.membership.stop();
@@ -303,6 +351,7 @@ export class App {
     clearTimeout(timer);
     const lostClicks = await this.clicks.stop();
     await this.clickWriter?.close();
+    const lostEvents = (await this.capture?.stop()) ?? 0;
     await this.store.close().catch((err: unknown) => this.log.warn({ err }, "closing the database failed"));
     if (lostClicks > 0) {
       this.log.error(
@@ -311,7 +360,7 @@ export class App {
       );
     }
     this.log.info("jmp stopped");
-    return { lostClicks };
+    return { lostClicks, lostEvents };
   }
 
   /** Clicks counted but not yet written (what a stop cut short would lose). */

@@ -85,7 +85,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
       process.exit(1);
     }, SHUTDOWN_TIMEOUT_MS).unref();
     app.close().then(
-      ({ lostClicks }) => process.exit(lostClicks > 0 ? 1 : 0),
+      ({ lostClicks, lostEvents }) => process.exit(lostClicks + lostEvents > 0 ? 1 : 0),
       (err) => {
         log.error({ err }, "shutdown failed");
         process.exit(1);

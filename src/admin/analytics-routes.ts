@@ -4,10 +4,11 @@
  * routes through the `/links/*` route (links-routes.ts), which calls `linkAnalyticsRoute` below.
  */
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { Readable } from "node:stream";
 import type { FastifyRequest } from "fastify";
-import { Type } from "typebox";
+import { type TOptional, type TString, Type } from "typebox";
 import type { AnalyticsErasure } from "../analytics/erasure.js";
-import { type AnalyticsQueries, type AnalyticsQuery, EXPORT_HEADER } from "../analytics/queries.js";
+import { type AnalyticsQueries, type AnalyticsQuery, FILTERS } from "../analytics/queries.js";
 import { hasScope } from "../auth/scopes.js";
 import { insufficientScope, notFound } from "../errors.js";
 import { isValidCodeSyntax } from "../links/codes.js";
@@ -15,6 +16,7 @@ import { auditContextOf } from "./context.js";
 import { GROUP_BY } from "../analytics/range.js";
 import { ok } from "./envelope.js";
 import {
+  ClickPageSchema,
   DevicesSchema,
   Envelope,
   ErasedSchema,
@@ -53,6 +55,29 @@ export const AnalyticsQuerySchema = Type.Object({
       description: "jmp: IANA time zone of day/week/month buckets and date-only bounds (default UTC)",
     }),
   ),
+  exclude_bots: Type.Optional(
+    Type.Boolean({ description: "jmp: leave out clicks flagged as bots (default false)" }),
+  ),
+  ...Object.fromEntries(
+    FILTERS.map((name) => [
+      name,
+      Type.Optional(
+        Type.String({
+          maxLength: 255,
+          description: `jmp: only recorded clicks whose ${name === "tag" ? "link has this tag" : `${name} is this`} (needs detailed logging)`,
+        }),
+      ),
+    ]),
+  ) as Record<(typeof FILTERS)[number], TOptional<TString>>,
+});
+
+/** The click listing's query: the analytics query and its page. */
+const ClicksQuerySchema = Type.Object({
+  ...AnalyticsQuerySchema.properties,
+  cursor: Type.Optional(Type.String({ maxLength: 20, description: "next_cursor of the previous page" })),
+  page_size: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 2_147_483_647, description: "default 50, at most 1000" }),
+  ),
 });
 
 const scope = { scope: "analytics:read" } as const;
@@ -84,7 +109,7 @@ export async function linkAnalyticsRoute(
 ) {
   // A code that cannot exist (empty: `/links//analytics`) is not found; an unknown valid one answers zeros.
   if (!isValidCodeSyntax(code)) throw notFound();
-  return ok(devices ? analytics.linkDevices(code, query) : await analytics.link(code, query));
+  return ok(devices ? await analytics.linkDevices(code, query) : await analytics.link(code, query));
 }
 
 export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox {
@@ -114,12 +139,12 @@ export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox 
     app.get(
       "/analytics/referrers",
       read("Click sources (needs detailed logging)", "getAnalyticsReferrers", Type.Array(ReferrerSchema)),
-      async (request) => ok(analytics.referrers(request.query)),
+      async (request) => ok(await analytics.referrers(request.query)),
     );
     app.get(
       "/analytics/geo",
       read("Countries and cities (needs detailed logging)", "getAnalyticsGeo", Type.Array(GeoCountSchema)),
-      async (request) => ok(analytics.geo(request.query)),
+      async (request) => ok(await analytics.geo(request.query)),
     );
     app.get(
       "/analytics/devices",
@@ -128,7 +153,7 @@ export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox 
         "getAnalyticsDevices",
         DevicesSchema,
       ),
-      async (request) => ok(analytics.devices(request.query)),
+      async (request) => ok(await analytics.devices(request.query)),
     );
     app.get(
       "/analytics/export",
@@ -139,7 +164,12 @@ export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox 
           operationId: "exportAnalytics",
           tags,
           querystring: AnalyticsQuerySchema,
-          response: { 200: { description: "CSV", content: { "text/csv": { schema: Type.String() } } } },
+          response: {
+            200: {
+              description: "CSV",
+              content: { "text/csv": { schema: Type.Unsafe<Readable>({ type: "string" }) } },
+            },
+          },
         },
       },
       async (request, reply) => {
@@ -147,7 +177,7 @@ export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox 
         return reply
           .type("text/csv; charset=utf-8")
           .header("Content-Disposition", `attachment; filename="${filename}"`)
-          .send(EXPORT_HEADER);
+          .send(Readable.from(analytics.exportCsv(request.query)));
       },
     );
 
@@ -175,6 +205,20 @@ export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox 
         SummarySchema,
       ),
       async (request) => ok(await analytics.summary(request.query)),
+    );
+    app.get(
+      "/analytics/clicks",
+      {
+        config: scope,
+        schema: {
+          summary: "Recorded clicks, newest first, a page at a time (needs detailed logging) (jmp)",
+          operationId: "listAnalyticsClicks",
+          tags,
+          querystring: ClicksQuerySchema,
+          response: { 200: Envelope(ClickPageSchema) },
+        },
+      },
+      async (request) => ok(await analytics.clicks(request.query)),
     );
     app.delete(
       "/links/:code/analytics",

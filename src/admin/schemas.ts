@@ -331,6 +331,8 @@ const PeriodTotals = {
   start: Time,
   end: Type.String({ format: "date-time", description: "exclusive" }),
   clicks: Int,
+  bot_clicks: Type.Integer({ minimum: 0, description: "Clicks recorded in detail and flagged as bots" }),
+  detailed_clicks: Type.Integer({ minimum: 0, description: "Clicks recorded in detail" }),
   links_clicked: Int,
 };
 
@@ -343,7 +345,43 @@ export const SummarySchema = Type.Object(
   closed,
 );
 
-export const ErasedSchema = Type.Object({ code: Str, deleted_rows: Int }, closed);
+export const ErasedSchema = Type.Object(
+  {
+    code: Str,
+    deleted_rows: Type.Integer({ minimum: 0, description: "Hourly and daily count rows deleted" }),
+    deleted_events: Type.Integer({ minimum: 0, description: "Detailed events deleted" }),
+  },
+  closed,
+);
+
+/** One recorded click (GET /analytics/clicks; jmp). */
+export const ClickEventSchema = Type.Object(
+  {
+    id: Int,
+    code: Str,
+    clicked_at: Time,
+    referrer: Nullable(Str),
+    source: Str,
+    browser: Nullable(Str),
+    os: Nullable(Str),
+    device: Str,
+    is_bot: Type.Boolean(),
+    country: Nullable(Str),
+    city: Nullable(Str),
+    ip: Nullable(Str),
+  },
+  closed,
+);
+
+export const ClickPageSchema = Type.Object(
+  {
+    clicks: Type.Array(ClickEventSchema),
+    next_cursor: Type.Union([Str, Type.Null()], {
+      description: "Pass as `cursor` for the next (older) page; null at the end",
+    }),
+  },
+  closed,
+);
 
 export type TrendData = Static<typeof TrendSchema>;
 export type SummaryData = Static<typeof SummarySchema>;
@@ -352,3 +390,5 @@ export type ReferrerCount = Static<typeof ReferrerSchema>;
 export type GeoCount = Static<typeof GeoCountSchema>;
 export type DevicesData = Static<typeof DevicesSchema>;
 export type LinkAnalyticsData = Static<typeof LinkAnalyticsSchema>;
+export type ClickEventData = Static<typeof ClickEventSchema>;
+export type ClickPageData = Static<typeof ClickPageSchema>;

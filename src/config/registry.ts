@@ -220,6 +220,14 @@ function origin(item: string): void {
   }
 }
 
+/** A query parameter name for analytics.disable_track_param ("" = none). */
+function trackParam(input: string): string {
+  const name = input.trim();
+  if (name !== "" && !/^[A-Za-z0-9_.~-]{1,64}$/.test(name))
+    throw new ConfigValueError("must be a query parameter name (letters, digits, _ . ~ -; at most 64)");
+  return name;
+}
+
 function headerName(item: string): void {
   if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(item))
     throw new ConfigValueError(`"${item}" is not a header name`);
@@ -514,10 +522,10 @@ export const REGISTRY = [
   boolKey({
     key: "analytics.enable_detailed_logging",
     category: "analytics",
-    description: "Record every click (time, referrer, user agent) for analytics.",
+    description:
+      "Record each click in detail (time, source, referrer, browser, OS, device, country, anonymised IP) for the breakdowns, filters and export of the analytics API. Click counts are exact either way.",
 
-    reserved: true,
-    defaultValue: "false",
+        defaultValue: "false",
   }),
   intKey(
     {
@@ -525,8 +533,7 @@ export const REGISTRY = [
       category: "analytics",
       description: "Days detailed click records are kept (0 = forever).",
 
-      reserved: true,
-      defaultValue: "30",
+            defaultValue: "30",
     },
     0,
     36500,
@@ -534,18 +541,18 @@ export const REGISTRY = [
   boolKey({
     key: "analytics.enable_ip_logging",
     category: "analytics",
-    description: "Store client IP addresses in detailed click records.",
+    description:
+      "Store the visitor's IP address in detailed click records (anonymised unless analytics.anonymize_ip is off).",
 
-    reserved: true,
-    defaultValue: "true",
+        defaultValue: "true",
   }),
   boolKey({
     key: "analytics.enable_geo_lookup",
     category: "analytics",
-    description: "Resolve the visitor country from a GeoIP database.",
+    description:
+      "Record the visitor's country and city from the GeoIP database of JMP_GEOIP_DATABASE (looked up on the full address before it is anonymised).",
 
-    reserved: true,
-    defaultValue: "false",
+        defaultValue: "false",
   }),
   intKey(
     {
@@ -579,10 +586,10 @@ export const REGISTRY = [
     {
       key: "analytics.sample_rate",
       category: "analytics",
-      description: "Share of clicks recorded in detail (click counts are always exact).",
+      description:
+        "Share of clicks recorded in detail, from 0 to 1 (click counts are always exact).",
 
-      reserved: true,
-      defaultValue: "1.0",
+            defaultValue: "1.0",
     },
     0,
     1,
@@ -591,10 +598,10 @@ export const REGISTRY = [
     {
       key: "analytics.max_log_rows",
       category: "analytics",
-      description: "Most detailed click records kept (0 = no limit).",
+      description:
+        "Most detailed click records kept (0 = no limit); checked every 10 minutes, see analytics.max_rows_action.",
 
-      reserved: true,
-      defaultValue: "0",
+            defaultValue: "0",
     },
     0,
     Number.MAX_SAFE_INTEGER,
@@ -605,14 +612,68 @@ export const REGISTRY = [
       category: "analytics",
       description: "What happens at analytics.max_log_rows.",
 
-      reserved: true,
-      defaultValue: "cleanup",
+            defaultValue: "cleanup",
     },
     [
       { value: "cleanup", label: "Cleanup", description: "Delete oldest records when limit exceeded" },
       { value: "stop", label: "Stop", description: "Stop logging new clicks when limit exceeded" },
     ],
   ),
+  boolKey({
+    key: "analytics.anonymize_ip",
+    category: "analytics",
+    description:
+      "Store IP addresses anonymised: IPv4 to its /24 (203.0.113.0), IPv6 to its /48. The country is looked up first.",
+    defaultValue: "true",
+  }),
+  boolKey({
+    key: "analytics.respect_dnt",
+    category: "analytics",
+    description:
+      "Record no detailed event for a visitor who sends DNT: 1 or Sec-GPC: 1 (the click is still counted).",
+    defaultValue: "true",
+  }),
+  stringKey(
+    {
+      key: "analytics.disable_track_param",
+      category: "analytics",
+      description:
+        "A query parameter that opts a visit out of detailed recording when present (e.g. nostat); empty = none. The click is still counted.",
+      defaultValue: "",
+      sensitive: false,
+    },
+    trackParam,
+  ),
+  stringArrayKey(
+    {
+      key: "analytics.ignore_ips",
+      category: "analytics",
+      description:
+        'IP addresses and CIDR ranges whose clicks are not recorded in detail (JSON array, e.g. ["203.0.113.0/24"]); they are still counted.',
+      defaultValue: "[]",
+    },
+    ipOrCidr,
+  ),
+  enumKey(
+    {
+      key: "analytics.store_referrer",
+      category: "analytics",
+      description: "How much of the Referer detailed records keep.",
+      defaultValue: "full",
+    },
+    [
+      { value: "full", label: "Full", description: "The whole URL (up to 1024 characters)" },
+      { value: "host", label: "Host", description: "Only its host name" },
+      { value: "none", label: "None", description: "Nothing (the source is still derived)" },
+    ],
+  ),
+  boolKey({
+    key: "analytics.record_bots",
+    category: "analytics",
+    description:
+      "Record clicks of bots and link checkers in detail (flagged, and left out with exclude_bots=true). Off: they are only counted.",
+    defaultValue: "true",
+  }),
   boolKey({
     key: "utm.enable_passthrough",
     category: "analytics",

@@ -17,8 +17,9 @@ import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
 import { locationFor } from "../links/target.js";
 import type { RedirectStats } from "../metrics/counters.js";
 import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
+import type { ClickRecorder } from "../analytics/capture.js";
 import type { ClickBuffer } from "./clicks.js";
-import type { CountryLookup } from "./geoip.js";
+import type { CountryLookup } from "../analytics/geoip.js";
 import type { CodeMembership } from "./membership.js";
 import { landingPage } from "./landing.js";
 import { readPasswordForm, sendPasswordPage } from "./password-page.js";
@@ -40,6 +41,8 @@ export interface RedirectDeps {
   /** The body of `/robots.txt`. */
   robotsTxt(): Promise<string>;
   clicks: ClickBuffer;
+  /** Detailed analytics: records a counted click for the analytics worker when it is on. */
+  events: ClickRecorder;
   /** `features.default_url`: where `/` redirects; "" = the landing page. */
   defaultUrl(): string;
   /** Where the admin panel is, when it is enabled (the landing page links to it); null when it is off. */
@@ -107,7 +110,7 @@ export interface Peer {
 export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, path: string, peer: Peer) => void;
 
 export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
-  const { cache, clicks, membership, stats } = deps;
+  const { cache, clicks, events, membership, stats } = deps;
   const inflight = new Map<string, Promise<CachedLink | undefined>>();
 
   function redirect(res: ServerResponse, location: string, status: number, crawlable: boolean): void {
@@ -140,9 +143,11 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     return question === -1 ? "" : url.slice(question + 1);
   }
 
-  function count(req: IncomingMessage, link: CachedLink): void {
+  function count(req: IncomingMessage, link: CachedLink, peer: Peer): void {
     // HEAD is what link checkers and previews send: it is answered but not counted as a click.
-    if (req.method === "GET" && deps.trackClicks()) clicks.countSlot(link);
+    if (req.method !== "GET" || !deps.trackClicks()) return;
+    clicks.countSlot(link);
+    if (events.on) events.record(link.code, req, peer.clientAddress(req));
   }
 
   function serve(
@@ -156,7 +161,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (link.extra !== null) return serveExtra({ req, res, code, link, extra: link.extra, peer });
     if (req.method === "POST") return methodNotAllowed(res);
     if (link.expiresAt <= Date.now()) return notFound(req, res);
-    count(req, link);
+    count(req, link, peer);
     const query = deps.utmPassthrough() ? queryOf(req) : "";
     redirect(res, query === "" ? link.location : withUtm(link.location, query), 0, false);
   }
@@ -216,11 +221,15 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
       redirect(res, location, status || extra.status, extra.crawlable);
     };
     if (!extra.limited || req.method === "HEAD") {
-      count(req, link);
+      count(req, link, hit.peer);
       return go();
     }
     deps.claimClick(code).then(
-      (claimed) => (claimed ? go() : unavailable(req, res, extra)),
+      (claimed) => {
+        if (!claimed) return unavailable(req, res, extra);
+        if (events.on) events.record(code, req, hit.peer.clientAddress(req));
+        go();
+      },
       (err: unknown) => failed(res, err, code),
     );
   }

@@ -11,6 +11,9 @@ import type { Database } from "./schema.js";
 export interface HourCount {
   hour: number;
   clicks: number;
+  /** Of the clicks recorded in detail (the all-links rows only): bots, and all recorded. */
+  bots: number;
+  detailed: number;
 }
 
 export interface CodeCount {
@@ -47,7 +50,7 @@ export class AnalyticsStore {
     const daily = useDaily
       ? await this.db
           .selectFrom("click_stats_daily")
-          .select(["day", "clicks"])
+          .select(["day", "clicks", "bots", "detailed"])
           .where("code", "=", code)
           .where("day", ">=", dayOf(range.start))
           .where("day", "<", Math.min(boundary, range.end))
@@ -56,16 +59,19 @@ export class AnalyticsStore {
       : [];
     const hourly = await this.db
       .selectFrom("click_stats_hourly")
-      .select(["hour", "clicks"])
+      .select(["hour", "clicks", "bots", "detailed"])
       .where("code", "=", code)
       .where("hour", ">=", useDaily ? boundary : hourOf(range.start))
       .where("hour", "<", range.end)
       .orderBy("hour")
       .execute();
-    return [
-      ...daily.map((row) => ({ hour: Number(row.day), clicks: Number(row.clicks) })),
-      ...hourly.map((row) => ({ hour: Number(row.hour), clicks: Number(row.clicks) })),
-    ];
+    const count = (hour: number, row: { clicks: number; bots: number; detailed: number }) => ({
+      hour,
+      clicks: Number(row.clicks),
+      bots: Number(row.bots),
+      detailed: Number(row.detailed),
+    });
+    return [...daily.map((row) => count(Number(row.day), row)), ...hourly.map((row) => count(Number(row.hour), row))];
   }
 
   /** Every link's counts in the range (one row per link and hour or day, the all-links rows left out). */

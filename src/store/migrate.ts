@@ -11,6 +11,7 @@ import * as auditLog from "./migrations/0004_audit_log.js";
 import * as keyDigests from "./migrations/0005_key_digests.js";
 import * as clickStats from "./migrations/0006_click_stats.js";
 import * as clickStatsDaily from "./migrations/0007_click_stats_daily.js";
+import * as clickEvents from "./migrations/0008_click_events.js";
 import type { Database } from "./schema.js";
 
 interface EngineMigration {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   "0005_key_digests": keyDigests,
   "0006_click_stats": clickStats,
   "0007_click_stats_daily": clickStatsDaily,
+  "0008_click_events": clickEvents,
 };
 
 /** The names of every migration this version has, in order. */

@@ -14,6 +14,7 @@ import {
   type ClickSink,
   CODE_LIST_SEPARATOR,
   dayOf,
+  hourOf,
   INCREMENT_CLICKS,
 } from "./clicks.js";
 import type { Engine } from "./db.js";
@@ -93,15 +94,38 @@ export class RedirectStore implements ClickSink {
    * Counts one visit of a link with `max_clicks`, if it has visits left: a single conditional update, so the
    * limit holds exactly however many instances serve the link at once. False when the limit is reached.
    */
-  async claimClick(code: string): Promise<boolean> {
-    const result = await this.db
+  async claimClick(code: string, stats: boolean): Promise<boolean> {
+    const claim = this.db
       .updateTable("links")
       .set({ click_count: sql`click_count + 1` })
       .where("code", "=", code)
       .where("max_clicks", "is not", null)
-      .where("click_count", "<", sql<number>`max_clicks`)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+      .where("click_count", "<", sql<number>`max_clicks`);
+    if (!stats) return Number((await claim.executeTakeFirst()).numUpdatedRows) > 0;
+    // The claimed click counts in the hourly and daily stats too, in the same transaction (as a flush would).
+    return this.db.transaction().execute(async (trx) => {
+      const claimed = Number((await trx.executeQuery(claim.compile())).numAffectedRows ?? 0) > 0;
+      if (!claimed) return false;
+      const hour = hourOf(Date.now());
+      for (const rowCode of [ALL_LINKS, code]) {
+        for (const [table, column, at] of [
+          ["click_stats_hourly", "hour", hour],
+          ["click_stats_daily", "day", dayOf(hour)],
+        ] as const) {
+          const insert = trx
+            .insertInto(table)
+            .values({ [column]: at, code: rowCode, clicks: 1 } as { hour: number; day: number; code: string; clicks: number });
+          await (
+            this.engine === "mysql"
+              ? insert.onDuplicateKeyUpdate({ clicks: sql`clicks + 1` })
+              : insert.onConflict((oc) =>
+                  oc.columns([column, "code"]).doUpdateSet({ clicks: sql`${sql.table(table)}.clicks + 1` }),
+                )
+          ).execute();
+        }
+      }
+      return true;
+    });
   }
 
   /** Codes of enabled links marked crawlable (for robots.txt), in code order. */

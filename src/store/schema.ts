@@ -123,6 +123,38 @@ export interface ClickStatsDailyTable {
   detailed: Generated<number>;
 }
 
+/** One recorded click (detailed analytics): what the analytics worker derived from the request, never the raw UA. */
+export interface ClickEventsTable {
+  id: Generated<number>;
+  code: string;
+  /** When the redirect was served (epoch ms). */
+  clicked_at: number;
+  /** The Referer as `analytics.store_referrer` keeps it: the full URL, its host, or null. */
+  referrer: string | null;
+  /** `utm_source`, else `ref:<host>` of the Referer, else `direct` (Shortlinker's rule). */
+  source: string;
+  browser: string | null;
+  os: string | null;
+  /** desktop | mobile | tablet | tv | bot | unknown */
+  device: string;
+  is_bot: number;
+  /** ISO 3166-1 alpha-2, when a GeoIP database knows the address. */
+  country: string | null;
+  city: string | null;
+  /** Anonymised (IPv4 /24, IPv6 /48) unless `analytics.anonymize_ip` is off; null when IP logging is off. */
+  ip: string | null;
+}
+
+/** Clicks per hour by one dimension's value, for all links together; `bot` 1 = clicks flagged as bots. */
+export interface ClickDimsHourlyTable {
+  hour: number;
+  /** source | host | country | city | browser | os | device */
+  dim: string;
+  value: string;
+  bot: number;
+  clicks: number;
+}
+
 export interface Database {
   links: LinksTable;
   link_tags: LinkTagsTable;
@@ -133,4 +165,6 @@ export interface Database {
   audit_log: AuditLogTable;
   click_stats_hourly: ClickStatsHourlyTable;
   click_stats_daily: ClickStatsDailyTable;
+  click_events: ClickEventsTable;
+  click_dims_hourly: ClickDimsHourlyTable;
 }

@@ -182,7 +182,11 @@ forEachEngine("analytics API", (engine) => {
         );
       assert.equal(await sum(), 10, "6 today + 4 twenty days ago (from the daily counts, not twice)");
 
-      assert.deepEqual(await a.app.statsRetention.run(), { hourly: 2, daily: 0 }, "hourly rows past 7 days");
+      assert.deepEqual(
+        await a.app.statsRetention.run(),
+        { hourly: 2, daily: 0, dims: 0, events: 0, full: false },
+        "hourly rows past 7 days",
+      );
       assert.equal(await sum(), 10, "the day is still there, by day");
       const top = (await a.api.get("/admin/v1/analytics/top")).json.data;
       assert.deepEqual(
@@ -192,7 +196,13 @@ forEachEngine("analytics API", (engine) => {
 
       await a.app.config.set("analytics.daily_retention_days", "10", by, Date.now());
       try {
-        assert.deepEqual(await a.app.statsRetention.run(), { hourly: 0, daily: 2 });
+        assert.deepEqual(await a.app.statsRetention.run(), {
+          hourly: 0,
+          daily: 2,
+          dims: 0,
+          events: 0,
+          full: false,
+        });
         assert.equal(await sum(), 6);
       } finally {
         await a.app.config.reset("analytics.daily_retention_days", by, Date.now());
@@ -246,7 +256,7 @@ forEachEngine("analytics API", (engine) => {
 
       const erased = await a.api.request("DELETE", "/admin/v1/links/an/slash/analytics");
       assert.equal(erased.status, 200, erased.text);
-      assert.deepEqual(erased.json.data, { code: "an/slash", deleted_rows: 2 });
+      assert.deepEqual(erased.json.data, { code: "an/slash", deleted_rows: 2, deleted_events: 0 });
       assert.equal((await a.api.get("/admin/v1/links/an/slash/analytics")).json.data.total_clicks, 0);
       assert.equal(
         (await a.api.get("/admin/v1/links/an/slash")).json.data.click_count,
@@ -261,7 +271,7 @@ forEachEngine("analytics API", (engine) => {
         audit.text,
       );
       const one = await a.api.request("DELETE", "/admin/v1/links/an-b/analytics");
-      assert.deepEqual(one.json.data, { code: "an-b", deleted_rows: 2 });
+      assert.deepEqual(one.json.data, { code: "an-b", deleted_rows: 2, deleted_events: 0 });
     });
   });
 

@@ -31,31 +31,36 @@ const array = (items: Buffer[]) => Buffer.concat([Buffer.from([items.length, 11 
 type RecordValue = number | { data: number } | null;
 
 /**
- * `networks`: IPv4 CIDRs (not nested in each other) and the ISO country code each is in. `shape`: MaxMind's
- * record (`{country: {iso_code}}`, GeoLite2) or the flat one of the ip-location-db files (`{country_code}`).
+ * `networks`: IPv4 CIDRs (not nested in each other), the ISO country code each is in and, for a city database,
+ * its city. `shape`: MaxMind's record (`{country: {iso_code}, city: {names: {en}}}`, GeoLite2) or the flat one of
+ * the ip-location-db files (`{country_code, city}`).
  */
 export function countryDatabase(
-  networks: readonly { cidr: string; country: string }[],
+  networks: readonly { cidr: string; country: string; city?: string }[],
   shape: "maxmind" | "flat" = "maxmind",
 ): Buffer {
   const nodes: [RecordValue, RecordValue][] = [[null, null]];
   const data: Buffer[] = [];
   let dataLength = 0;
   const offsets = new Map<string, number>();
-  for (const { cidr, country } of networks) {
+  for (const { cidr, country, city } of networks) {
     const [ip, bits] = cidr.split("/") as [string, string];
     const prefix = Number(bits);
     const address = ip.split(".").reduce((acc, octet) => ((acc << 8) | Number(octet)) >>> 0, 0);
-    let offset = offsets.get(country);
+    const key = `${country}/${city ?? ""}`;
+    let offset = offsets.get(key);
     if (offset === undefined) {
       const record =
         shape === "flat"
-          ? map([["country_code", str(country)]])
-          : map([["country", map([["iso_code", str(country)]])]]);
+          ? map([["country_code", str(country)], ...(city ? [["city", str(city)] as [string, Buffer]] : [])])
+          : map([
+              ["country", map([["iso_code", str(country)]])],
+              ...(city ? [["city", map([["names", map([["en", str(city)]])]])] as [string, Buffer]] : []),
+            ]);
       offset = dataLength;
       data.push(record);
       dataLength += record.length;
-      offsets.set(country, offset);
+      offsets.set(key, offset);
     }
     let node = 0;
     for (let i = 0; i < prefix; i++) {

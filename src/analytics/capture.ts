@@ -1,0 +1,227 @@
+/**
+ * Detailed analytics on the redirect path (docs/analytics.md). A counted click of a recorded visit costs a few
+ * array stores: references to strings Node already has (the code, the request URL, Referer, User-Agent, the
+ * client address) and the time. No parsing, no database: every 200 ms, or at 2 000 events, the arrays go to the
+ * analytics worker thread (event-worker.ts), which classifies, anonymises and writes them. Short hand-offs keep
+ * the strings young, so they die in scavenges instead of reaching the old generation.
+ *
+ * Bounded: at most 50 000 events may wait (here and in the worker, unwritten); beyond that an event is dropped
+ * and counted (`jmp_click_events_dropped_total`). A graceful stop hands everything over and waits for the
+ * worker's last write; a killed process loses at most the last hand-off window and the worker's pending second.
+ */
+import type { IncomingMessage } from "node:http";
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { Engine } from "../store/db.js";
+import type { ReferrerStorage } from "./classify.js";
+
+/** What the redirect path checks before recording a click (from the analytics.* keys). */
+export interface CapturePolicy {
+  enabled: boolean;
+  sampleRate: number;
+  respectDnt: boolean;
+  /** analytics.disable_track_param ("" = none) */
+  optOutParam: string;
+}
+
+/** What the worker needs to turn a raw click into a stored event (from the analytics.* keys). */
+export interface ClassifySettings {
+  anonymizeIp: boolean;
+  storeIp: boolean;
+  geo: boolean;
+  storeReferrer: ReferrerStorage;
+  recordBots: boolean;
+  ignoreIps: string[];
+}
+
+/** Raw clicks handed to the worker, as parallel arrays. */
+export interface RawClicks {
+  codes: string[];
+  urls: string[];
+  referrers: (string | undefined)[];
+  agents: (string | undefined)[];
+  ips: string[];
+  times: Float64Array;
+}
+
+export type ToWorker =
+  | { kind: "settings"; settings: ClassifySettings }
+  | ({ kind: "events" } & RawClicks)
+  | { kind: "drain" };
+
+export type FromWorker =
+  | { kind: "written"; events: number }
+  | { kind: "failed"; error: string }
+  | { kind: "drained"; unwritten: number };
+
+export interface EventWorkerData {
+  engine: Engine;
+  location: string;
+  /** JMP_GEOIP_DATABASE, or null */
+  geoip: string | null;
+}
+
+const HAND_OFF_MS = 200;
+const HAND_OFF_EVENTS = 2_000;
+export const MAX_UNWRITTEN_EVENTS = 50_000;
+
+/** What the redirect handler sees of the capture. */
+export interface ClickRecorder {
+  /** Read on every counted click: while false, recording costs one branch. */
+  readonly on: boolean;
+  record(code: string, req: IncomingMessage, address: string): void;
+}
+
+/** Where there is no worker to write events (an in-memory SQLite database is private to its connection). */
+export const NO_RECORDING: ClickRecorder = { on: false, record() {} };
+
+export class ClickCapture implements ClickRecorder {
+  on = false;
+  /** Set by the retention task when analytics.max_log_rows is reached with the `stop` action. */
+  private full = false;
+  private policy: CapturePolicy = { enabled: false, sampleRate: 1, respectDnt: true, optOutParam: "" };
+  private optOutPattern: RegExp | null = null;
+  private buffer = emptyBuffer();
+  /** Events handed to the worker and not yet written. */
+  private unwritten = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private drained: ((unwritten: number) => void) | null = null;
+  private stopped = false;
+  readonly stats = { recorded: 0, written: 0, failedWrites: 0, dropped: { full: 0 } };
+
+  constructor(
+    private readonly worker: Worker,
+    private readonly log: Logger,
+  ) {
+    worker.on("message", (message: FromWorker) => this.answer(message));
+    worker.on("error", (err) => log.error({ err }, "the analytics worker failed"));
+    worker.on("exit", () => this.drained?.(this.unwritten + this.buffer.codes.length));
+    worker.unref();
+  }
+
+  static start(data: EventWorkerData, log: Logger): ClickCapture {
+    const worker = new Worker(new URL("./event-worker.js", import.meta.url), { workerData: data });
+    return new ClickCapture(worker, log);
+  }
+
+  /** Applies the analytics.* keys (at start and after every config change). */
+  configure(policy: CapturePolicy, settings: ClassifySettings): void {
+    this.policy = policy;
+    this.optOutPattern =
+      policy.optOutParam === "" ? null : new RegExp(`[?&]${escapeRegExp(policy.optOutParam)}(?:[=&#]|$)`);
+    this.worker.postMessage({ kind: "settings", settings } satisfies ToWorker);
+    this.refresh();
+  }
+
+  private refresh(): void {
+    this.on = this.policy.enabled && this.policy.sampleRate > 0 && !this.full && !this.stopped;
+  }
+
+  /** analytics.max_log_rows with `stop`: pause recording until the stored events are below the limit again. */
+  setFull(full: boolean): void {
+    if (full === this.full) return;
+    this.full = full;
+    this.log.warn(
+      full
+        ? "analytics.max_log_rows reached: detailed recording paused (analytics.max_rows_action is stop)"
+        : "detailed recording resumed: stored events are below analytics.max_log_rows",
+    );
+    this.refresh();
+  }
+
+  /** Hot path: one counted click, `on` already checked by the caller. */
+  record(code: string, req: IncomingMessage, address: string): void {
+    const { sampleRate, respectDnt } = this.policy;
+    if (sampleRate < 1 && Math.random() >= sampleRate) return;
+    const headers = req.headers;
+    if (respectDnt && (headers.dnt === "1" || headers["sec-gpc"] === "1")) return;
+    const url = req.url!;
+    if (this.optOutPattern !== null && this.optOutPattern.test(url)) return;
+    const buffer = this.buffer;
+    const n = buffer.codes.length;
+    if (this.unwritten + n >= MAX_UNWRITTEN_EVENTS) {
+      this.stats.dropped.full++;
+      return;
+    }
+    buffer.codes.push(code);
+    buffer.urls.push(url);
+    buffer.referrers.push(headers.referer);
+    buffer.agents.push(headers["user-agent"]);
+    buffer.ips.push(address);
+    buffer.times[n] = Date.now();
+    this.stats.recorded++;
+    if (n + 1 >= HAND_OFF_EVENTS) this.handOff();
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.handOff(), HAND_OFF_MS);
+    this.timer.unref();
+  }
+
+  /** Events recorded and not yet written (buffered here or in the worker). */
+  get pending(): number {
+    return this.unwritten + this.buffer.codes.length;
+  }
+
+  private handOff(): void {
+    const buffer = this.buffer;
+    const n = buffer.codes.length;
+    if (n === 0) return;
+    this.buffer = emptyBuffer();
+    this.unwritten += n;
+    const times = buffer.times.slice(0, n);
+    this.worker.ref(); // unwritten events keep the process alive until written
+    this.worker.postMessage({ kind: "events", ...buffer, times } satisfies ToWorker, [times.buffer]);
+  }
+
+  private answer(message: FromWorker): void {
+    switch (message.kind) {
+      case "written":
+        this.unwritten -= message.events;
+        this.stats.written += message.events;
+        if (this.unwritten === 0) this.worker.unref();
+        return;
+      case "failed":
+        this.stats.failedWrites++;
+        if (!this.stopped) this.log.warn({ err: message.error }, "writing click events failed; will retry");
+        return;
+      case "drained":
+        this.drained?.(message.unwritten);
+        return;
+    }
+  }
+
+  /**
+   * Graceful stop: hands over what is buffered, lets the worker write everything, stops it. Resolves with the
+   * number of events that could not be written (the database is down): they are lost.
+   */
+  async stop(): Promise<number> {
+    if (this.timer) clearInterval(this.timer);
+    this.stopped = true;
+    this.refresh();
+    this.handOff();
+    const unwritten = await new Promise<number>((resolve) => {
+      this.drained = resolve;
+      this.worker.ref();
+      this.worker.postMessage({ kind: "drain" } satisfies ToWorker);
+    });
+    await this.worker.terminate();
+    if (unwritten > 0) this.log.error({ events: unwritten }, `${unwritten} click events could not be written`);
+    return unwritten;
+  }
+}
+
+function emptyBuffer(): RawClicks {
+  return {
+    codes: [],
+    urls: [],
+    referrers: [],
+    agents: [],
+    ips: [],
+    times: new Float64Array(HAND_OFF_EVENTS),
+  };
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

@@ -1,0 +1,149 @@
+/**
+ * Turns raw clicks (capture.ts) into stored events and their hourly breakdowns, in the analytics worker: the
+ * User-Agent classified, the country and city looked up on the full address, then the address anonymised (or
+ * dropped), the source derived, the referrer kept as configured. Visitors choose some of these values (a
+ * `utm_source`, a Referer), so each breakdown keeps at most MAX_VALUES_PER_HOUR distinct values per hour and
+ * instance; the rest count as `(other)` there (the events keep the real value).
+ */
+import { hourOf } from "../store/clicks.js";
+import type { DetailedCount, Dimension, DimRow, EventBatch, EventRow } from "../store/click-events-store.js";
+import type { ClassifySettings, RawClicks } from "./capture.js";
+import { anonymizeIp, ignoredAddresses, sourceOf, storedReferrer, UserAgentClassifier } from "./classify.js";
+import type { LocationLookup } from "./geoip.js";
+
+export const MAX_VALUES_PER_HOUR = 500;
+export const OTHER_VALUE = "(other)";
+
+export class EventAggregator {
+  private settings: ClassifySettings = {
+    anonymizeIp: true,
+    storeIp: true,
+    geo: false,
+    storeReferrer: "full",
+    recordBots: true,
+    ignoreIps: [],
+  };
+  private ignored: (ip: string) => boolean = () => false;
+  private readonly agents = new UserAgentClassifier();
+  private events: EventRow[] = [];
+  private dims = new Map<string, DimRow>();
+  private counts = new Map<number, DetailedCount>();
+  /** Raw clicks taken in since the last `take` (recorded or skipped): what the capture is told was handled. */
+  private handled = 0;
+  /** Distinct values per `hour:dim` seen by this instance (the cardinality cap). */
+  private readonly seen = new Map<string, Set<string>>();
+
+  constructor(private readonly locate: LocationLookup | null) {}
+
+  configure(settings: ClassifySettings): void {
+    this.settings = settings;
+    this.ignored = ignoredAddresses(settings.ignoreIps);
+  }
+
+  add(raw: RawClicks): void {
+    const { settings } = this;
+    for (let i = 0; i < raw.codes.length; i++) {
+      this.handled++;
+      const ip = raw.ips[i]!;
+      if (this.ignored(ip)) continue;
+      const agent = this.agents.classify(raw.agents[i]);
+      if (agent.bot && !settings.recordBots) continue;
+      const place = settings.geo && this.locate ? this.locate(ip) : undefined;
+      const referrer = raw.referrers[i];
+      const time = raw.times[i]!;
+      const event: EventRow = {
+        code: raw.codes[i]!,
+        clicked_at: time,
+        referrer: storedReferrer(referrer, settings.storeReferrer),
+        source: sourceOf(raw.urls[i]!, referrer),
+        browser: agent.browser,
+        os: agent.os,
+        device: agent.device,
+        is_bot: agent.bot ? 1 : 0,
+        country: place?.country.slice(0, 2) ?? null,
+        city: place?.city?.slice(0, 128) ?? null,
+        ip: !settings.storeIp ? null : settings.anonymizeIp ? anonymizeIp(ip) : ip.slice(0, 45),
+      };
+      this.events.push(event);
+      this.count(event);
+    }
+  }
+
+  private count(event: EventRow): void {
+    const hour = hourOf(event.clicked_at);
+    const bot = event.is_bot;
+    this.dim(hour, "source", event.source, bot);
+    if (event.country !== null) {
+      this.dim(hour, "geo", event.city === null ? event.country : `${event.country}/${event.city}`, bot);
+    }
+    if (event.browser !== null) this.dim(hour, "browser", event.browser, bot);
+    if (event.os !== null) this.dim(hour, "os", event.os, bot);
+    this.dim(hour, "device", event.device, bot);
+    let count = this.counts.get(hour);
+    if (count === undefined) this.counts.set(hour, (count = { hour, bots: 0, detailed: 0 }));
+    count.detailed++;
+    count.bots += bot;
+  }
+
+  private dim(hour: number, dim: Dimension, value: string, bot: number): void {
+    const slot = `${hour}:${dim}`;
+    let values = this.seen.get(slot);
+    if (values === undefined) {
+      this.forgetBefore(hour - 3_600_000);
+      this.seen.set(slot, (values = new Set()));
+    }
+    if (!values.has(value)) {
+      if (values.size >= MAX_VALUES_PER_HOUR) value = OTHER_VALUE;
+      else values.add(value);
+    }
+    const key = `${slot}:${bot}:${value}`;
+    const row = this.dims.get(key);
+    if (row === undefined) this.dims.set(key, { hour, dim, value, bot, clicks: 1 });
+    else row.clicks++;
+  }
+
+  /** Drops the cardinality sets of hours long past (a late click of the previous hour is still capped). */
+  private forgetBefore(hour: number): void {
+    for (const slot of this.seen.keys()) {
+      if (Number(slot.slice(0, slot.indexOf(":"))) < hour) this.seen.delete(slot);
+    }
+  }
+
+  get size(): number {
+    return this.handled;
+  }
+
+  /** Everything gathered since the last take, and how many raw clicks it stands for. */
+  take(): { batch: EventBatch; handled: number } {
+    const taken = {
+      batch: { events: this.events, dims: [...this.dims.values()], counts: [...this.counts.values()] },
+      handled: this.handled,
+    };
+    this.events = [];
+    this.dims = new Map();
+    this.counts = new Map();
+    this.handled = 0;
+    return taken;
+  }
+
+  /** Puts a batch whose write failed back in front (it is retried with the next write). */
+  putBack(taken: { batch: EventBatch; handled: number }): void {
+    const newer = this.take();
+    this.events = [...taken.batch.events, ...newer.batch.events];
+    for (const row of [...taken.batch.dims, ...newer.batch.dims]) {
+      const key = `${row.hour}:${row.dim}:${row.bot}:${row.value}`;
+      const existing = this.dims.get(key);
+      if (existing === undefined) this.dims.set(key, { ...row });
+      else existing.clicks += row.clicks;
+    }
+    for (const count of [...taken.batch.counts, ...newer.batch.counts]) {
+      const existing = this.counts.get(count.hour);
+      if (existing === undefined) this.counts.set(count.hour, { ...count });
+      else {
+        existing.bots += count.bots;
+        existing.detailed += count.detailed;
+      }
+    }
+    this.handled = taken.handled + newer.handled;
+  }
+}
