@@ -47,11 +47,13 @@ export interface RawClicks {
 export type ToWorker =
   | { kind: "settings"; settings: ClassifySettings }
   | ({ kind: "events" } & RawClicks)
+  | { kind: "flush"; id: number }
   | { kind: "drain" };
 
 export type FromWorker =
   | { kind: "written"; events: number }
   | { kind: "failed"; error: string }
+  | { kind: "flushed"; id: number; ok: boolean }
   | { kind: "drained"; unwritten: number };
 
 export interface EventWorkerData {
@@ -86,6 +88,8 @@ export class ClickCapture implements ClickRecorder {
   private unwritten = 0;
   private timer: NodeJS.Timeout | undefined;
   private drained: ((unwritten: number) => void) | null = null;
+  private readonly flushes = new Map<number, (ok: boolean) => void>();
+  private nextFlush = 1;
   private stopped = false;
   readonly stats = { recorded: 0, written: 0, failedWrites: 0, dropped: { full: 0 } };
 
@@ -185,10 +189,25 @@ export class ClickCapture implements ClickRecorder {
         this.stats.failedWrites++;
         if (!this.stopped) this.log.warn({ err: message.error }, "writing click events failed; will retry");
         return;
+      case "flushed":
+        this.flushes.get(message.id)?.(message.ok);
+        this.flushes.delete(message.id);
+        return;
       case "drained":
         this.drained?.(message.unwritten);
         return;
     }
+  }
+
+  /** Hands over what is buffered and has the worker write everything now; resolves with whether it could. */
+  flush(): Promise<boolean> {
+    this.handOff();
+    return new Promise((resolve) => {
+      const id = this.nextFlush++;
+      this.flushes.set(id, resolve);
+      this.worker.ref();
+      this.worker.postMessage({ kind: "flush", id } satisfies ToWorker);
+    });
   }
 
   /**

@@ -65,6 +65,9 @@ parentPort!.on("message", (message: ToWorker) => {
     case "events":
       aggregator.add(message);
       return;
+    case "flush":
+      void write().then((ok) => send({ kind: "flushed", id: message.id, ok }));
+      return;
     case "drain":
       clearInterval(timer);
       void (async () => {
