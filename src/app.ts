@@ -225,6 +225,15 @@ export class App {
             db: dbStats,
             feed: changeLog.stats,
             clicks: () => ({ buffered: clicks.size, ...clicks.stats }),
+            ...(capture && {
+              events: () => ({
+                pending: capture.pending,
+                recorded: capture.stats.recorded,
+                written: capture.stats.written,
+                failedWrites: capture.stats.failedWrites,
+                dropped: capture.stats.dropped.full,
+              }),
+            }),
             cache: () => cache.sizes(),
             filter: () => membership.status(),
           })

@@ -30,6 +30,8 @@ export interface MetricSources {
   http: HttpStats;
   db: DbStats;
   clicks(): { buffered: number; flushes: number; failedFlushes: number; flushedClicks: number };
+  /** Detailed analytics (ClickCapture); absent when there is no analytics worker. */
+  events?(): { pending: number; recorded: number; written: number; failedWrites: number; dropped: number };
   cache(): { links: number; misses: number };
   filter(): { ready: boolean; codes: number; bytes: number; rebuilds: number };
   feed: FeedStats;
@@ -187,6 +189,49 @@ export function createRegistry(sources: MetricSources): Registry {
       () => sources.clicks().flushedClicks,
     ),
   );
+  const events = sources.events;
+  if (events) {
+    add(
+      single(
+        "jmp_click_events_pending",
+        "Click events recorded for detailed analytics and not yet written.",
+        "gauge",
+        () => events().pending,
+      ),
+    );
+    add(
+      single(
+        "jmp_click_events_recorded_total",
+        "Clicks recorded for detailed analytics (after sampling and privacy rules).",
+        "counter",
+        () => events().recorded,
+      ),
+    );
+    add(
+      single(
+        "jmp_click_events_written_total",
+        "Recorded clicks the analytics worker has handled (written, or left out by its rules).",
+        "counter",
+        () => events().written,
+      ),
+    );
+    add(
+      snapshot(
+        "jmp_click_events_dropped_total",
+        "Recorded clicks dropped because 50 000 were already waiting (the database too slow or away).",
+        "counter",
+        () => [{ labels: { reason: "full" }, value: events().dropped }],
+      ),
+    );
+    add(
+      single(
+        "jmp_click_event_write_failures_total",
+        "Failed writes of the analytics worker (retried).",
+        "counter",
+        () => events().failedWrites,
+      ),
+    );
+  }
   add(
     snapshot(
       "jmp_db_query_duration_seconds",
