@@ -268,7 +268,7 @@ describe("credentials that stop working", () => {
 describe("operations", () => {
   for (const engine of ENGINES) {
     const signal = engine === "sqlite" ? "SIGINT" : "SIGTERM";
-    it(`writes buffered clicks to the database on ${signal} [${engine}]`, async (t) => {
+    it(`writes buffered clicks and click events to the database on ${signal} [${engine}]`, async (t) => {
       const reason = await unreachable(engine);
       if (reason) return t.skip(reason);
       const db = await createDatabase(engine);
@@ -278,6 +278,8 @@ describe("operations", () => {
         const first = await spawnJmp(env);
         const api = new Client(first.url, { authorization: `Bearer ${key}` });
         await api.post("/admin/v1/links", { code: "flushme", target: "https://f.example" });
+        const on = await api.put("/admin/v1/config/analytics.enable_detailed_logging", { value: "true" });
+        assert.equal(on.status, 200, on.text);
         for (let i = 0; i < 7; i++) assert.equal((await new Client(first.url).get("/flushme")).status, 307);
         assert.equal((await api.get("/admin/v1/links/flushme")).json.data.click_count, 0, "still buffered");
         assert.equal(await first.stop(signal), 0);
@@ -287,6 +289,10 @@ describe("operations", () => {
             "/admin/v1/links/flushme",
           );
           assert.equal(r.json.data.click_count, 7);
+          const events = await new Client(second.url, { authorization: `Bearer ${key}` }).get(
+            "/admin/v1/analytics/clicks?page_size=100",
+          );
+          assert.equal(events.json.data.clicks.length, 7, "no click event lost");
         } finally {
           await second.stop();
         }
