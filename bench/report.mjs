@@ -9,7 +9,7 @@ export function summarise({ runs, dbLookups, targets, report, N }) {
   for (const [key, list] of Object.entries(runs)) {
     const [target, workload] = key.split("/");
     const rps = median(list.map((x) => x.rps));
-    const baselineRuns = runs[`node/${workload === "mixed" ? "hits" : workload}`];
+    const baselineRuns = runs[`node/${workload === "mixed" || workload === "visits" ? "hits" : workload}`];
     const baseline = median(baselineRuns.map((x) => x.rps));
     const cpu = median(list.map((x) => x.cpu_us_per_request));
     rows.push({
@@ -68,6 +68,21 @@ export function summarise({ runs, dbLookups, targets, report, N }) {
       value: round(1 - mid(ons, "rps") / mid(offs, "rps"), 3),
       target: "report",
     });
+  }
+  const plainVisits = find("jmp-sqlite", "visits");
+  const recorded = find("jmp-sqlite-analytics", "visits");
+  if (plainVisits && recorded) {
+    const ratio = round(recorded.rps / plainVisits.rps);
+    check("detailed analytics on ÷ off (visits)", ratio, "≥ 0.85", ratio >= 0.85);
+    check("detailed analytics on: visits p99 ms", recorded.p99_ms, "< 10", recorded.p99_ms < 10);
+    if (report.analytics) {
+      const dropped = report.analytics.events_dropped;
+      check("detailed analytics: events dropped", dropped, "0", dropped === 0);
+    }
+  }
+  if (report.classify_events_per_s !== undefined) {
+    const rate = report.classify_events_per_s;
+    check("analytics worker: events classified per s", rate, "≥ 50000", rate >= 50_000);
   }
   const two = find("jmp-sqlite-2-workers", "hits");
   if (on && two)

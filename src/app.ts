@@ -168,10 +168,7 @@ export class App {
       const capture =
         store.sqlite?.name === ":memory:"
           ? null
-          : ClickCapture.start(
-              { ...settings.database, geoip: settings.geoipDatabase },
-              log,
-            );
+          : ClickCapture.start({ ...settings.database, geoip: settings.geoipDatabase }, log);
       const configureCapture = () =>
         capture?.configure(
           {
@@ -191,7 +188,8 @@ export class App {
         );
       configureCapture();
       feed.subscribe((event) => {
-        if (event.kind === "config" && event.keys.some((key) => key.startsWith("analytics."))) configureCapture();
+        if (event.kind === "config" && event.keys.some((key) => key.startsWith("analytics.")))
+          configureCapture();
       });
       const clickEvents = new ClickEventsStore(store.db, store.engine);
       const statsRetention = new StatsRetention(

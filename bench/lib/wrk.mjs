@@ -28,6 +28,22 @@ export function prepareWrk({ links: N, token: TOKEN, connections }) {
     ),
     hits: `${SEED_PER_THREAD}
   request = function() return wrk.format("GET", "/c" .. math.random(0, ${N - 1})) end`,
+    // Hits as browsers send them (for detailed analytics): a few real User-Agents, a Referer, some utm_source.
+    visits: `${SEED_PER_THREAD}
+  local agents = {
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+  }
+  request = function()
+    local i = math.random(0, ${N - 1})
+    local headers = { ["User-Agent"] = agents[math.random(1, #agents)], ["Referer"] = "https://news.example/item/" .. (i % 97) }
+    if i % 5 == 0 then return wrk.format("GET", "/c" .. i .. "?utm_source=newsletter", headers) end
+    return wrk.format("GET", "/c" .. i, headers)
+  end`,
     misses: `${SEED_PER_THREAD}
   request = function() return wrk.format("GET", "/m" .. math.random(0, 2000000000)) end`,
     mixed: `${SEED_PER_THREAD}

@@ -58,7 +58,7 @@ export const AnalyticsQuerySchema = Type.Object({
   exclude_bots: Type.Optional(
     Type.Boolean({ description: "jmp: leave out clicks flagged as bots (default false)" }),
   ),
-  ...Object.fromEntries(
+  ...(Object.fromEntries(
     FILTERS.map((name) => [
       name,
       Type.Optional(
@@ -68,7 +68,7 @@ export const AnalyticsQuerySchema = Type.Object({
         }),
       ),
     ]),
-  ) as Record<(typeof FILTERS)[number], TOptional<TString>>,
+  ) as Record<(typeof FILTERS)[number], TOptional<TString>>),
 });
 
 /** The click listing's query: the analytics query and its page. */

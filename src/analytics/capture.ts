@@ -225,7 +225,8 @@ export class ClickCapture implements ClickRecorder {
       this.worker.postMessage({ kind: "drain" } satisfies ToWorker);
     });
     await this.worker.terminate();
-    if (unwritten > 0) this.log.error({ events: unwritten }, `${unwritten} click events could not be written`);
+    if (unwritten > 0)
+      this.log.error({ events: unwritten }, `${unwritten} click events could not be written`);
     return unwritten;
   }
 }

@@ -186,11 +186,19 @@ const percentOf = (count: number, total: number) => (total === 0 ? 0 : (count / 
 /** Shortlinker's lists: each percentage of the sum of the rows returned. */
 function named(rows: ValueCount[]): NamedCount[] {
   const total = rows.reduce((sum, row) => sum + row.clicks, 0);
-  return rows.map((row) => ({ name: row.value, count: row.clicks, percentage: percentOf(row.clicks, total) }));
+  return rows.map((row) => ({
+    name: row.value,
+    count: row.clicks,
+    percentage: percentOf(row.clicks, total),
+  }));
 }
 
 function referrersOf(rows: ValueCount[], total: number): Referrer[] {
-  return rows.map((row) => ({ referrer: row.value, count: row.clicks, percentage: percentOf(row.clicks, total) }));
+  return rows.map((row) => ({
+    referrer: row.value,
+    count: row.clicks,
+    percentage: percentOf(row.clicks, total),
+  }));
 }
 
 const sum = (rows: readonly { clicks: number }[]) => rows.reduce((total, row) => total + row.clicks, 0);
@@ -229,7 +237,9 @@ export class AnalyticsQueries {
   /** All links' counts per hour; with exclude_bots, less the clicks recorded as bots. */
   private async allLinks(range: TimeRange, excludeBots: boolean): Promise<HourCount[]> {
     const series = await this.store.series(ALL_LINKS, range, this.boundary());
-    return excludeBots ? series.map((row) => ({ ...row, clicks: Math.max(0, row.clicks - row.bots) })) : series;
+    return excludeBots
+      ? series.map((row) => ({ ...row, clicks: Math.max(0, row.clicks - row.bots) }))
+      : series;
   }
 
   async trends(query: AnalyticsQuery): Promise<Trend> {
@@ -314,7 +324,7 @@ export class AnalyticsQueries {
     const range = this.range(query);
     const { filter } = this.filterOf(query);
     yield EXPORT_HEADER;
-    for (let afterId = 0; ; ) {
+    for (let afterId = 0; ;) {
       const events = await this.events.page(range, filter, { afterId }, EXPORT_BATCH);
       if (events.length === 0) return;
       yield events.map(exportLine).join("");
@@ -357,7 +367,10 @@ export class AnalyticsQueries {
         end: new Date(r.end).toISOString(),
         clicks: sum(series),
         bot_clicks: excludeBots ? 0 : series.reduce((total, row) => total + row.bots, 0),
-        detailed_clicks: series.reduce((total, row) => total + row.detailed - (excludeBots ? row.bots : 0), 0),
+        detailed_clicks: series.reduce(
+          (total, row) => total + row.detailed - (excludeBots ? row.bots : 0),
+          0,
+        ),
         links_clicked: await this.store.linksClicked(r, this.boundary()),
       };
     };
@@ -388,7 +401,11 @@ export class AnalyticsQueries {
       total_clicks: sum(series),
       trend: trendOf(range, "day", series, zone),
       top_referrers: referrersOf(sources, detailed),
-      geo_distribution: places.map((place) => ({ country: place.country, city: place.city, count: place.clicks })),
+      geo_distribution: places.map((place) => ({
+        country: place.country,
+        city: place.city,
+        count: place.clicks,
+      })),
     };
   }
 

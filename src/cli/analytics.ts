@@ -1,5 +1,5 @@
 /**
- * `jmp analytics trends|top|link`: the analytics API from a terminal (through the API: `jmp login`, or JMP_URL
+ * `jmp analytics trends|top|referrers|geo|devices|clicks|link`: the analytics API from a terminal (through the API: `jmp login`, or JMP_URL
  * and JMP_TOKEN). Tables by default, with a sparkline for series; `--json` prints the API's data as is.
  */
 import type { Command } from "commander";
@@ -23,13 +23,25 @@ interface RangeOptions {
   limit?: string;
   tz?: string;
   json?: boolean;
+  excludeBots?: boolean;
+  code?: string;
+  tag?: string;
+  source?: string;
+  country?: string;
+  browser?: string;
+  os?: string;
+  device?: string;
 }
+
+const FILTER_OPTIONS = ["code", "tag", "source", "country", "browser", "os", "device"] as const;
 
 function queryOf(options: RangeOptions): AnalyticsQuery {
   const query: AnalyticsQuery = {};
   if (options.start) query.start_date = options.start;
   if (options.end) query.end_date = options.end;
   if (options.tz) query.tz = options.tz;
+  if (options.excludeBots) query.exclude_bots = true;
+  for (const name of FILTER_OPTIONS) if (options[name] !== undefined) query[name] = options[name];
   if (options.groupBy) {
     if (!["hour", "day", "week", "month"].includes(options.groupBy)) {
       throw new CliError("--group-by must be hour, day, week or month");
@@ -48,6 +60,14 @@ function withRange(command: Command): Command {
     .option("--start <date>", "start of the range: RFC 3339 or YYYY-MM-DD (default: 30 days before the end)")
     .option("--end <date>", "end of the range, inclusive (default: now)")
     .option("--tz <zone>", "IANA time zone of the days (default: UTC)")
+    .option("--exclude-bots", "leave out clicks flagged as bots")
+    .option("--code <code>", "only recorded clicks of this link")
+    .option("--tag <tag>", "only recorded clicks of links with this tag")
+    .option("--source <source>", "only recorded clicks from this source (utm_source, ref:<host>, direct)")
+    .option("--country <cc>", "only recorded clicks from this country (ISO code)")
+    .option("--browser <name>", "only recorded clicks of this browser")
+    .option("--os <name>", "only recorded clicks of this operating system")
+    .option("--device <class>", "only recorded clicks of this device class (desktop, mobile, …)")
     .option("--json", "print JSON");
 }
 
@@ -75,6 +95,69 @@ export function registerAnalyticsCommands(program: Command): void {
       const top = await requireClient().analytics.top(queryOf(options));
       if (options.json) return writeOutput(json(top), undefined);
       writeOutput(printTable([["CODE", "CLICKS"], ...top.map((t) => [t.code, String(t.clicks)])]), undefined);
+    });
+
+  const percent = (value: number) => `${value.toFixed(1)} %`;
+  withRange(analytics.command("referrers").description("where clicks came from (detailed analytics)"))
+    .option("--limit <n>", "how many (at most 100)", "10")
+    .action(async (options: RangeOptions) => {
+      const rows = await requireClient().analytics.referrers(queryOf(options));
+      if (options.json) return writeOutput(json(rows), undefined);
+      const table = rows.map((r) => [r.referrer, String(r.count), percent(r.percentage)]);
+      writeOutput(printTable([["SOURCE", "CLICKS", "SHARE"], ...table]), undefined);
+    });
+
+  withRange(analytics.command("geo").description("countries and cities (detailed analytics)"))
+    .option("--limit <n>", "how many (at most 100)", "20")
+    .action(async (options: RangeOptions) => {
+      const rows = await requireClient().analytics.geo(queryOf(options));
+      if (options.json) return writeOutput(json(rows), undefined);
+      const table = rows.map((r) => [r.country, r.city ?? "", String(r.count)]);
+      writeOutput(printTable([["COUNTRY", "CITY", "CLICKS"], ...table]), undefined);
+    });
+
+  withRange(analytics.command("devices").description("browsers, systems, device classes, bots"))
+    .option("--limit <n>", "how many per list (at most 20)", "10")
+    .action(async (options: RangeOptions) => {
+      const data = await requireClient().analytics.devices(queryOf(options));
+      if (options.json) return writeOutput(json(data), undefined);
+      const section = (title: string, list: { name: string; count: number; percentage: number }[]) =>
+        printTable([
+          [title, "CLICKS", "SHARE"],
+          ...list.map((r) => [r.name, String(r.count), percent(r.percentage)]),
+        ]);
+      writeOutput(
+        `${data.total_with_ua} recorded clicks, ${percent(data.bot_percentage)} bots\n` +
+          `${section("BROWSER", data.browsers)}\n${section("OS", data.operating_systems)}\n` +
+          section("DEVICE", data.devices),
+        undefined,
+      );
+    });
+
+  withRange(analytics.command("clicks").description("recorded clicks, newest first (detailed analytics)"))
+    .option("--page-size <n>", "how many (at most 1000)", "50")
+    .option("--cursor <cursor>", "the next page: the cursor printed after the previous one")
+    .action(async (options: RangeOptions & { pageSize: string; cursor?: string }) => {
+      if (!/^\d+$/.test(options.pageSize)) throw new CliError("--page-size must be a non-negative integer");
+      const page = await requireClient().analytics.clicks({
+        ...queryOf(options),
+        page_size: Number(options.pageSize),
+        ...(options.cursor !== undefined && { cursor: options.cursor }),
+      });
+      if (options.json) return writeOutput(json(page), undefined);
+      const rows = page.clicks.map((c) => [
+        c.clicked_at,
+        c.code,
+        c.source,
+        [c.country, c.city].filter(Boolean).join("/"),
+        [c.browser, c.os, c.device].filter(Boolean).join(" · "),
+        c.is_bot ? "bot" : "",
+      ]);
+      const next = page.next_cursor === null ? "" : `next page: --cursor ${page.next_cursor}\n`;
+      writeOutput(
+        `${printTable([["TIME", "CODE", "SOURCE", "PLACE", "AGENT", ""], ...rows])}${next}`,
+        undefined,
+      );
     });
 
   withRange(

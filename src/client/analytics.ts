@@ -10,13 +10,23 @@ export interface AnalyticsQuery {
   limit?: number;
   /** IANA time zone of day/week/month buckets (default UTC) */
   tz?: string;
+  /** Leave out clicks flagged as bots */
+  exclude_bots?: boolean;
+  /** Filters: only recorded clicks with this value (detailed analytics) */
+  code?: string;
+  tag?: string;
+  source?: string;
+  country?: string;
+  browser?: string;
+  os?: string;
+  device?: string;
 }
 
 /** How the calls reach the server: JmpClient.call (the envelope's `data`, or JmpApiError). */
 export type Caller = <T>(call: {
   method: string;
   path: string;
-  query?: Record<string, string | number | undefined>;
+  query?: Record<string, string | number | boolean | undefined>;
 }) => Promise<T>;
 
 export function analyticsCalls(call: Caller) {
@@ -32,11 +42,17 @@ export function analyticsCalls(call: Caller) {
     geo: get<Api.GeoCount[]>("/analytics/geo"),
     devices: get<Api.DevicesData>("/analytics/devices"),
     summary: get<Api.SummaryData>("/analytics/summary"),
+    /** Recorded clicks, newest first; pass `next_cursor` back as `cursor` for the next page. */
+    clicks: (query: AnalyticsQuery & { cursor?: string; page_size?: number } = {}) =>
+      call<Api.ClickPageData>({ method: "GET", path: "/analytics/clicks", query: { ...query } }),
     link: (code: string, query: AnalyticsQuery = {}) => get<Api.LinkAnalyticsData>(ofLink(code))(query),
     linkDevices: (code: string, query: AnalyticsQuery = {}) =>
       get<Api.DevicesData>(`${ofLink(code)}/devices`)(query),
     /** Erases a link's own analytics (scope `admin`; audited). */
     eraseLink: (code: string) =>
-      call<{ code: string; deleted_rows: number }>({ method: "DELETE", path: ofLink(code) }),
+      call<{ code: string; deleted_rows: number; deleted_events: number }>({
+        method: "DELETE",
+        path: ofLink(code),
+      }),
   };
 }

@@ -525,7 +525,7 @@ export const REGISTRY = [
     description:
       "Record each click in detail (time, source, referrer, browser, OS, device, country, anonymised IP) for the breakdowns, filters and export of the analytics API. Click counts are exact either way.",
 
-        defaultValue: "false",
+    defaultValue: "false",
   }),
   intKey(
     {
@@ -533,7 +533,7 @@ export const REGISTRY = [
       category: "analytics",
       description: "Days detailed click records are kept (0 = forever).",
 
-            defaultValue: "30",
+      defaultValue: "30",
     },
     0,
     36500,
@@ -544,7 +544,7 @@ export const REGISTRY = [
     description:
       "Store the visitor's IP address in detailed click records (anonymised unless analytics.anonymize_ip is off).",
 
-        defaultValue: "true",
+    defaultValue: "true",
   }),
   boolKey({
     key: "analytics.enable_geo_lookup",
@@ -552,7 +552,7 @@ export const REGISTRY = [
     description:
       "Record the visitor's country and city from the GeoIP database of JMP_GEOIP_DATABASE (looked up on the full address before it is anonymised).",
 
-        defaultValue: "false",
+    defaultValue: "false",
   }),
   intKey(
     {
@@ -586,10 +586,9 @@ export const REGISTRY = [
     {
       key: "analytics.sample_rate",
       category: "analytics",
-      description:
-        "Share of clicks recorded in detail, from 0 to 1 (click counts are always exact).",
+      description: "Share of clicks recorded in detail, from 0 to 1 (click counts are always exact).",
 
-            defaultValue: "1.0",
+      defaultValue: "1.0",
     },
     0,
     1,
@@ -601,7 +600,7 @@ export const REGISTRY = [
       description:
         "Most detailed click records kept (0 = no limit); checked every 10 minutes, see analytics.max_rows_action.",
 
-            defaultValue: "0",
+      defaultValue: "0",
     },
     0,
     Number.MAX_SAFE_INTEGER,
@@ -612,7 +611,7 @@ export const REGISTRY = [
       category: "analytics",
       description: "What happens at analytics.max_log_rows.",
 
-            defaultValue: "cleanup",
+      defaultValue: "cleanup",
     },
     [
       { value: "cleanup", label: "Cleanup", description: "Delete oldest records when limit exceeded" },

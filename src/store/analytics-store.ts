@@ -71,7 +71,10 @@ export class AnalyticsStore {
       bots: Number(row.bots),
       detailed: Number(row.detailed),
     });
-    return [...daily.map((row) => count(Number(row.day), row)), ...hourly.map((row) => count(Number(row.hour), row))];
+    return [
+      ...daily.map((row) => count(Number(row.day), row)),
+      ...hourly.map((row) => count(Number(row.hour), row)),
+    ];
   }
 
   /** Every link's counts in the range (one row per link and hour or day, the all-links rows left out). */

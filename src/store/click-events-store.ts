@@ -254,7 +254,10 @@ export class ClickEventsStore {
     cursor: { afterId: number } | { beforeId: number | null },
     limit: number,
   ): Promise<StoredEvent[]> {
-    let query: SelectQueryBuilder<Database, "click_events", StoredEvent> = this.events(range, filter).selectAll();
+    let query: SelectQueryBuilder<Database, "click_events", StoredEvent> = this.events(
+      range,
+      filter,
+    ).selectAll();
     if ("afterId" in cursor) query = query.where("id", ">", cursor.afterId).orderBy("id");
     else {
       if (cursor.beforeId !== null) query = query.where("id", "<", cursor.beforeId);

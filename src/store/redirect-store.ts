@@ -114,7 +114,12 @@ export class RedirectStore implements ClickSink {
         ] as const) {
           const insert = trx
             .insertInto(table)
-            .values({ [column]: at, code: rowCode, clicks: 1 } as { hour: number; day: number; code: string; clicks: number });
+            .values({ [column]: at, code: rowCode, clicks: 1 } as {
+              hour: number;
+              day: number;
+              code: string;
+              clicks: number;
+            });
           await (
             this.engine === "mysql"
               ? insert.onDuplicateKeyUpdate({ clicks: sql`clicks + 1` })

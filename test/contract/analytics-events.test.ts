@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { countryDatabase } from "../support/mmdb.js";
-import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+import { BOOTSTRAP_KEY, forEachEngine, runJmp, startServer, type TestServer } from "../support/server.js";
 
 const CHROME_WINDOWS =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
@@ -278,6 +278,25 @@ forEachEngine("detailed analytics", (engine) => {
     await written();
     const again = await a.api.get("/admin/v1/analytics/export?source==cmd()");
     assert.match(again.text, /,'=cmd\(\),/);
+  });
+
+  it("jmp analytics referrers|geo|devices|clicks: the same numbers, filters as options", async () => {
+    const env = { JMP_URL: a.url, JMP_TOKEN: BOOTSTRAP_KEY };
+    const referrers = await runJmp(["analytics", "referrers", "--json"], env);
+    assert.equal(referrers.code, 0, referrers.stderr);
+    assert.deepEqual(
+      JSON.parse(referrers.stdout),
+      (await a.api.get("/admin/v1/analytics/referrers")).json.data,
+    );
+    const devices = await runJmp(["analytics", "devices", "--exclude-bots"], env);
+    assert.equal(devices.code, 0, devices.stderr);
+    assert.match(devices.stdout, /recorded clicks, 0\.0 % bots/);
+    assert.match(devices.stdout, /Chrome/);
+    const geo = await runJmp(["analytics", "geo", "--country", "DE"], env);
+    assert.match(geo.stdout, /DE\s+Berlin\s+1/);
+    const clicks = await runJmp(["analytics", "clicks", "--page-size", "2", "--code", "ev-a"], env);
+    assert.equal(clicks.code, 0, clicks.stderr);
+    assert.match(clicks.stdout, /next page: --cursor \d+/);
   });
 
   describe("privacy switches", () => {
