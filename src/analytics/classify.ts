@@ -7,7 +7,6 @@
 import { BlockList, isIPv4, isIPv6 } from "node:net";
 import Bowser from "bowser";
 import { isbot } from "isbot";
-import { LRUCache } from "lru-cache";
 
 /** The device classes (Shortlinker used woothee's pc/smartphone/crawler; docs/analytics.md maps them). */
 export type DeviceClass = "desktop" | "mobile" | "tablet" | "tv" | "bot" | "unknown";
@@ -49,20 +48,27 @@ function parseUserAgent(userAgent: string): UserAgentClass {
   };
 }
 
-/** Classifies User-Agents, each distinct one parsed once while it stays among the 10 000 most recent. */
+/**
+ * Classifies User-Agents, each distinct one parsed once while it stays among the 10 000 most recently parsed. A
+ * plain map dropping its oldest entry: per click it is one lookup (an LRU's bookkeeping on every hit cost more than
+ * the rare re-parse it saves).
+ */
 export class UserAgentClassifier {
-  private readonly cache = new LRUCache<string, UserAgentClass>({ max: 10_000 });
+  private readonly cache = new Map<string, UserAgentClass>();
 
   classify(userAgent: string | undefined): UserAgentClass {
     if (!userAgent) return NO_USER_AGENT;
     let found = this.cache.get(userAgent);
     if (found === undefined) {
       found = parseUserAgent(userAgent);
+      if (this.cache.size >= CACHED_AGENTS) this.cache.delete(this.cache.keys().next().value!);
       this.cache.set(userAgent, found);
     }
     return found;
   }
 }
+
+const CACHED_AGENTS = 10_000;
 
 /** The host of an `http(s)://` Referer, lower-cased, without port or credentials; null for anything else. */
 export function referrerHost(referrer: string | undefined): string | null {

@@ -7,7 +7,8 @@
  */
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
-import { ClickEventsStore } from "../store/click-events-store.js";
+import { ClickEventsStore, type EventSink } from "../store/click-events-store.js";
+import { SqliteEventWriter } from "../store/sqlite-event-writer.js";
 import { openStore } from "../store/db.js";
 import type { EventWorkerData, FromWorker, ToWorker } from "./capture.js";
 import { EventAggregator } from "./events.js";
@@ -25,8 +26,14 @@ if (process.platform === "linux") {
 }
 
 const data = workerData as EventWorkerData;
-const store = openStore({ engine: data.engine, location: data.location });
-const events = new ClickEventsStore(store.db, store.engine);
+/** SQLite: prepared statements on a connection of its own (sqlite-event-writer.ts); else the query builder. */
+function openSink(): EventSink & { close(): Promise<void> } {
+  if (data.engine === "sqlite") return new SqliteEventWriter(data.location);
+  const store = openStore({ engine: data.engine, location: data.location });
+  const events = new ClickEventsStore(store.db, store.engine);
+  return { write: (batch) => events.write(batch), close: () => store.close() };
+}
+const events = openSink();
 const aggregator = new EventAggregator(data.geoip ? await openLocations(data.geoip) : null);
 let writing: Promise<void> | null = null;
 
@@ -76,7 +83,7 @@ parentPort!.on("message", (message: ToWorker) => {
           await new Promise((resolve) => setTimeout(resolve, 500));
         }
         const unwritten = aggregator.size;
-        await store.close().catch(() => {});
+        await events.close().catch(() => {});
         send({ kind: "drained", unwritten });
       })();
       return;

@@ -14,6 +14,12 @@ import type { LocationLookup } from "./geoip.js";
 export const MAX_VALUES_PER_HOUR = 500;
 export const OTHER_VALUE = "(other)";
 
+/** The breakdowns, in the order a click is counted in them. */
+const DIMENSIONS: readonly Dimension[] = ["source", "geo", "browser", "os", "device"];
+
+/** One hour's breakdowns: per dimension, clicks by value as [humans, bots]. */
+type HourDims = Map<string, [number, number]>[];
+
 export class EventAggregator {
   private settings: ClassifySettings = {
     anonymizeIp: true,
@@ -26,12 +32,12 @@ export class EventAggregator {
   private ignored: (ip: string) => boolean = () => false;
   private readonly agents = new UserAgentClassifier();
   private events: EventRow[] = [];
-  private dims = new Map<string, DimRow>();
+  private dims = new Map<number, HourDims>();
   private counts = new Map<number, DetailedCount>();
   /** Raw clicks taken in since the last `take` (recorded or skipped): what the capture is told was handled. */
   private handled = 0;
-  /** Distinct values per `hour:dim` seen by this instance (the cardinality cap). */
-  private readonly seen = new Map<string, Set<string>>();
+  /** Distinct values per hour and dimension seen by this instance (the cardinality cap). */
+  private readonly seen = new Map<number, Set<string>[]>();
 
   constructor(private readonly locate: LocationLookup | null) {}
 
@@ -72,41 +78,45 @@ export class EventAggregator {
   private count(event: EventRow): void {
     const hour = hourOf(event.clicked_at);
     const bot = event.is_bot;
-    this.dim(hour, "source", event.source, bot);
+    let dims = this.dims.get(hour);
+    if (dims === undefined) this.dims.set(hour, (dims = DIMENSIONS.map(() => new Map())));
+    this.dim(hour, dims, 0, event.source, bot);
     if (event.country !== null) {
-      this.dim(hour, "geo", event.city === null ? event.country : `${event.country}/${event.city}`, bot);
+      this.dim(hour, dims, 1, event.city === null ? event.country : `${event.country}/${event.city}`, bot);
     }
-    if (event.browser !== null) this.dim(hour, "browser", event.browser, bot);
-    if (event.os !== null) this.dim(hour, "os", event.os, bot);
-    this.dim(hour, "device", event.device, bot);
+    if (event.browser !== null) this.dim(hour, dims, 2, event.browser, bot);
+    if (event.os !== null) this.dim(hour, dims, 3, event.os, bot);
+    this.dim(hour, dims, 4, event.device, bot);
     let count = this.counts.get(hour);
     if (count === undefined) this.counts.set(hour, (count = { hour, bots: 0, detailed: 0 }));
     count.detailed++;
     count.bots += bot;
   }
 
-  private dim(hour: number, dim: Dimension, value: string, bot: number): void {
-    const slot = `${hour}:${dim}`;
-    let values = this.seen.get(slot);
-    if (values === undefined) {
-      this.forgetBefore(hour - 3_600_000);
-      this.seen.set(slot, (values = new Set()));
+  private dim(hour: number, dims: HourDims, index: number, value: string, bot: number): void {
+    const values = dims[index]!;
+    let clicks = values.get(value);
+    if (clicks === undefined) {
+      const key = this.capped(hour, index, value);
+      clicks = values.get(key);
+      if (clicks === undefined) values.set(key, (clicks = [0, 0]));
     }
-    if (!values.has(value)) {
-      if (values.size >= MAX_VALUES_PER_HOUR) value = OTHER_VALUE;
-      else values.add(value);
-    }
-    const key = `${slot}:${bot}:${value}`;
-    const row = this.dims.get(key);
-    if (row === undefined) this.dims.set(key, { hour, dim, value, bot, clicks: 1 });
-    else row.clicks++;
+    clicks[bot]!++;
   }
 
-  /** Drops the cardinality sets of hours long past (a late click of the previous hour is still capped). */
-  private forgetBefore(hour: number): void {
-    for (const slot of this.seen.keys()) {
-      if (Number(slot.slice(0, slot.indexOf(":"))) < hour) this.seen.delete(slot);
+  /** The value as this hour's breakdown keeps it: itself, or `(other)` past MAX_VALUES_PER_HOUR. */
+  private capped(hour: number, index: number, value: string): string {
+    let seen = this.seen.get(hour);
+    if (seen === undefined) {
+      // A new hour: forget the hours long past (a late click of the previous hour is still capped).
+      for (const past of this.seen.keys()) if (past < hour - 3_600_000) this.seen.delete(past);
+      this.seen.set(hour, (seen = DIMENSIONS.map(() => new Set())));
     }
+    const values = seen[index]!;
+    if (values.has(value)) return value;
+    if (values.size >= MAX_VALUES_PER_HOUR) return OTHER_VALUE;
+    values.add(value);
+    return value;
   }
 
   get size(): number {
@@ -115,8 +125,18 @@ export class EventAggregator {
 
   /** Everything gathered since the last take, and how many raw clicks it stands for. */
   take(): { batch: EventBatch; handled: number } {
+    const dims: DimRow[] = [];
+    for (const [hour, byDimension] of this.dims) {
+      byDimension.forEach((values, index) => {
+        for (const [value, clicks] of values) {
+          for (const bot of [0, 1]) {
+            if (clicks[bot]! > 0) dims.push({ hour, dim: DIMENSIONS[index]!, value, bot, clicks: clicks[bot]! });
+          }
+        }
+      });
+    }
     const taken = {
-      batch: { events: this.events, dims: [...this.dims.values()], counts: [...this.counts.values()] },
+      batch: { events: this.events, dims, counts: [...this.counts.values()] },
       handled: this.handled,
     };
     this.events = [];
@@ -131,10 +151,12 @@ export class EventAggregator {
     const newer = this.take();
     this.events = [...taken.batch.events, ...newer.batch.events];
     for (const row of [...taken.batch.dims, ...newer.batch.dims]) {
-      const key = `${row.hour}:${row.dim}:${row.bot}:${row.value}`;
-      const existing = this.dims.get(key);
-      if (existing === undefined) this.dims.set(key, { ...row });
-      else existing.clicks += row.clicks;
+      let dims = this.dims.get(row.hour);
+      if (dims === undefined) this.dims.set(row.hour, (dims = DIMENSIONS.map(() => new Map())));
+      const values = dims[DIMENSIONS.indexOf(row.dim)]!;
+      let clicks = values.get(row.value);
+      if (clicks === undefined) values.set(row.value, (clicks = [0, 0]));
+      clicks[row.bot]! += row.clicks;
     }
     for (const count of [...taken.batch.counts, ...newer.batch.counts]) {
       const existing = this.counts.get(count.hour);

@@ -38,6 +38,11 @@ export interface EventBatch {
   counts: DetailedCount[];
 }
 
+/** Where the analytics worker writes its batches (this store, or SqliteEventWriter on SQLite). */
+export interface EventSink {
+  write(batch: EventBatch): Promise<void>;
+}
+
 /** Narrows the events read (jmp's filters on the analytics routes). */
 export interface EventFilter {
   code?: string | undefined;
@@ -66,7 +71,7 @@ const DELETE_BATCH = 10_000;
 
 type EventColumn = "source" | "country" | "browser" | "os" | "device" | "code";
 
-export class ClickEventsStore {
+export class ClickEventsStore implements EventSink {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly engine: Engine,
