@@ -15,6 +15,11 @@ import { EventAggregator } from "./events.js";
 import { openLocations } from "./geoip.js";
 
 const WRITE_INTERVAL_MS = 1_000;
+/**
+ * A write also starts when this many clicks wait: at ~50 000 clicks a second a second's worth would reach the
+ * capture's bound (MAX_UNWRITTEN_EVENTS) before the timer fired, and clicks were dropped with the worker idle.
+ */
+const WRITE_AT_EVENTS = 5_000;
 
 // As the SQLite click writer: lower priority lets the scheduler favour the event loop (Linux: per thread).
 if (process.platform === "linux") {
@@ -71,6 +76,7 @@ parentPort!.on("message", (message: ToWorker) => {
       return;
     case "events":
       aggregator.add(message);
+      if (aggregator.size >= WRITE_AT_EVENTS && writing === null) void write();
       return;
     case "flush":
       void write().then((ok) => send({ kind: "flushed", id: message.id, ok }));

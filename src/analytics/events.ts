@@ -60,6 +60,7 @@ export class EventAggregator {
       const event: EventRow = {
         code: raw.codes[i]!,
         clicked_at: time,
+        hour: hourOf(time),
         referrer: storedReferrer(referrer, settings.storeReferrer),
         source: sourceOf(raw.urls[i]!, referrer),
         browser: agent.browser,
@@ -76,7 +77,7 @@ export class EventAggregator {
   }
 
   private count(event: EventRow): void {
-    const hour = hourOf(event.clicked_at);
+    const hour = event.hour;
     const bot = event.is_bot;
     let dims = this.dims.get(hour);
     if (dims === undefined) this.dims.set(hour, (dims = DIMENSIONS.map(() => new Map())));
@@ -130,7 +131,8 @@ export class EventAggregator {
       byDimension.forEach((values, index) => {
         for (const [value, clicks] of values) {
           for (const bot of [0, 1]) {
-            if (clicks[bot]! > 0) dims.push({ hour, dim: DIMENSIONS[index]!, value, bot, clicks: clicks[bot]! });
+            if (clicks[bot]! > 0)
+              dims.push({ hour, dim: DIMENSIONS[index]!, value, bot, clicks: clicks[bot]! });
           }
         }
       });

@@ -348,9 +348,18 @@ export class AnalyticsQueries {
     const events = await this.events.page(range, filter, { beforeId }, size);
     return {
       clicks: events.map((event) => ({
-        ...event,
+        id: event.id,
+        code: event.code,
         clicked_at: new Date(event.clicked_at).toISOString(),
+        referrer: event.referrer,
+        source: event.source,
+        browser: event.browser,
+        os: event.os,
+        device: event.device,
         is_bot: event.is_bot === 1,
+        country: event.country,
+        city: event.city,
+        ip: event.ip,
       })),
       next_cursor: events.length === size ? String(events.at(-1)!.id) : null,
     };

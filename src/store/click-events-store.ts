@@ -6,7 +6,7 @@
  * hours it touches.
  */
 import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from "kysely";
-import { ALL_LINKS, dayOf, hourOf } from "./clicks.js";
+import { ALL_LINKS, dayOf, HOUR_MS, hourOf } from "./clicks.js";
 import type { Db, Engine } from "./db.js";
 import type { ClickEventsTable, Database } from "./schema.js";
 import type { HourRange } from "./analytics-store.js";
@@ -68,6 +68,8 @@ export interface StoredEvent extends EventRow {
 const ROWS_PER_STATEMENT = 500;
 /** Rows a retention statement deletes at once: the write lock is never held for long. */
 const DELETE_BATCH = 10_000;
+/** One link's events are read with a seek per hour up to this many hours (over a year); past it, by range. */
+const MAX_HOURS_LISTED = 10_000;
 
 type EventColumn = "source" | "country" | "browser" | "os" | "device" | "code";
 
@@ -166,11 +168,18 @@ export class ClickEventsStore implements EventSink {
   }
 
   private events(range: HourRange, filter: EventFilter) {
-    let query = this.db
-      .selectFrom("click_events")
-      .where("clicked_at", ">=", range.start)
-      .where("clicked_at", "<", range.end);
-    if (filter.code !== undefined) query = query.where("code", "=", filter.code);
+    const first = hourOf(range.start);
+    let query = this.db.selectFrom("click_events");
+    if (filter.code !== undefined && (range.end - first) / HOUR_MS <= MAX_HOURS_LISTED) {
+      // One link: a seek per hour of the range on (hour, code), not a scan of every link's rows in it.
+      const hours: number[] = [];
+      for (let hour = first; hour < range.end; hour += HOUR_MS) hours.push(hour);
+      query = query.where("hour", "in", hours).where("code", "=", filter.code);
+    } else {
+      query = query.where("hour", ">=", first).where("hour", "<", range.end);
+      if (filter.code !== undefined) query = query.where("code", "=", filter.code);
+    }
+    query = query.where("clicked_at", ">=", range.start).where("clicked_at", "<", range.end);
     if (filter.tag !== undefined) {
       const tag = filter.tag;
       query = query.where("code", "in", (eb: ExpressionBuilder<Database, "click_events">) =>
@@ -235,11 +244,10 @@ export class ClickEventsStore implements EventSink {
 
   /** Matching events per hour (the trend of a filtered view). */
   async eventSeries(range: HourRange, filter: EventFilter): Promise<{ hour: number; clicks: number }[]> {
-    const hour = sql<number>`clicked_at - (clicked_at % 3600000)`;
     const rows = await this.events(range, filter)
-      .select([hour.as("hour"), sql<number>`count(*)`.as("clicks")])
-      .groupBy(hour)
-      .orderBy(hour)
+      .select(["hour", sql<number>`count(*)`.as("clicks")])
+      .groupBy("hour")
+      .orderBy("hour")
       .execute();
     return rows.map((row) => ({ hour: Number(row.hour), clicks: Number(row.clicks) }));
   }
@@ -277,25 +285,35 @@ export class ClickEventsStore implements EventSink {
     }));
   }
 
-  /** Deletes events clicked before `cutoff`, in bounded statements. Returns how many. */
+  /**
+   * Deletes events of the hours before the one `cutoff` is in, in bounded statements (an hour's events at a time,
+   * at most DELETE_BATCH per statement). Returns how many.
+   */
   async deleteEventsBefore(cutoff: number): Promise<number> {
     let deleted = 0;
     for (;;) {
+      const oldest = await this.db
+        .selectFrom("click_events")
+        .select(["hour", "id"])
+        .where("hour", "<", hourOf(cutoff))
+        .orderBy("hour")
+        .limit(1)
+        .executeTakeFirst();
+      if (oldest === undefined) return deleted;
       const last = await this.db
         .selectFrom("click_events")
         .select("id")
-        .where("clicked_at", "<", cutoff)
-        .orderBy("clicked_at")
+        .where("hour", "=", Number(oldest.hour))
+        .orderBy("id")
         .offset(DELETE_BATCH - 1)
         .limit(1)
         .executeTakeFirst();
       const result = await this.db
         .deleteFrom("click_events")
-        .where("clicked_at", "<", cutoff)
+        .where("hour", "=", Number(oldest.hour))
         .$if(last !== undefined, (q) => q.where("id", "<=", Number(last!.id)))
         .executeTakeFirst();
       deleted += Number(result.numDeletedRows);
-      if (last === undefined) return deleted;
     }
   }
 

@@ -112,14 +112,12 @@ export class RedirectStore implements ClickSink {
           ["click_stats_hourly", "hour", hour],
           ["click_stats_daily", "day", dayOf(hour)],
         ] as const) {
-          const insert = trx
-            .insertInto(table)
-            .values({ [column]: at, code: rowCode, clicks: 1 } as {
-              hour: number;
-              day: number;
-              code: string;
-              clicks: number;
-            });
+          const insert = trx.insertInto(table).values({ [column]: at, code: rowCode, clicks: 1 } as {
+            hour: number;
+            day: number;
+            code: string;
+            clicks: number;
+          });
           await (
             this.engine === "mysql"
               ? insert.onDuplicateKeyUpdate({ clicks: sql`clicks + 1` })

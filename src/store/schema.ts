@@ -129,6 +129,8 @@ export interface ClickEventsTable {
   code: string;
   /** When the redirect was served (epoch ms). */
   clicked_at: number;
+  /** The hour `clicked_at` is in (epoch ms of its start): the leading column of the index. */
+  hour: number;
   /** The Referer as `analytics.store_referrer` keeps it: the full URL, its host, or null. */
   referrer: string | null;
   /** `utm_source`, else `ref:<host>` of the Referer, else `direct` (Shortlinker's rule). */

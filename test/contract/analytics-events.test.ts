@@ -368,6 +368,7 @@ forEachEngine("detailed analytics", (engine) => {
           [1, 2].map(() => ({
             code: "ev-a",
             clicked_at: old,
+            hour: old - (old % 3_600_000),
             source: "direct",
             device: "desktop",
             is_bot: 0,

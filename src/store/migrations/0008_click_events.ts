@@ -15,6 +15,7 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addColumn("id", ...autoIncrementId(engine))
     .addColumn("code", "varchar(128)", (c) => c.notNull())
     .addColumn("clicked_at", "bigint", (c) => c.notNull())
+    .addColumn("hour", "bigint", (c) => c.notNull())
     .addColumn("referrer", "varchar(1024)")
     .addColumn("source", "varchar(255)", (c) => c.notNull())
     .addColumn("browser", "varchar(64)")
@@ -26,12 +27,14 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addColumn("ip", "varchar(45)")
     .modifyEnd(tableOptions(engine))
     .execute();
-  // Retention deletes by time; the per-link breakdowns read one link's rows in a range.
-  await db.schema.createIndex("idx_click_events_time").on("click_events").column("clicked_at").execute();
+  // One index serves retention (by hour), ranges, and one link's rows (a seek per hour of the range). Its first
+  // column grows with time, so writes land at its end: with (code, clicked_at) every batch rewrote leaf pages all
+  // over the index, and the cost of an event grew with the table (SQLite: 3.8 → 8.5 µs from 0.25 to 1.5 million
+  // events; flat at ~3.3 µs this way; docs/analytics.md).
   await db.schema
-    .createIndex("idx_click_events_code")
+    .createIndex("idx_click_events_hour_code")
     .on("click_events")
-    .columns(["code", "clicked_at"])
+    .columns(["hour", "code"])
     .execute();
 
   await db.schema
