@@ -168,7 +168,10 @@ export class App {
       const capture =
         store.sqlite?.name === ":memory:"
           ? null
-          : ClickCapture.start({ ...settings.database, geoip: settings.geoipDatabase }, log);
+          : ClickCapture.start(
+              { ...settings.database, geoip: settings.geoipDatabase, stream: settings.analyticsStream },
+              log,
+            );
       const configureCapture = () =>
         capture?.configure(
           {
@@ -230,6 +233,7 @@ export class App {
                 written: capture.stats.written,
                 failedWrites: capture.stats.failedWrites,
                 dropped: capture.stats.dropped.full,
+                stream: capture.stats.stream,
               }),
             }),
             cache: () => cache.sizes(),

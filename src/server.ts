@@ -135,6 +135,8 @@ class TrustedProxies {
   /** The client's address: the socket peer, or what trusted proxies say in X-Forwarded-For (right to left). */
   readonly clientAddress = (req: IncomingMessage): string => {
     let address = req.socket.remoteAddress ?? "";
+    // An untrusted peer's X-Forwarded-For means nothing: not reading it spares building the headers object.
+    if (!this.trusts(address, 0)) return address;
     const forwarded = req.headers["x-forwarded-for"];
     if (forwarded === undefined) return address;
     const hops = (Array.isArray(forwarded) ? forwarded.join(",") : forwarded).split(",").reverse();

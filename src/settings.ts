@@ -8,6 +8,7 @@
  *
  * Runtime behaviour that can change while running lives in the runtime config registry (`src/config/`), not here.
  */
+import type { AnalyticsStreamSettings } from "./analytics/stream.js";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
@@ -46,6 +47,8 @@ export interface Settings {
   geoipDatabase: string | null;
   /** Redis for the cross-instance change feed (optional: without it instances poll the database). */
   redisUrl: string | null;
+  /** `JMP_ANALYTICS_STREAM(_NAME)`: where each recorded click is also published (docs/analytics.md), or null. */
+  analyticsStream: AnalyticsStreamSettings | null;
   /** `JMP_WORKERS`: HTTP worker processes (Node cluster) sharing the port; 1 = serve from this process. */
   workers: number;
   /** `JMP_METRICS`: Prometheus metrics at `<routes.health_prefix>/metrics` (default on). */
@@ -82,6 +85,8 @@ export const KNOWN_VARIABLES = [
   "JMP_PROVISION_FILE",
   "JMP_GEOIP_DATABASE",
   "JMP_REDIS_URL",
+  "JMP_ANALYTICS_STREAM",
+  "JMP_ANALYTICS_STREAM_NAME",
   "JMP_WORKERS",
   "JMP_METRICS",
   "JMP_HEAP_GROWTH_PERCENT",
@@ -148,6 +153,10 @@ export function readSettings(env: Env = process.env): Settings {
     provisionFile: readVariable(env, "JMP_PROVISION_FILE") || null,
     geoipDatabase: readVariable(env, "JMP_GEOIP_DATABASE") || null,
     redisUrl: parseRedisUrl(readVariable(env, "JMP_REDIS_URL")),
+    analyticsStream: parseAnalyticsStream(
+      readVariable(env, "JMP_ANALYTICS_STREAM"),
+      readVariable(env, "JMP_ANALYTICS_STREAM_NAME"),
+    ),
     workers: parseWorkers(readVariable(env, "JMP_WORKERS")),
     metrics: parseEnum("JMP_METRICS", readVariable(env, "JMP_METRICS"), ["on", "off"], "on") === "on",
     heapGrowthPercent: parseHeapGrowthPercent(readVariable(env, "JMP_HEAP_GROWTH_PERCENT")),
@@ -302,6 +311,34 @@ function parseRedisUrl(value: string | undefined): string | null {
   }
   assertParsableUrl("JMP_REDIS_URL", value);
   return value;
+}
+
+/** `redis://…` publishes to a Redis Stream (default key `jmp:clicks`), `nats://…` to a JetStream subject (`jmp.clicks`). */
+function parseAnalyticsStream(
+  url: string | undefined,
+  name: string | undefined,
+): AnalyticsStreamSettings | null {
+  if (url === undefined || url === "") {
+    if (name) throw new SettingsError("JMP_ANALYTICS_STREAM_NAME", "needs JMP_ANALYTICS_STREAM");
+    return null;
+  }
+  const kind = /^rediss?:\/\//i.test(url) ? "redis" : /^(nats|tls):\/\//i.test(url) ? "nats" : null;
+  if (kind === null) {
+    throw new SettingsError("JMP_ANALYTICS_STREAM", "must start with redis://, rediss://, nats:// or tls://");
+  }
+  assertParsableUrl("JMP_ANALYTICS_STREAM", url);
+  const fallback = kind === "redis" ? "jmp:clicks" : "jmp.clicks";
+  const stream = name || fallback;
+  const valid = kind === "redis" ? /^[\x21-\x7e]{1,200}$/ : /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+  if (!valid.test(stream) || stream.length > 200) {
+    throw new SettingsError(
+      "JMP_ANALYTICS_STREAM_NAME",
+      kind === "redis"
+        ? "must be a Redis key of printable characters (at most 200)"
+        : "must be a NATS subject without wildcards (letters, digits, _ and -, separated by dots)",
+    );
+  }
+  return { kind, url, name: stream };
 }
 
 /** `JMP_CONFIG_FEATURES__RANDOM_CODE_LENGTH=8` pins `features.random_code_length` (also via `…_FILE`). */

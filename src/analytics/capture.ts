@@ -5,7 +5,7 @@
  * analytics worker thread (event-worker.ts), which classifies, anonymises and writes them. Short hand-offs keep
  * the strings young, so they die in scavenges instead of reaching the old generation.
  *
- * Bounded: at most 50 000 events may wait (here and in the worker, unwritten); beyond that an event is dropped
+ * Bounded: at most 100 000 events may wait (here and in the worker, unwritten); beyond that an event is dropped
  * and counted (`jmp_click_events_dropped_total`). A graceful stop hands everything over and waits for the
  * worker's last write; a killed process loses at most the last hand-off window and the worker's pending second.
  */
@@ -14,6 +14,7 @@ import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import type { Engine } from "../store/db.js";
 import type { ReferrerStorage } from "./classify.js";
+import type { AnalyticsStreamSettings } from "./stream.js";
 
 /** What the redirect path checks before recording a click (from the analytics.* keys). */
 export interface CapturePolicy {
@@ -51,21 +52,32 @@ export type ToWorker =
   | { kind: "drain" };
 
 export type FromWorker =
-  | { kind: "written"; events: number }
+  | { kind: "written"; events: number; stream: StreamStats | null }
   | { kind: "failed"; error: string }
   | { kind: "flushed"; id: number; ok: boolean }
-  | { kind: "drained"; unwritten: number };
+  | { kind: "drained"; unwritten: number; unpublished: number };
 
 export interface EventWorkerData {
   engine: Engine;
   location: string;
   /** JMP_GEOIP_DATABASE, or null */
   geoip: string | null;
+  /** JMP_ANALYTICS_STREAM, or null */
+  stream: AnalyticsStreamSettings | null;
+}
+
+/** The stream publisher's counts (cumulative), as the worker reports them. */
+export interface StreamStats {
+  published: number;
+  failures: number;
+  dropped: number;
+  waiting: number;
 }
 
 const HAND_OFF_MS = 200;
 const HAND_OFF_EVENTS = 2_000;
-export const MAX_UNWRITTEN_EVENTS = 50_000;
+/** ~300 bytes an event (the strings it refers to): at most ~30 MB waiting. */
+export const MAX_UNWRITTEN_EVENTS = 100_000;
 
 /** What the redirect handler sees of the capture. */
 export interface ClickRecorder {
@@ -91,7 +103,13 @@ export class ClickCapture implements ClickRecorder {
   private readonly flushes = new Map<number, (ok: boolean) => void>();
   private nextFlush = 1;
   private stopped = false;
-  readonly stats = { recorded: 0, written: 0, failedWrites: 0, dropped: { full: 0 } };
+  readonly stats = {
+    recorded: 0,
+    written: 0,
+    failedWrites: 0,
+    dropped: { full: 0 },
+    stream: null as StreamStats | null,
+  };
 
   constructor(
     private readonly worker: Worker,
@@ -137,8 +155,25 @@ export class ClickCapture implements ClickRecorder {
   record(code: string, req: IncomingMessage, address: string): void {
     const { sampleRate, respectDnt } = this.policy;
     if (sampleRate < 1 && Math.random() >= sampleRate) return;
-    const headers = req.headers;
-    if (respectDnt && (headers.dnt === "1" || headers["sec-gpc"] === "1")) return;
+    // The four headers straight from the raw list: `req.headers` would build an object of all of them.
+    let agent: string | undefined;
+    let referrer: string | undefined;
+    const raw = req.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      switch (name.length) {
+        case 10:
+          if (agent === undefined && sameName(name, "user-agent")) agent = raw[i + 1];
+          break;
+        case 7:
+          if (referrer === undefined && sameName(name, "referer")) referrer = raw[i + 1];
+          else if (respectDnt && raw[i + 1] === "1" && sameName(name, "sec-gpc")) return;
+          break;
+        case 3:
+          if (respectDnt && raw[i + 1] === "1" && sameName(name, "dnt")) return;
+          break;
+      }
+    }
     const url = req.url!;
     if (this.optOutPattern !== null && this.optOutPattern.test(url)) return;
     const buffer = this.buffer;
@@ -149,8 +184,8 @@ export class ClickCapture implements ClickRecorder {
     }
     buffer.codes.push(code);
     buffer.urls.push(url);
-    buffer.referrers.push(headers.referer);
-    buffer.agents.push(headers["user-agent"]);
+    buffer.referrers.push(referrer);
+    buffer.agents.push(agent);
     buffer.ips.push(address);
     buffer.times[n] = Date.now();
     this.stats.recorded++;
@@ -183,6 +218,7 @@ export class ClickCapture implements ClickRecorder {
       case "written":
         this.unwritten -= message.events;
         this.stats.written += message.events;
+        if (message.stream) this.stats.stream = message.stream;
         if (this.unwritten === 0) this.worker.unref();
         return;
       case "failed":
@@ -194,6 +230,12 @@ export class ClickCapture implements ClickRecorder {
         this.flushes.delete(message.id);
         return;
       case "drained":
+        if (message.unpublished > 0) {
+          this.log.error(
+            { events: message.unpublished },
+            `${message.unpublished} click events were stored but not published to the stream`,
+          );
+        }
         this.drained?.(message.unwritten);
         return;
     }
@@ -229,6 +271,11 @@ export class ClickCapture implements ClickRecorder {
       this.log.error({ events: unwritten }, `${unwritten} click events could not be written`);
     return unwritten;
   }
+}
+
+/** A header name (as sent) against a lower-case one: compared as is first (browsers send one casing). */
+function sameName(name: string, lower: string): boolean {
+  return name === lower || name.toLowerCase() === lower;
 }
 
 function emptyBuffer(): RawClicks {

@@ -31,7 +31,15 @@ export interface MetricSources {
   db: DbStats;
   clicks(): { buffered: number; flushes: number; failedFlushes: number; flushedClicks: number };
   /** Detailed analytics (ClickCapture); absent when there is no analytics worker. */
-  events?(): { pending: number; recorded: number; written: number; failedWrites: number; dropped: number };
+  events?(): {
+    pending: number;
+    recorded: number;
+    written: number;
+    failedWrites: number;
+    dropped: number;
+    /** The stream publisher's counts (JMP_ANALYTICS_STREAM), null until it reports or without one. */
+    stream: { published: number; failures: number; dropped: number; waiting: number } | null;
+  };
   cache(): { links: number; misses: number };
   filter(): { ready: boolean; codes: number; bytes: number; rebuilds: number };
   feed: FeedStats;
@@ -218,9 +226,36 @@ export function createRegistry(sources: MetricSources): Registry {
     add(
       snapshot(
         "jmp_click_events_dropped_total",
-        "Recorded clicks dropped because 50 000 were already waiting (the database too slow or away).",
+        "Recorded clicks dropped because 100 000 were already waiting (the database too slow or away).",
         "counter",
         () => [{ labels: { reason: "full" }, value: events().dropped }],
+      ),
+    );
+    add(
+      single(
+        "jmp_click_events_published_total",
+        "Recorded clicks published to JMP_ANALYTICS_STREAM.",
+        "counter",
+        () => events().stream?.published ?? 0,
+      ),
+    );
+    add(
+      single(
+        "jmp_click_events_unpublished",
+        "Recorded clicks stored and waiting to be published to JMP_ANALYTICS_STREAM.",
+        "gauge",
+        () => events().stream?.waiting ?? 0,
+      ),
+    );
+    add(
+      snapshot(
+        "jmp_click_event_publish_failures_total",
+        "Failed publishes to JMP_ANALYTICS_STREAM (retried), and events dropped after 100 000 waited.",
+        "counter",
+        () => [
+          { labels: { outcome: "retried" }, value: events().stream?.failures ?? 0 },
+          { labels: { outcome: "dropped" }, value: events().stream?.dropped ?? 0 },
+        ],
       ),
     );
     add(

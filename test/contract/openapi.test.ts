@@ -95,6 +95,7 @@ describe("OpenAPI description", () => {
       "get /admin/v1/analytics/top",
       "get /admin/v1/analytics/referrers",
       "get /admin/v1/analytics/geo",
+      "get /admin/v1/analytics/clicks",
       "get /admin/v1/analytics/devices",
       "get /admin/v1/analytics/export",
       "get /admin/v1/analytics/summary",
