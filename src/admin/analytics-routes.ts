@@ -24,6 +24,7 @@ import {
   LinkAnalyticsSchema,
   ReferrerSchema,
   SummarySchema,
+  TagClicksSchema,
   TopLinkSchema,
   TrendSchema,
 } from "./schemas.js";
@@ -135,6 +136,15 @@ export function analyticsRoutes(deps: AnalyticsDeps): FastifyPluginAsyncTypebox 
       "/analytics/top",
       read("The most clicked links (limit 10, at most 100)", "getAnalyticsTop", Type.Array(TopLinkSchema)),
       async (request) => ok(await analytics.top(request.query)),
+    );
+    app.get(
+      "/analytics/tags",
+      read(
+        "Clicks by tag, most first (limit 10, at most 100; each link counts under every tag it has now) (jmp)",
+        "getAnalyticsTags",
+        Type.Array(TagClicksSchema),
+      ),
+      async (request) => ok(await analytics.tags(request.query)),
     );
     app.get(
       "/analytics/referrers",

@@ -299,6 +299,15 @@ export const TrendSchema = Type.Object({ labels: Type.Array(Str), values: Type.A
 
 export const TopLinkSchema = Type.Object({ code: Str, clicks: Int }, closed);
 
+export const TagClicksSchema = Type.Object(
+  {
+    tag: Str,
+    clicks: Int,
+    links: Type.Integer({ minimum: 0, description: "Links with the tag clicked in the range" }),
+  },
+  closed,
+);
+
 export const ReferrerSchema = Type.Object({ referrer: Str, count: Int, percentage: Type.Number() }, closed);
 
 export const GeoCountSchema = Type.Object({ country: Str, city: Nullable(Str), count: Int }, closed);
@@ -386,6 +395,7 @@ export const ClickPageSchema = Type.Object(
 export type TrendData = Static<typeof TrendSchema>;
 export type SummaryData = Static<typeof SummarySchema>;
 export type TopLink = Static<typeof TopLinkSchema>;
+export type TagClicks = Static<typeof TagClicksSchema>;
 export type ReferrerCount = Static<typeof ReferrerSchema>;
 export type GeoCount = Static<typeof GeoCountSchema>;
 export type DevicesData = Static<typeof DevicesSchema>;

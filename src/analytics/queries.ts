@@ -68,6 +68,7 @@ export function analyticsQueryOf(raw: Record<string, unknown>): AnalyticsQuery {
 /** Shortlinker's caps: `limit` defaults and maxima per route. */
 const LIMITS = {
   top: { default: 10, max: 100 },
+  tags: { default: 10, max: 100 },
   referrers: { default: 10, max: 100 },
   geo: { default: 20, max: 100 },
   devices: { default: 10, max: 20 },
@@ -258,6 +259,11 @@ export class AnalyticsQueries {
     if (!filtered && !filter.excludeBots) return this.store.top(range, limit, this.boundary());
     const rows = await this.events.eventsByCode(range, filter, limit);
     return rows.map((row) => ({ code: row.value, clicks: row.clicks }));
+  }
+
+  /** Clicks by tag (jmp): exact counts, each link's clicks under every tag it has now. */
+  async tags(query: AnalyticsQuery): Promise<{ tag: string; clicks: number; links: number }[]> {
+    return this.store.tags(this.range(query), cappedLimit("tags", query.limit), this.boundary());
   }
 
   async referrers(query: AnalyticsQuery): Promise<Referrer[]> {

@@ -1,5 +1,5 @@
 /**
- * `jmp analytics trends|top|referrers|geo|devices|clicks|link`: the analytics API from a terminal (through the API: `jmp login`, or JMP_URL
+ * `jmp analytics trends|top|tags|referrers|geo|devices|clicks|link`: the analytics API from a terminal (through the API: `jmp login`, or JMP_URL
  * and JMP_TOKEN). Tables by default, with a sparkline for series; `--json` prints the API's data as is.
  */
 import type { Command } from "commander";
@@ -95,6 +95,15 @@ export function registerAnalyticsCommands(program: Command): void {
       const top = await requireClient().analytics.top(queryOf(options));
       if (options.json) return writeOutput(json(top), undefined);
       writeOutput(printTable([["CODE", "CLICKS"], ...top.map((t) => [t.code, String(t.clicks)])]), undefined);
+    });
+
+  withRange(analytics.command("tags").description("clicks by tag (each link under every tag it has)"))
+    .option("--limit <n>", "how many (at most 100)", "10")
+    .action(async (options: RangeOptions) => {
+      const rows = await requireClient().analytics.tags(queryOf(options));
+      if (options.json) return writeOutput(json(rows), undefined);
+      const table = rows.map((r) => [r.tag, String(r.clicks), String(r.links)]);
+      writeOutput(printTable([["TAG", "CLICKS", "LINKS"], ...table]), undefined);
     });
 
   const percent = (value: number) => `${value.toFixed(1)} %`;

@@ -38,6 +38,7 @@ export function analyticsCalls(call: Caller) {
   return {
     trends: get<Api.TrendData>("/analytics/trends"),
     top: get<Api.TopLink[]>("/analytics/top"),
+    tags: get<Api.TagClicks[]>("/analytics/tags"),
     referrers: get<Api.ReferrerCount[]>("/analytics/referrers"),
     geo: get<Api.GeoCount[]>("/analytics/geo"),
     devices: get<Api.DevicesData>("/analytics/devices"),

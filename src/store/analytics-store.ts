@@ -112,6 +112,29 @@ export class AnalyticsStore {
     return top.map((row) => ({ code: row.code, clicks: Number(row.clicks) }));
   }
 
+  /**
+   * Clicks by tag in the range: each link's clicks count for every tag it has now (a link with two tags counts
+   * in both), most first (ties by tag).
+   */
+  async tags(
+    range: HourRange,
+    limit: number,
+    boundary: HourlyBoundary,
+  ): Promise<{ tag: string; clicks: number; links: number }[]> {
+    if (limit === 0) return [];
+    const clicks = sql<number>`sum(s.clicks)`;
+    const rows = await this.db
+      .selectFrom(this.linkRows(range, boundary).as("s"))
+      .innerJoin("link_tags", "link_tags.code", "s.code")
+      .select(["link_tags.tag as tag", clicks.as("clicks"), sql<number>`count(distinct s.code)`.as("links")])
+      .groupBy("link_tags.tag")
+      .orderBy(clicks, "desc")
+      .orderBy("link_tags.tag")
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({ tag: row.tag, clicks: Number(row.clicks), links: Number(row.links) }));
+  }
+
   /** How many links were clicked in the range. */
   async linksClicked(range: HourRange, boundary: HourlyBoundary): Promise<number> {
     const row = await this.db

@@ -199,6 +199,9 @@ forEachEngine("detailed analytics", (engine) => {
       200,
     );
     assert.equal(await trend("tag=promo"), 2);
+    const tags = await a.api.get("/admin/v1/analytics/tags");
+    assert.equal(tags.status, 200, tags.text);
+    assert.deepEqual(tags.json.data, [{ tag: "promo", clicks: 2, links: 1 }], "exact counts of its links");
     assert.equal((await a.api.get("/admin/v1/analytics/trends?exclude_bots=maybe")).status, 400);
     assert.equal((await a.api.get(`/admin/v1/analytics/trends?source=${"x".repeat(300)}`)).status, 400);
   });

@@ -93,6 +93,7 @@ describe("OpenAPI description", () => {
       "get /admin/v1/audit",
       "get /admin/v1/analytics/trends",
       "get /admin/v1/analytics/top",
+      "get /admin/v1/analytics/tags",
       "get /admin/v1/analytics/referrers",
       "get /admin/v1/analytics/geo",
       "get /admin/v1/analytics/clicks",
