@@ -68,10 +68,13 @@ describe("jmp config, offline", () => {
   });
 
   it("warns on stderr when a reserved key (nothing reads it yet) is set, and only then", async () => {
-    const reserved = await runJmp(["config", "set", "analytics.sample_rate", "0.5"], env);
+    const reserved = await runJmp(["config", "set", "features.enable_admin_panel", "true"], env);
     assert.equal(reserved.code, 0, reserved.stderr);
-    assert.match(reserved.stderr, /jmp: warning: analytics\.sample_rate is reserved: the value is stored/);
-    const plain = await runJmp(["config", "set", "features.random_code_length", "7"], env);
+    assert.match(
+      reserved.stderr,
+      /jmp: warning: features\.enable_admin_panel is reserved: the value is stored/,
+    );
+    const plain = await runJmp(["config", "set", "analytics.sample_rate", "0.5"], env);
     assert.doesNotMatch(plain.stderr, /warning/);
   });
 

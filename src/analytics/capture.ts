@@ -117,7 +117,15 @@ export class ClickCapture implements ClickRecorder {
   ) {
     worker.on("message", (message: FromWorker) => this.answer(message));
     worker.on("error", (err) => log.error({ err }, "the analytics worker failed"));
-    worker.on("exit", () => this.drained?.(this.unwritten + this.buffer.codes.length));
+    worker.on("exit", () => {
+      // Expected only in `stop`; otherwise recording stops here (clicks are still counted) until a restart.
+      if (!this.stopped) log.error("the analytics worker stopped: detailed recording is off until jmp restarts");
+      this.stopped = true;
+      this.refresh();
+      for (const done of this.flushes.values()) done(false);
+      this.flushes.clear();
+      this.drained?.(this.unwritten + this.buffer.codes.length);
+    });
     worker.unref();
   }
 

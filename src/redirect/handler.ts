@@ -227,7 +227,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     deps.claimClick(code).then(
       (claimed) => {
         if (!claimed) return unavailable(req, res, extra);
-        if (events.on) events.record(code, req, hit.peer.clientAddress(req));
+        if (events.on && deps.trackClicks()) events.record(code, req, hit.peer.clientAddress(req));
         go();
       },
       (err: unknown) => failed(res, err, code),

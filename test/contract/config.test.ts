@@ -68,6 +68,16 @@ const CASES: Record<string, { valid: string; normalized: string; invalid: string
   "analytics.sample_rate": { valid: "1", normalized: "1.0", invalid: "1.5" },
   "analytics.max_log_rows": { valid: "1000", normalized: "1000", invalid: "lots" },
   "analytics.max_rows_action": { valid: "STOP", normalized: "stop", invalid: "explode" },
+  "analytics.anonymize_ip": { valid: "false", normalized: "false", invalid: "off" },
+  "analytics.respect_dnt": { valid: "true", normalized: "true", invalid: "1" },
+  "analytics.disable_track_param": { valid: " nostat ", normalized: "nostat", invalid: "no stat" },
+  "analytics.ignore_ips": {
+    valid: '["10.0.0.0/8", "192.0.2.1"]',
+    normalized: '["10.0.0.0/8","192.0.2.1"]',
+    invalid: '["10.0.0.0/33"]',
+  },
+  "analytics.store_referrer": { valid: "HOST", normalized: "host", invalid: "path" },
+  "analytics.record_bots": { valid: "false", normalized: "false", invalid: "no" },
   "utm.enable_passthrough": { valid: "false", normalized: "false", invalid: "maybe" },
   "cache.bloom_rebuild_interval": { valid: "0", normalized: "0", invalid: "NaN" },
   "features.default_redirect_status": { valid: "302", normalized: "302", invalid: "303" },
@@ -179,14 +189,15 @@ forEachEngine("config API", (engine) => {
 
   it("warns, in the answer's message, when a reserved key (nothing reads it yet) is set", async () => {
     const reserved = REGISTRY.map((d) => d.key).filter((key) => definitionOf(key)?.reserved);
-    assert.ok(reserved.includes("analytics.sample_rate"));
-    const r = await put("analytics.sample_rate", "0.5");
+    assert.deepEqual(reserved, ["features.enable_admin_panel"], "every analytics key is implemented");
+    const r = await put("features.enable_admin_panel", "true");
     assert.equal(r.status, 200, r.text);
     assert.match(
       r.json.data.message,
-      /^analytics\.sample_rate is reserved: the value is stored, but the feature/,
+      /^features\.enable_admin_panel is reserved: the value is stored, but the feature/,
     );
-    const plain = await put("features.random_code_length", "7");
+    await put("features.enable_admin_panel", "false");
+    const plain = await put("analytics.sample_rate", "0.5");
     assert.equal(plain.json.data.message, null);
     const schema = (await s.api.get("/admin/v1/config/schema")).json.data;
     for (const item of schema) {
