@@ -119,7 +119,8 @@ export class ClickCapture implements ClickRecorder {
     worker.on("error", (err) => log.error({ err }, "the analytics worker failed"));
     worker.on("exit", () => {
       // Expected only in `stop`; otherwise recording stops here (clicks are still counted) until a restart.
-      if (!this.stopped) log.error("the analytics worker stopped: detailed recording is off until jmp restarts");
+      if (!this.stopped)
+        log.error("the analytics worker stopped: detailed recording is off until jmp restarts");
       this.stopped = true;
       this.refresh();
       for (const done of this.flushes.values()) done(false);
