@@ -10,6 +10,7 @@ import { ALL_LINKS } from "../store/clicks.js";
 import type { AnalyticsStore, CodeCount, HourCount } from "../store/analytics-store.js";
 import type { ClickEventsStore, EventFilter, StoredEvent, ValueCount } from "../store/click-events-store.js";
 import { badRequest } from "../errors.js";
+import { type EventRecord, eventRecord } from "./event-record.js";
 import { hourlyBoundary, type RetentionSettings } from "./retention.js";
 import { zoneOf } from "./zone.js";
 import { GROUP_BY, type GroupBy, parseRange, type TimeRange, type Trend, trendOf } from "./range.js";
@@ -118,19 +119,8 @@ export interface Summary extends PeriodTotals {
 }
 
 /** One recorded click, as the click listing answers it. */
-export interface ClickRecord {
+export interface ClickRecord extends EventRecord {
   id: number;
-  code: string;
-  clicked_at: string;
-  referrer: string | null;
-  source: string;
-  browser: string | null;
-  os: string | null;
-  device: string;
-  is_bot: boolean;
-  country: string | null;
-  city: string | null;
-  ip: string | null;
 }
 
 export interface LinkAnalytics {
@@ -353,20 +343,7 @@ export class AnalyticsQueries {
     const beforeId = query.cursor === undefined ? null : Number(query.cursor);
     const events = await this.events.page(range, filter, { beforeId }, size);
     return {
-      clicks: events.map((event) => ({
-        id: event.id,
-        code: event.code,
-        clicked_at: new Date(event.clicked_at).toISOString(),
-        referrer: event.referrer,
-        source: event.source,
-        browser: event.browser,
-        os: event.os,
-        device: event.device,
-        is_bot: event.is_bot === 1,
-        country: event.country,
-        city: event.city,
-        ip: event.ip,
-      })),
+      clicks: events.map((event) => ({ id: event.id, ...eventRecord(event) })),
       next_cursor: events.length === size ? String(events.at(-1)!.id) : null,
     };
   }

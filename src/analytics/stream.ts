@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { EventRow } from "../store/click-events-store.js";
+import { eventRecord } from "./event-record.js";
 
 /** `JMP_ANALYTICS_STREAM` and `JMP_ANALYTICS_STREAM_NAME` (settings.ts). */
 export interface AnalyticsStreamSettings {
@@ -24,23 +25,6 @@ export const OUTBOX_MAX_EVENTS = 100_000;
 /** The JetStream stream jmp creates for its subject when none covers it: the subject, dots as `_`. */
 export function natsStreamFor(subject: string): string {
   return subject.replace(/[^A-Za-z0-9_-]/g, "_");
-}
-
-/** An event as published: the stored columns, the time as RFC 3339. */
-export function publishedEvent(event: EventRow): Record<string, string | number | boolean | null> {
-  return {
-    code: event.code,
-    clicked_at: new Date(event.clicked_at).toISOString(),
-    referrer: event.referrer,
-    source: event.source,
-    browser: event.browser,
-    os: event.os,
-    device: event.device,
-    is_bot: event.is_bot === 1,
-    country: event.country,
-    city: event.city,
-    ip: event.ip,
-  };
 }
 
 export interface StreamPublisher {
@@ -63,7 +47,7 @@ async function redisPublisher({ url, name }: AnalyticsStreamSettings): Promise<S
       const pipeline = redis.pipeline();
       for (const event of events) {
         const fields: string[] = [];
-        for (const [field, value] of Object.entries(publishedEvent(event))) {
+        for (const [field, value] of Object.entries(eventRecord(event))) {
           if (value !== null) fields.push(field, String(value));
         }
         pipeline.xadd(name, "MAXLEN", "~", STREAM_MAX_ENTRIES, "*", ...fields);
@@ -115,7 +99,7 @@ async function natsPublisher({ url, name }: AnalyticsStreamSettings): Promise<St
         events.map((event) => {
           let msgID = ids.get(event);
           if (msgID === undefined) ids.set(event, (msgID = `${prefix}-${++sequence}`));
-          return js.publish(name, encoder.encode(JSON.stringify(publishedEvent(event))), { msgID });
+          return js.publish(name, encoder.encode(JSON.stringify(eventRecord(event))), { msgID });
         }),
       );
     },
