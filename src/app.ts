@@ -161,9 +161,10 @@ export class App {
       const keys = new KeyService(keysStore, feed, bootstrap, audit);
       const keyVerifier = new ApiKeyVerifier(keysStore, feed, log);
       const analyticsStore = new AnalyticsStore(store.db);
-      const retentionSettings = {
+      const analyticsSettings = {
         hourlyDays: () => config.get("analytics.hourly_retention_days"),
         dailyDays: () => config.get("analytics.daily_retention_days"),
+        uniqueVisitors: () => config.get("analytics.unique_visitors"),
       };
       const capture =
         store.sqlite?.name === ":memory:"
@@ -187,6 +188,7 @@ export class App {
             storeReferrer: config.get("analytics.store_referrer") as ReferrerStorage,
             recordBots: config.get("analytics.record_bots"),
             ignoreIps: config.get("analytics.ignore_ips"),
+            uniqueVisitors: config.get("analytics.unique_visitors"),
           },
         );
       configureCapture();
@@ -199,7 +201,7 @@ export class App {
         analyticsStore,
         clickEvents,
         {
-          ...retentionSettings,
+          ...analyticsSettings,
           logDays: () => config.get("analytics.log_retention_days"),
           maxLogRows: () => config.get("analytics.max_log_rows"),
           maxRowsAction: () => config.get("analytics.max_rows_action") as "cleanup" | "stop",
@@ -261,7 +263,7 @@ export class App {
         keyVerifier,
         audit: new AuditStore(store.db),
         analytics: {
-          queries: new AnalyticsQueries(analyticsStore, clickEvents, retentionSettings),
+          queries: new AnalyticsQueries(analyticsStore, clickEvents, analyticsSettings),
           erasure: new AnalyticsErasure(analyticsStore, clickEvents, audit),
         },
         engine: store.engine,

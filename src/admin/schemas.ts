@@ -342,6 +342,10 @@ const PeriodTotals = {
   clicks: Int,
   bot_clicks: Type.Integer({ minimum: 0, description: "Clicks recorded in detail and flagged as bots" }),
   detailed_clicks: Type.Integer({ minimum: 0, description: "Clicks recorded in detail" }),
+  visitors: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], {
+    description:
+      "Distinct visitors among the recorded clicks (a visitor is one per UTC day); null unless analytics.unique_visitors is on",
+  }),
   links_clicked: Int,
 };
 
@@ -378,6 +382,7 @@ export const ClickEventSchema = Type.Object(
     country: Nullable(Str),
     city: Nullable(Str),
     ip: Nullable(Str),
+    visitor: Nullable(Str),
   },
   closed,
 );

@@ -33,6 +33,8 @@ export interface ClassifySettings {
   storeReferrer: ReferrerStorage;
   recordBots: boolean;
   ignoreIps: string[];
+  /** analytics.unique_visitors */
+  uniqueVisitors: boolean;
 }
 
 /** Raw clicks handed to the worker, as parallel arrays. */

@@ -16,6 +16,8 @@ export interface EventRecord {
   country: string | null;
   city: string | null;
   ip: string | null;
+  /** The day's visitor hash (analytics.unique_visitors), else null. */
+  visitor: string | null;
 }
 
 export function eventRecord(event: EventRow): EventRecord {
@@ -31,5 +33,6 @@ export function eventRecord(event: EventRow): EventRecord {
     country: event.country,
     city: event.city,
     ip: event.ip,
+    visitor: event.visitor,
   };
 }

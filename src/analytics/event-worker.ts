@@ -39,7 +39,11 @@ function openSink(): EventSink & { close(): Promise<void> } {
   if (data.engine === "sqlite") return new SqliteEventWriter(data.location);
   const store = openStore({ engine: data.engine, location: data.location });
   const events = new ClickEventsStore(store.db, store.engine);
-  return { write: (batch) => events.write(batch), close: () => store.close() };
+  return {
+    write: (batch) => events.write(batch),
+    saltFor: (day) => events.saltFor(day),
+    close: () => store.close(),
+  };
 }
 const events = openSink();
 const aggregator = new EventAggregator(data.geoip ? await openLocations(data.geoip) : null);
@@ -86,22 +90,36 @@ async function write(): Promise<boolean> {
 }
 
 const timer = setInterval(() => void write(), WRITE_INTERVAL_MS);
+/** Incoming clicks, in order (see "events"). */
+let queue: Promise<void> = Promise.resolve();
 
 parentPort!.on("message", (message: ToWorker) => {
   switch (message.kind) {
     case "settings":
-      aggregator.configure(message.settings);
+      queue = queue.then(() => aggregator.configure(message.settings));
       return;
     case "events":
-      aggregator.add(message);
-      if (aggregator.size >= WRITE_AT_EVENTS && writing === null) void write();
+      // Messages are handled one after another (queue): a day's salt may need a query first.
+      queue = queue.then(async () => {
+        for (const day of aggregator.missingSalts(message)) {
+          try {
+            aggregator.setSalt(day, await events.saltFor(day));
+          } catch (err) {
+            // Without the salt these clicks get no visitor hash; they are recorded all the same.
+            send({ kind: "failed", error: `reading the visitor salt failed: ${(err as Error).message}` });
+          }
+        }
+        aggregator.add(message);
+        if (aggregator.size >= WRITE_AT_EVENTS && writing === null) void write();
+      });
       return;
     case "flush":
-      void write().then((ok) => send({ kind: "flushed", id: message.id, ok }));
+      void queue.then(() => write()).then((ok) => send({ kind: "flushed", id: message.id, ok }));
       return;
     case "drain":
       clearInterval(timer);
       void (async () => {
+        await queue;
         // A database that is briefly away gets a few more tries; the process's stop is bounded (main.ts).
         for (let attempt = 0; attempt < 5 && !(await write()); attempt++) {
           await new Promise((resolve) => setTimeout(resolve, 500));

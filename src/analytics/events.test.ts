@@ -78,6 +78,7 @@ it("ignored addresses and, when asked, bots are handled but not recorded", () =>
     storeReferrer: "full",
     recordBots: false,
     ignoreIps: ["203.0.113.0/24"],
+    uniqueVisitors: false,
   });
   events.add(
     raw(

@@ -5,7 +5,8 @@
  * `utm_source`, a Referer), so each breakdown keeps at most MAX_VALUES_PER_HOUR distinct values per hour and
  * instance; the rest count as `(other)` there (the events keep the real value).
  */
-import { hourOf } from "../store/clicks.js";
+import { createHash } from "node:crypto";
+import { DAY_MS, dayOf, hourOf } from "../store/clicks.js";
 import type { DetailedCount, Dimension, DimRow, EventBatch, EventRow } from "../store/click-events-store.js";
 import type { ClassifySettings, RawClicks } from "./capture.js";
 import { anonymizeIp, ignoredAddresses, sourceOf, storedReferrer, UserAgentClassifier } from "./classify.js";
@@ -28,7 +29,10 @@ export class EventAggregator {
     storeReferrer: "full",
     recordBots: true,
     ignoreIps: [],
+    uniqueVisitors: false,
   };
+  /** The salt of each UTC day (analytics.unique_visitors), given by the worker before the day's clicks. */
+  private readonly salts = new Map<number, string>();
   private ignored: (ip: string) => boolean = () => false;
   private readonly agents = new UserAgentClassifier();
   private events: EventRow[] = [];
@@ -44,6 +48,22 @@ export class EventAggregator {
   configure(settings: ClassifySettings): void {
     this.settings = settings;
     this.ignored = ignoredAddresses(settings.ignoreIps);
+  }
+
+  /** The UTC days of these clicks whose salt is not known yet (the worker fetches them, then calls `setSalt`). */
+  missingSalts(raw: RawClicks): number[] {
+    if (!this.settings.uniqueVisitors) return [];
+    const missing = new Set<number>();
+    for (const time of raw.times.subarray(0, raw.codes.length)) {
+      const day = dayOf(time);
+      if (!this.salts.has(day)) missing.add(day);
+    }
+    return [...missing];
+  }
+
+  setSalt(day: number, salt: string): void {
+    this.salts.set(day, salt);
+    for (const known of this.salts.keys()) if (known < day - 2 * DAY_MS) this.salts.delete(known);
   }
 
   add(raw: RawClicks): void {
@@ -70,10 +90,21 @@ export class EventAggregator {
         country: place?.country.slice(0, 2) ?? null,
         city: place?.city?.slice(0, 128) ?? null,
         ip: !settings.storeIp ? null : settings.anonymizeIp ? anonymizeIp(ip) : ip.slice(0, 45),
+        visitor: settings.uniqueVisitors ? this.visitor(time, ip, raw.agents[i]) : null,
       };
       this.events.push(event);
       this.count(event);
     }
+  }
+
+  /** 16 hex of SHA-256(the day's salt, address, User-Agent); null when the day's salt is missing. */
+  private visitor(time: number, ip: string, agent: string | undefined): string | null {
+    const salt = this.salts.get(dayOf(time));
+    if (salt === undefined) return null;
+    return createHash("sha256")
+      .update(`${salt}\n${ip}\n${agent ?? ""}`)
+      .digest("hex")
+      .slice(0, 16);
   }
 
   private count(event: EventRow): void {

@@ -108,6 +108,8 @@ export interface PeriodTotals {
   clicks: number;
   bot_clicks: number;
   detailed_clicks: number;
+  /** Distinct daily visitor hashes among the recorded clicks; null unless analytics.unique_visitors is on. */
+  visitors: number | null;
   links_clicked: number;
 }
 
@@ -137,6 +139,12 @@ export const EXPORT_HEADER = "short_code,clicked_at,referrer,source,ip_address,c
 export function cappedLimit(route: keyof typeof LIMITS, limit: number | undefined): number {
   const caps = LIMITS[route];
   return Math.min(limit ?? caps.default, caps.max);
+}
+
+/** The keys the answers depend on: retention (which table a day comes from) and whether visitors are counted. */
+export interface QuerySettings extends RetentionSettings {
+  /** analytics.unique_visitors: the summary counts visitors only while it is on (else `visitors` is null). */
+  uniqueVisitors(): boolean;
 }
 
 /** Events per page of the export (a keyset on the id, as Shortlinker's). */
@@ -198,12 +206,12 @@ export class AnalyticsQueries {
   constructor(
     private readonly store: AnalyticsStore,
     private readonly events: ClickEventsStore,
-    private readonly retention: RetentionSettings,
+    private readonly settings: QuerySettings,
     private readonly clock: () => number = Date.now,
   ) {}
 
   private boundary(): number {
-    return hourlyBoundary(this.clock(), this.retention.hourlyDays());
+    return hourlyBoundary(this.clock(), this.settings.hourlyDays());
   }
 
   /** Parses and checks the range (400/6002 on every route, as on Shortlinker's `group_by`). */
@@ -363,6 +371,7 @@ export class AnalyticsQueries {
           (total, row) => total + row.detailed - (excludeBots ? row.bots : 0),
           0,
         ),
+        visitors: this.settings.uniqueVisitors() ? await this.events.visitors(r, { excludeBots }) : null,
         links_clicked: await this.store.linksClicked(r, this.boundary()),
       };
     };

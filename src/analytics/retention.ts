@@ -70,6 +70,8 @@ export class StatsRetention {
     const daily = dailyDays === 0 ? 0 : await this.store.deleteBefore("click_stats_daily", dailyCutoff);
     const dims = dailyDays === 0 ? 0 : await this.events.deleteDimsBefore(dailyCutoff);
     let events = logDays === 0 ? 0 : await this.events.deleteEventsBefore(now - logDays * DAY_MS);
+    // Visitor salts live today and yesterday only: older hashes can no longer be matched to an address.
+    await this.events.deleteSaltsBefore(dayOf(now) - DAY_MS);
     let full = false;
     const maxRows = settings.maxLogRows();
     if (maxRows > 0) {

@@ -667,6 +667,13 @@ export const REGISTRY = [
     ],
   ),
   boolKey({
+    key: "analytics.unique_visitors",
+    category: "analytics",
+    description:
+      "Count unique visitors per day: each recorded click gets a hash of the day's salt, the full address and the User-Agent (the salt is random per UTC day and deleted after two days). Off: no hash is stored.",
+    defaultValue: "false",
+  }),
+  boolKey({
     key: "analytics.record_bots",
     category: "analytics",
     description:

@@ -5,6 +5,7 @@
  * other. Ranges are `[start, end)` in epoch ms; breakdown rows are whole hours, so a range is rounded out to the
  * hours it touches.
  */
+import { randomBytes } from "node:crypto";
 import { type ExpressionBuilder, type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { ALL_LINKS, dayOf, HOUR_MS, hourOf } from "./clicks.js";
 import type { Db, Engine } from "./db.js";
@@ -41,6 +42,8 @@ export interface EventBatch {
 /** Where the analytics worker writes its batches (this store, or SqliteEventWriter on SQLite). */
 export interface EventSink {
   write(batch: EventBatch): Promise<void>;
+  /** The salt of a UTC day's visitor hashes: the one stored, or a new random one stored now (first writer wins). */
+  saltFor(day: number): Promise<string>;
 }
 
 /** Narrows the events read (jmp's filters on the analytics routes). */
@@ -130,6 +133,34 @@ export class ClickEventsStore implements EventSink {
         }
       }
     });
+  }
+
+  async saltFor(day: number): Promise<string> {
+    const fresh = { day, salt: randomBytes(32).toString("hex") };
+    const insert = this.db.insertInto("click_salts").values(fresh);
+    await (
+      this.engine === "mysql" ? insert.ignore() : insert.onConflict((oc) => oc.column("day").doNothing())
+    ).execute();
+    const row = await this.db
+      .selectFrom("click_salts")
+      .select("salt")
+      .where("day", "=", day)
+      .executeTakeFirstOrThrow();
+    return row.salt;
+  }
+
+  /** Deletes the salts of the days before `day`: their hashes can no longer be matched to an address. */
+  async deleteSaltsBefore(day: number): Promise<number> {
+    const result = await this.db.deleteFrom("click_salts").where("day", "<", day).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Distinct visitor hashes among the matching clicks (analytics.unique_visitors). */
+  async visitors(range: HourRange, filter: EventFilter): Promise<number> {
+    const row = await this.events(range, filter)
+      .select(sql<number>`count(distinct visitor)`.as("n"))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   }
 
   /** One breakdown of all links in the range, most clicks first (ties by value). */

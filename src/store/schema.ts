@@ -145,6 +145,14 @@ export interface ClickEventsTable {
   city: string | null;
   /** Anonymised (IPv4 /24, IPv6 /48) unless `analytics.anonymize_ip` is off; null when IP logging is off. */
   ip: string | null;
+  /** With analytics.unique_visitors: 16 hex of SHA-256(the day's salt, full address, User-Agent); else null. */
+  visitor: string | null;
+}
+
+/** The random salt of a UTC day's visitor hashes (epoch ms of the day's start). */
+export interface ClickSaltsTable {
+  day: number;
+  salt: string;
 }
 
 /** Clicks per hour by one dimension's value, for all links together; `bot` 1 = clicks flagged as bots. */
@@ -169,4 +177,5 @@ export interface Database {
   click_stats_daily: ClickStatsDailyTable;
   click_events: ClickEventsTable;
   click_dims_hourly: ClickDimsHourlyTable;
+  click_salts: ClickSaltsTable;
 }

@@ -4,13 +4,17 @@
  * query builder cost ~5 µs an event, a prepared single-row INSERT ~3 µs (its index included). The other engines
  * take the query builder's multi-row statements (click-events-store.ts), where the round trip dominates.
  */
+import { randomBytes } from "node:crypto";
 import SQLite from "better-sqlite3";
 import { ALL_LINKS, dayOf } from "./clicks.js";
 import type { EventBatch, EventSink } from "./click-events-store.js";
 
 const INSERT_EVENT =
-  "INSERT INTO click_events (code, clicked_at, hour, referrer, source, browser, os, device, is_bot, country, city, ip) " +
-  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT INTO click_events " +
+  "(code, clicked_at, hour, referrer, source, browser, os, device, is_bot, country, city, ip, visitor) " +
+  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const ADD_SALT = "INSERT INTO click_salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING";
+const READ_SALT = "SELECT salt FROM click_salts WHERE day = ?";
 const ADD_TO_DIMS =
   "INSERT INTO click_dims_hourly (hour, dim, value, bot, clicks) VALUES (?, ?, ?, ?, ?) " +
   "ON CONFLICT (hour, dim, value, bot) DO UPDATE SET clicks = clicks + excluded.clicks";
@@ -50,6 +54,7 @@ export class SqliteEventWriter implements EventSink {
           e.country,
           e.city,
           e.ip,
+          e.visitor,
         );
       }
       for (const d of dims) addToDims.run(d.hour, d.dim, d.value, d.bot, d.clicks);
@@ -58,6 +63,15 @@ export class SqliteEventWriter implements EventSink {
         addDaily.run(dayOf(c.hour), ALL_LINKS, c.bots, c.detailed);
       }
     });
+  }
+
+  saltFor(day: number): Promise<string> {
+    try {
+      this.db.prepare(ADD_SALT).run(day, randomBytes(32).toString("hex"));
+      return Promise.resolve((this.db.prepare(READ_SALT).get(day) as { salt: string }).salt);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   write(batch: EventBatch): Promise<void> {

@@ -361,6 +361,41 @@ forEachEngine("detailed analytics", (engine) => {
     });
   });
 
+  it("unique visitors (opt-in): one per address and User-Agent per day, from a salt every instance shares", async () => {
+    assert.equal((await a.api.get("/admin/v1/analytics/summary")).json.data.visitors, null, "off by default");
+    await setConfig("analytics.unique_visitors", true);
+    await bSees("analytics.unique_visitors", true);
+    const since = new Date().toISOString();
+    // Two visitors: one clicking three times (on both instances), one once; a third with another User-Agent.
+    for (const [server, ip, agent] of [
+      [a, "198.51.100.1", CHROME_WINDOWS],
+      [b, "198.51.100.1", CHROME_WINDOWS],
+      [a, "198.51.100.1", CHROME_WINDOWS],
+      [b, "198.51.100.2", CHROME_WINDOWS],
+      [a, "198.51.100.2", SAFARI_IPHONE],
+    ] as const) {
+      await visit(server, "/ev-b", { "user-agent": agent, "x-forwarded-for": ip });
+    }
+    await written();
+    const summary = (await a.api.get(`/admin/v1/analytics/summary?start_date=${since}`)).json.data;
+    assert.equal(summary.visitors, 3);
+    const salts = await a.app.store.db.selectFrom("click_salts").selectAll().execute();
+    assert.equal(salts.length, 1, "one salt for today, shared by both instances");
+    const listed = (await a.api.get("/admin/v1/analytics/clicks?page_size=1")).json.data.clicks[0];
+    assert.match(listed.visitor, /^[0-9a-f]{16}$/);
+    await a.app.store.db
+      .insertInto("click_salts")
+      .values({ day: Date.now() - (Date.now() % 86_400_000) - 5 * 86_400_000, salt: "old" })
+      .execute();
+    await a.app.statsRetention.run();
+    assert.equal(
+      (await a.app.store.db.selectFrom("click_salts").selectAll().execute()).length,
+      1,
+      "salts older than yesterday are deleted",
+    );
+    await setConfig("analytics.unique_visitors", false);
+  });
+
   describe("retention and erasure", () => {
     it("log_retention_days deletes old events; max_log_rows cleanup keeps the newest; stop pauses", async () => {
       const DAY = 86_400_000;

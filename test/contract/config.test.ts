@@ -78,6 +78,7 @@ const CASES: Record<string, { valid: string; normalized: string; invalid: string
   },
   "analytics.store_referrer": { valid: "HOST", normalized: "host", invalid: "path" },
   "analytics.record_bots": { valid: "false", normalized: "false", invalid: "no" },
+  "analytics.unique_visitors": { valid: "true", normalized: "true", invalid: "yes" },
   "utm.enable_passthrough": { valid: "false", normalized: "false", invalid: "maybe" },
   "cache.bloom_rebuild_interval": { valid: "0", normalized: "0", invalid: "NaN" },
   "features.default_redirect_status": { valid: "302", normalized: "302", invalid: "303" },

@@ -25,6 +25,7 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addColumn("country", "varchar(2)")
     .addColumn("city", "varchar(128)")
     .addColumn("ip", "varchar(45)")
+    .addColumn("visitor", "varchar(16)")
     .modifyEnd(tableOptions(engine))
     .execute();
   // One index serves retention (by hour), ranges, and one link's rows (a seek per hour of the range). Its first
@@ -47,9 +48,19 @@ export async function up(db: Kysely<unknown>, engine: Engine): Promise<void> {
     .addPrimaryKeyConstraint("click_dims_hourly_pk", ["hour", "dim", "value", "bot"])
     .modifyEnd(engine === "sqlite" ? sql`without rowid` : tableOptions(engine))
     .execute();
+
+  // The salt of each UTC day's visitor hashes (analytics.unique_visitors), shared by every instance; deleted
+  // after two days, so a stored hash can no longer be matched to an address.
+  await db.schema
+    .createTable("click_salts")
+    .addColumn("day", "bigint", (c) => c.primaryKey())
+    .addColumn("salt", "varchar(64)", (c) => c.notNull())
+    .modifyEnd(tableOptions(engine))
+    .execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.dropTable("click_salts").execute();
   await db.schema.dropTable("click_dims_hourly").execute();
   await db.schema.dropTable("click_events").execute();
 }
