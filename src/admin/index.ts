@@ -59,6 +59,11 @@ declare module "fastify" {
   interface FastifyContextConfig {
     scope?: RouteScope;
     /**
+     * A route that serves several operations on one path pattern decides per request (`GET /links/*` also
+     * serves the analytics of codes with a `/`); `scope` stays what the description documents.
+     */
+    scopeOf?: (request: FastifyRequest) => RouteScope;
+    /**
      * The request body as the OpenAPI description shows it, when the route parses the body itself (the apply
      * document, which also comes as YAML, is checked by its own code to report item paths).
      */
@@ -122,8 +127,9 @@ export function adminApi(deps: AdminDeps): FastifyPluginAsyncTypebox {
         throw csrfInvalid();
       }
       // Unknown routes (404) need only a valid credential, so they reveal nothing to anonymous callers.
+      const config = request.routeOptions.config;
       const needed: RouteScope =
-        route === undefined ? "authenticated" : (request.routeOptions.config.scope ?? "admin");
+        route === undefined ? "authenticated" : (config.scopeOf?.(request) ?? config.scope ?? "admin");
       if (needed !== "authenticated" && !hasScope(principal.scopes, needed)) {
         throw insufficientScope(`This requires the scope '${needed}'`);
       }

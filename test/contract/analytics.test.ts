@@ -355,6 +355,14 @@ forEachEngine("analytics API", (engine) => {
       const reader = await key(["analytics:read"]);
       assert.equal((await reader.get("/admin/v1/analytics/top")).status, 200);
       assert.equal((await reader.get("/admin/v1/links/an-a/analytics")).status, 200);
+      // A code with a slash reaches its analytics through /links/*: analytics:read is enough there too.
+      assert.equal((await reader.get("/admin/v1/links/an/slash/analytics")).status, 200);
+      assert.equal((await reader.get("/admin/v1/links/an/slash/analytics/devices")).status, 200);
+      assert.equal(
+        (await reader.get("/admin/v1/links/an/slash")).status,
+        403,
+        "the link itself needs links:read",
+      );
       assert.equal((await a.anon.get("/admin/v1/analytics/top")).status, 401);
     });
   });
