@@ -41,6 +41,12 @@ describe("startup settings", () => {
     [{ JMP_HEAP_GROWTH_PERCENT: "lots" }, /JMP_HEAP_GROWTH_PERCENT: must be an integer from 0 to 300/],
     [{ JMP_HEAP_GROWTH_PERCENT: "400" }, /JMP_HEAP_GROWTH_PERCENT: must be an integer from 0 to 300/],
     [{ JMP_REDIS_URL: "http://localhost" }, /JMP_REDIS_URL: must start with redis:\/\/ or rediss:\/\//],
+    [{ JMP_ANALYTICS_STREAM: "kafka://broker:9092" }, /JMP_ANALYTICS_STREAM: must start with redis:\/\//],
+    [
+      { JMP_ANALYTICS_STREAM: "nats://127.0.0.1:4222", JMP_ANALYTICS_STREAM_NAME: "jmp.>" },
+      /JMP_ANALYTICS_STREAM_NAME: must be a NATS subject without wildcards/,
+    ],
+    [{ JMP_ANALYTICS_STREAM_NAME: "jmp:clicks" }, /JMP_ANALYTICS_STREAM_NAME: needs JMP_ANALYTICS_STREAM/],
     [
       { JMP_BOOTSTRAP_API_KEY: generateApiKey(), JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: "2001-01-01T00:00:00Z" },
       /JMP_BOOTSTRAP_API_KEY_EXPIRES_AT: is 2001-01-01T00:00:00.000Z, in the past: the bootstrap key would be refused and no other admin credential exists/,
