@@ -234,7 +234,7 @@ export class App {
                 recorded: capture.stats.recorded,
                 written: capture.stats.written,
                 failedWrites: capture.stats.failedWrites,
-                dropped: capture.stats.dropped.full,
+                dropped: capture.stats.dropped,
                 stream: capture.stats.stream,
               }),
             }),

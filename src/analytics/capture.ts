@@ -92,6 +92,8 @@ export interface ClickRecorder {
 export const NO_RECORDING: ClickRecorder = { on: false, record() {} };
 
 export class ClickCapture implements ClickRecorder {
+  /** A worker that ends sooner than this after its start is not started again (see `exited`; tests lower it). */
+  static restartAfterMs = 60_000;
   on = false;
   /** Set by the retention task when analytics.max_log_rows is reached with the `stop` action. */
   private full = false;
@@ -105,41 +107,74 @@ export class ClickCapture implements ClickRecorder {
   private readonly flushes = new Map<number, (ok: boolean) => void>();
   private nextFlush = 1;
   private stopped = false;
+  private worker: Worker;
+  /** False from the worker's exit until a new one is started. */
+  private alive = false;
+  private settings: ClassifySettings | null = null;
+  /** When the worker was last started: one that dies soon after its start is not started again. */
+  private startedAt = 0;
   readonly stats = {
     recorded: 0,
     written: 0,
     failedWrites: 0,
-    dropped: { full: 0 },
+    dropped: { full: 0, worker: 0 },
     stream: null as StreamStats | null,
+    restarts: 0,
   };
 
-  constructor(
-    private readonly worker: Worker,
+  private constructor(
+    private readonly data: EventWorkerData,
     private readonly log: Logger,
   ) {
-    worker.on("message", (message: FromWorker) => this.answer(message));
-    worker.on("error", (err) => log.error({ err }, "the analytics worker failed"));
-    worker.on("exit", () => {
-      // Expected only in `stop`; otherwise recording stops here (clicks are still counted) until a restart.
-      if (!this.stopped)
-        log.error("the analytics worker stopped: detailed recording is off until jmp restarts");
-      this.stopped = true;
-      this.refresh();
-      for (const done of this.flushes.values()) done(false);
-      this.flushes.clear();
-      this.drained?.(this.unwritten + this.buffer.codes.length);
-    });
-    worker.unref();
+    this.worker = this.startWorker();
   }
 
   static start(data: EventWorkerData, log: Logger): ClickCapture {
-    const worker = new Worker(new URL("./event-worker.js", import.meta.url), { workerData: data });
-    return new ClickCapture(worker, log);
+    return new ClickCapture(data, log);
+  }
+
+  private startWorker(): Worker {
+    const worker = new Worker(new URL("./event-worker.js", import.meta.url), { workerData: this.data });
+    this.startedAt = Date.now();
+    this.alive = true;
+    worker.on("message", (message: FromWorker) => this.answer(message));
+    worker.on("error", (err) => this.log.error({ err }, "the analytics worker failed"));
+    worker.on("exit", () => this.exited());
+    worker.unref();
+    if (this.settings) worker.postMessage({ kind: "settings", settings: this.settings } satisfies ToWorker);
+    return worker;
+  }
+
+  /**
+   * The worker ended. In `stop` that is expected. Otherwise the clicks it held are lost (counted as dropped) and
+   * a new worker takes over — unless this one died within a minute of its start (a database it cannot open, a
+   * GeoIP file it cannot read): then recording stays off until jmp restarts, rather than failing in a loop.
+   */
+  private exited(): void {
+    this.alive = false;
+    for (const done of this.flushes.values()) done(false);
+    this.flushes.clear();
+    if (this.stopped) return this.drained?.(this.unwritten + this.buffer.codes.length);
+    this.stats.dropped.worker += this.unwritten + this.buffer.codes.length;
+    this.unwritten = 0;
+    this.buffer = emptyBuffer();
+    if (Date.now() - this.startedAt < ClickCapture.restartAfterMs) {
+      this.log.error(
+        "the analytics worker stopped soon after its start: detailed recording is off until jmp restarts",
+      );
+      this.stopped = true;
+      this.refresh();
+      return;
+    }
+    this.log.error("the analytics worker stopped; starting a new one (the clicks it held are lost)");
+    this.stats.restarts++;
+    this.worker = this.startWorker();
   }
 
   /** Applies the analytics.* keys (at start and after every config change). */
   configure(policy: CapturePolicy, settings: ClassifySettings): void {
     this.policy = policy;
+    this.settings = settings;
     this.optOutPattern =
       policy.optOutParam === "" ? null : new RegExp(`[?&]${escapeRegExp(policy.optOutParam)}(?:[=&#]|$)`);
     this.worker.postMessage({ kind: "settings", settings } satisfies ToWorker);
@@ -254,6 +289,7 @@ export class ClickCapture implements ClickRecorder {
 
   /** Hands over what is buffered and has the worker write everything now; resolves with whether it could. */
   flush(): Promise<boolean> {
+    if (!this.alive) return Promise.resolve(false);
     this.handOff();
     return new Promise((resolve) => {
       const id = this.nextFlush++;
@@ -271,6 +307,7 @@ export class ClickCapture implements ClickRecorder {
     if (this.timer) clearInterval(this.timer);
     this.stopped = true;
     this.refresh();
+    if (!this.alive) return 0; // it died earlier: what it held was counted as dropped then
     this.handOff();
     const unwritten = await new Promise<number>((resolve) => {
       this.drained = resolve;

@@ -36,7 +36,8 @@ export interface MetricSources {
     recorded: number;
     written: number;
     failedWrites: number;
-    dropped: number;
+    /** Dropped at the bound (`full`), or held by a worker that died (`worker`). */
+    dropped: { full: number; worker: number };
     /** The stream publisher's counts (JMP_ANALYTICS_STREAM), null until it reports or without one. */
     stream: { published: number; failures: number; dropped: number; waiting: number } | null;
   };
@@ -226,9 +227,12 @@ export function createRegistry(sources: MetricSources): Registry {
     add(
       snapshot(
         "jmp_click_events_dropped_total",
-        "Recorded clicks dropped because 100 000 were already waiting (the database too slow or away).",
+        "Recorded clicks dropped: 100 000 were already waiting (the database too slow or away), or the analytics worker holding them died.",
         "counter",
-        () => [{ labels: { reason: "full" }, value: events().dropped }],
+        () => [
+          { labels: { reason: "full" }, value: events().dropped.full },
+          { labels: { reason: "worker" }, value: events().dropped.worker },
+        ],
       ),
     );
     add(
