@@ -12,6 +12,7 @@ import { armDeadline, cleanups, log, median, ROOT, round, runCleanups } from "./
 import { postgresDatabase, startJmp } from "./targets.mjs";
 import { openStore } from "../dist/src/store/db.js";
 import { migrateToLatest } from "../dist/src/store/migrate.js";
+import { EVENT_COLUMNS, INSERT_EVENT } from "../dist/src/store/sqlite-event-writer.js";
 
 const argv = process.argv.slice(2);
 const value = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -62,6 +63,7 @@ function eventAt(i, start) {
     code: `c${(i * 7919) % LINKS}`,
     clicked_at: time,
     hour: time - (time % HOUR),
+    referrer: null,
     source: SOURCES[(i * 3) % SOURCES.length],
     browser,
     os,
@@ -69,6 +71,8 @@ function eventAt(i, start) {
     is_bot: bot,
     country,
     city,
+    ip: "203.0.113.0",
+    visitor: null,
   };
 }
 
@@ -102,28 +106,13 @@ async function loadSqlite(file, start, end) {
   const db = new SQLite(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = OFF");
-  const insert = db.prepare(
-    "insert into click_events (code, clicked_at, hour, referrer, source, browser, os, device, is_bot, country, city, ip) values (?,?,?,?,?,?,?,?,?,?,?,?)",
-  );
+  const insert = db.prepare(INSERT_EVENT);
   const rollups = new Rollups();
   const chunk = db.transaction((from, to) => {
     for (let i = from; i < to; i++) {
       const e = eventAt(i, start);
       rollups.add(e);
-      insert.run(
-        e.code,
-        e.clicked_at,
-        e.hour,
-        null,
-        e.source,
-        e.browser,
-        e.os,
-        e.device,
-        e.is_bot,
-        e.country,
-        e.city,
-        "203.0.113.0",
-      );
+      insert.run(EVENT_COLUMNS.map((column) => e[column] ?? null));
     }
   });
   for (let from = 0; from < EVENTS; from += 200_000) {

@@ -3,7 +3,7 @@
  * and JMP_TOKEN). Tables by default, with a sparkline for series; `--json` prints the API's data as is.
  */
 import type { Command } from "commander";
-import type { AnalyticsQuery } from "../client/index.js";
+import { ANALYTICS_FILTERS, type AnalyticsFilter, type AnalyticsQuery } from "../client/analytics.js";
 import { requireClient } from "./api.js";
 import { CliError } from "./errors.js";
 import { json, printTable, writeOutput } from "./output.js";
@@ -16,7 +16,7 @@ export function sparkline(values: readonly number[]): string {
   return values.map((v) => BARS[max === 0 ? 0 : Math.round((v / max) * (BARS.length - 1))]).join("");
 }
 
-interface RangeOptions {
+interface RangeOptions extends Partial<Record<AnalyticsFilter, string>> {
   start?: string;
   end?: string;
   groupBy?: string;
@@ -24,16 +24,18 @@ interface RangeOptions {
   tz?: string;
   json?: boolean;
   excludeBots?: boolean;
-  code?: string;
-  tag?: string;
-  source?: string;
-  country?: string;
-  browser?: string;
-  os?: string;
-  device?: string;
 }
 
-const FILTER_OPTIONS = ["code", "tag", "source", "country", "browser", "os", "device"] as const;
+/** What each filter option selects (the names are the API's: ANALYTICS_FILTERS). */
+const FILTER_HELP: Record<AnalyticsFilter, [argument: string, selects: string]> = {
+  code: ["<code>", "of this link"],
+  tag: ["<tag>", "of links with this tag"],
+  source: ["<source>", "from this source (utm_source, ref:<host>, direct)"],
+  country: ["<cc>", "from this country (ISO code)"],
+  browser: ["<name>", "of this browser"],
+  os: ["<name>", "of this operating system"],
+  device: ["<class>", "of this device class (desktop, mobile, …)"],
+};
 
 function queryOf(options: RangeOptions): AnalyticsQuery {
   const query: AnalyticsQuery = {};
@@ -41,7 +43,7 @@ function queryOf(options: RangeOptions): AnalyticsQuery {
   if (options.end) query.end_date = options.end;
   if (options.tz) query.tz = options.tz;
   if (options.excludeBots) query.exclude_bots = true;
-  for (const name of FILTER_OPTIONS) if (options[name] !== undefined) query[name] = options[name];
+  for (const name of ANALYTICS_FILTERS) if (options[name] !== undefined) query[name] = options[name];
   if (options.groupBy) {
     if (!["hour", "day", "week", "month"].includes(options.groupBy)) {
       throw new CliError("--group-by must be hour, day, week or month");
@@ -56,19 +58,34 @@ function queryOf(options: RangeOptions): AnalyticsQuery {
 }
 
 function withRange(command: Command): Command {
-  return command
+  command
     .option("--start <date>", "start of the range: RFC 3339 or YYYY-MM-DD (default: 30 days before the end)")
     .option("--end <date>", "end of the range, inclusive (default: now)")
     .option("--tz <zone>", "IANA time zone of the days (default: UTC)")
-    .option("--exclude-bots", "leave out clicks flagged as bots")
-    .option("--code <code>", "only recorded clicks of this link")
-    .option("--tag <tag>", "only recorded clicks of links with this tag")
-    .option("--source <source>", "only recorded clicks from this source (utm_source, ref:<host>, direct)")
-    .option("--country <cc>", "only recorded clicks from this country (ISO code)")
-    .option("--browser <name>", "only recorded clicks of this browser")
-    .option("--os <name>", "only recorded clicks of this operating system")
-    .option("--device <class>", "only recorded clicks of this device class (desktop, mobile, …)")
-    .option("--json", "print JSON");
+    .option("--exclude-bots", "leave out clicks flagged as bots");
+  for (const name of ANALYTICS_FILTERS) {
+    const [argument, selects] = FILTER_HELP[name];
+    command.option(`--${name} ${argument}`, `only recorded clicks ${selects}`);
+  }
+  return command.option("--json", "print JSON");
+}
+
+/** `jmp analytics NAME`: a ranked list, as a table (or `--json`), `--limit` defaulting to the API's default. */
+function listCommand<T>(
+  parent: Command,
+  name: string,
+  description: string,
+  defaultLimit: number,
+  fetch: (query: AnalyticsQuery) => Promise<T[]>,
+  table: { header: string[]; row: (item: T) => string[] },
+): void {
+  withRange(parent.command(name).description(description))
+    .option("--limit <n>", "how many (at most 100)", String(defaultLimit))
+    .action(async (options: RangeOptions) => {
+      const rows = await fetch(queryOf(options));
+      if (options.json) return writeOutput(json(rows), undefined);
+      writeOutput(printTable([table.header, ...rows.map(table.row)]), undefined);
+    });
 }
 
 export function registerAnalyticsCommands(program: Command): void {
@@ -97,33 +114,34 @@ export function registerAnalyticsCommands(program: Command): void {
       writeOutput(printTable([["CODE", "CLICKS"], ...top.map((t) => [t.code, String(t.clicks)])]), undefined);
     });
 
-  withRange(analytics.command("tags").description("clicks by tag (each link under every tag it has)"))
-    .option("--limit <n>", "how many (at most 100)", "10")
-    .action(async (options: RangeOptions) => {
-      const rows = await requireClient().analytics.tags(queryOf(options));
-      if (options.json) return writeOutput(json(rows), undefined);
-      const table = rows.map((r) => [r.tag, String(r.clicks), String(r.links)]);
-      writeOutput(printTable([["TAG", "CLICKS", "LINKS"], ...table]), undefined);
-    });
-
   const percent = (value: number) => `${value.toFixed(1)} %`;
-  withRange(analytics.command("referrers").description("where clicks came from (detailed analytics)"))
-    .option("--limit <n>", "how many (at most 100)", "10")
-    .action(async (options: RangeOptions) => {
-      const rows = await requireClient().analytics.referrers(queryOf(options));
-      if (options.json) return writeOutput(json(rows), undefined);
-      const table = rows.map((r) => [r.referrer, String(r.count), percent(r.percentage)]);
-      writeOutput(printTable([["SOURCE", "CLICKS", "SHARE"], ...table]), undefined);
-    });
-
-  withRange(analytics.command("geo").description("countries and cities (detailed analytics)"))
-    .option("--limit <n>", "how many (at most 100)", "20")
-    .action(async (options: RangeOptions) => {
-      const rows = await requireClient().analytics.geo(queryOf(options));
-      if (options.json) return writeOutput(json(rows), undefined);
-      const table = rows.map((r) => [r.country, r.city ?? "", String(r.count)]);
-      writeOutput(printTable([["COUNTRY", "CITY", "CLICKS"], ...table]), undefined);
-    });
+  const api = () => requireClient().analytics;
+  listCommand(
+    analytics,
+    "tags",
+    "clicks by tag (each link under every tag it has)",
+    10,
+    (q) => api().tags(q),
+    {
+      header: ["TAG", "CLICKS", "LINKS"],
+      row: (r) => [r.tag, String(r.clicks), String(r.links)],
+    },
+  );
+  listCommand(
+    analytics,
+    "referrers",
+    "where clicks came from (detailed analytics)",
+    10,
+    (q) => api().referrers(q),
+    {
+      header: ["SOURCE", "CLICKS", "SHARE"],
+      row: (r) => [r.referrer, String(r.count), percent(r.percentage)],
+    },
+  );
+  listCommand(analytics, "geo", "countries and cities (detailed analytics)", 20, (q) => api().geo(q), {
+    header: ["COUNTRY", "CITY", "CLICKS"],
+    row: (r) => [r.country, r.city ?? "", String(r.count)],
+  });
 
   withRange(analytics.command("devices").description("browsers, systems, device classes, bots"))
     .option("--limit <n>", "how many per list (at most 20)", "10")

@@ -2,7 +2,11 @@
 import type * as Api from "../admin/schemas.js";
 import { encodeCode } from "./paths.js";
 
-export interface AnalyticsQuery {
+/** The filters every analytics route takes (jmp): only recorded clicks with this value. */
+export const ANALYTICS_FILTERS = ["code", "tag", "source", "country", "browser", "os", "device"] as const;
+export type AnalyticsFilter = (typeof ANALYTICS_FILTERS)[number];
+
+export interface AnalyticsQuery extends Partial<Record<AnalyticsFilter, string>> {
   /** RFC 3339 or YYYY-MM-DD */
   start_date?: string;
   end_date?: string;
@@ -12,14 +16,6 @@ export interface AnalyticsQuery {
   tz?: string;
   /** Leave out clicks flagged as bots */
   exclude_bots?: boolean;
-  /** Filters: only recorded clicks with this value (detailed analytics) */
-  code?: string;
-  tag?: string;
-  source?: string;
-  country?: string;
-  browser?: string;
-  os?: string;
-  device?: string;
 }
 
 /** How the calls reach the server: JmpClient.call (the envelope's `data`, or JmpApiError). */

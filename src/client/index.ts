@@ -37,7 +37,7 @@ export type {
 } from "../admin/schemas.js";
 export type { ApplyDocument } from "../provision/document.js";
 
-export type { AnalyticsQuery } from "./analytics.js";
+export { ANALYTICS_FILTERS, type AnalyticsFilter, type AnalyticsQuery } from "./analytics.js";
 export { JmpApiError, JmpConnectionError } from "./errors.js";
 
 /** The session cookie that carries the access token (src/auth/credentials.ts). */

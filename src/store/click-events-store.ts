@@ -163,6 +163,15 @@ export class ClickEventsStore implements EventSink {
     return Number(row?.n ?? 0);
   }
 
+  /** One breakdown's rows of the hours the range touches. */
+  private dims(dim: Dimension, range: HourRange) {
+    return this.db
+      .selectFrom("click_dims_hourly")
+      .where("dim", "=", dim)
+      .where("hour", ">=", hourOf(range.start))
+      .where("hour", "<", range.end);
+  }
+
   /** One breakdown of all links in the range, most clicks first (ties by value). */
   async dimension(
     dim: Dimension,
@@ -172,12 +181,7 @@ export class ClickEventsStore implements EventSink {
   ): Promise<ValueCount[]> {
     if (limit === 0) return [];
     const clicks = sql<number>`sum(clicks)`;
-    let query = this.db
-      .selectFrom("click_dims_hourly")
-      .select(["value", clicks.as("clicks")])
-      .where("dim", "=", dim)
-      .where("hour", ">=", hourOf(range.start))
-      .where("hour", "<", range.end);
+    let query = this.dims(dim, range).select(["value", clicks.as("clicks")]);
     if (excludeBots) query = query.where("bot", "=", 0);
     const rows = await query.groupBy("value").orderBy(clicks, "desc").orderBy("value").limit(limit).execute();
     return rows.map((row) => ({ value: row.value, clicks: Number(row.clicks) }));
@@ -185,12 +189,8 @@ export class ClickEventsStore implements EventSink {
 
   /** Recorded clicks in the range by the bot flag, from the device breakdown (every event has a device). */
   async dimensionTotals(range: HourRange): Promise<{ total: number; bots: number }> {
-    const rows = await this.db
-      .selectFrom("click_dims_hourly")
+    const rows = await this.dims("device", range)
       .select(["bot", sql<number>`sum(clicks)`.as("clicks")])
-      .where("dim", "=", "device")
-      .where("hour", ">=", hourOf(range.start))
-      .where("hour", "<", range.end)
       .groupBy("bot")
       .execute();
     const bots = Number(rows.find((row) => Number(row.bot) === 1)?.clicks ?? 0);

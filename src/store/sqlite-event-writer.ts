@@ -9,10 +9,25 @@ import SQLite from "better-sqlite3";
 import { ALL_LINKS, dayOf } from "./clicks.js";
 import type { EventBatch, EventSink } from "./click-events-store.js";
 
-const INSERT_EVENT =
-  "INSERT INTO click_events " +
-  "(code, clicked_at, hour, referrer, source, browser, os, device, is_bot, country, city, ip, visitor) " +
-  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/** One event; its parameters in the order of EVENT_COLUMNS (the bench's bulk load uses it too). */
+export const EVENT_COLUMNS = [
+  "code",
+  "clicked_at",
+  "hour",
+  "referrer",
+  "source",
+  "browser",
+  "os",
+  "device",
+  "is_bot",
+  "country",
+  "city",
+  "ip",
+  "visitor",
+] as const;
+export const INSERT_EVENT =
+  `INSERT INTO click_events (${EVENT_COLUMNS.join(", ")}) ` +
+  `VALUES (${EVENT_COLUMNS.map(() => "?").join(", ")})`;
 const ADD_SALT = "INSERT INTO click_salts (day, salt) VALUES (?, ?) ON CONFLICT (day) DO NOTHING";
 const READ_SALT = "SELECT salt FROM click_salts WHERE day = ?";
 const ADD_TO_DIMS =
@@ -36,26 +51,14 @@ export class SqliteEventWriter implements EventSink {
     // The index pages a write touches stay cached between writes (64 MB; SQLite's default is 2 MB).
     this.db.pragma("cache_size = -65536");
     const insert = this.db.prepare(INSERT_EVENT);
+    const params = new Array<unknown>(EVENT_COLUMNS.length); // reused: no array per event
     const addToDims = this.db.prepare(ADD_TO_DIMS);
     const addHourly = this.db.prepare(ADD_DETAILED_HOURLY);
     const addDaily = this.db.prepare(ADD_DETAILED_DAILY);
     this.apply = this.db.transaction(({ events, dims, counts }: EventBatch) => {
       for (const e of events) {
-        insert.run(
-          e.code,
-          e.clicked_at,
-          e.hour,
-          e.referrer,
-          e.source,
-          e.browser,
-          e.os,
-          e.device,
-          e.is_bot,
-          e.country,
-          e.city,
-          e.ip,
-          e.visitor,
-        );
+        for (let i = 0; i < EVENT_COLUMNS.length; i++) params[i] = e[EVENT_COLUMNS[i]!];
+        insert.run(params);
       }
       for (const d of dims) addToDims.run(d.hour, d.dim, d.value, d.bot, d.clicks);
       for (const c of counts) {
