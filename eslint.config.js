@@ -16,6 +16,28 @@ export default tseslint.config(
     },
   },
   {
+    // The panel renders user data (titles, tags, targets, referrers) only as text: Preact escapes it, and this
+    // keeps anyone from opting out.
+    files: ["web/**/*.ts", "web/**/*.tsx"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "JSXAttribute[name.name='dangerouslySetInnerHTML']",
+          message: "The panel never renders HTML from data.",
+        },
+        {
+          selector: "MemberExpression[property.name=/^(innerHTML|outerHTML)$/]",
+          message: "The panel never renders HTML from data.",
+        },
+        {
+          selector: "CallExpression[callee.property.name='insertAdjacentHTML']",
+          message: "The panel never renders HTML from data.",
+        },
+      ],
+    },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: {
       // The test HTTP client parses arbitrary JSON.

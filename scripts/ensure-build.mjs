@@ -13,18 +13,21 @@ const entry = path.join(root, "dist/src/cli/main.js");
 
 function newestSource() {
   let newest = statSync(path.join(root, "tsconfig.json")).mtimeMs;
-  for (const dir of ["src", "test"]) {
+  for (const dir of ["src", "test", "web"]) {
     const base = path.join(root, dir);
     if (!existsSync(base)) continue;
     for (const file of readdirSync(base, { recursive: true })) {
-      if (String(file).endsWith(".ts"))
+      if (/\.(ts|tsx|css|html|svg)$/.test(String(file)))
         newest = Math.max(newest, statSync(path.join(base, String(file))).mtimeMs);
     }
   }
   return newest;
 }
 
-const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
+const panel = path.join(root, "dist/panel/index.html");
+// The older of the two outputs: the server's entry and the panel's page.
+const built =
+  existsSync(entry) && existsSync(panel) ? Math.min(statSync(entry).mtimeMs, statSync(panel).mtimeMs) : 0;
 const sourcesPresent = existsSync(path.join(root, "src"));
 if (!sourcesPresent || (built > 0 && built >= newestSource())) process.exit(0);
 
@@ -44,7 +47,11 @@ try {
   process.exit(1);
 }
 console.error("jmp: sources changed since the last build; compiling…");
-const result = spawnSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.json")], {
+const compiled = spawnSync(process.execPath, [tsc, "-p", path.join(root, "tsconfig.json")], {
   stdio: "inherit",
 });
-process.exit(result.status ?? 1);
+if (compiled.status !== 0) process.exit(compiled.status ?? 1);
+const panelBuilt = spawnSync(process.execPath, [path.join(root, "scripts/build-panel.mjs")], {
+  stdio: "inherit",
+});
+process.exit(panelBuilt.status ?? 1);

@@ -74,6 +74,7 @@ export class App {
   /** Everything up to (not including) listening. */
   static async open(settings: Settings, log: Logger): Promise<App> {
     const startedAt = Date.now();
+    const geoIp = settings.geoipDatabase ? await openGeoIp(settings.geoipDatabase) : null;
     const dbStats = new DbStats();
     const store = openStore(settings.database, {
       onIdleError: (err) =>
@@ -271,6 +272,7 @@ export class App {
         isReady: () => readiness.ready && readiness.provisioned,
         provisioner,
         countLinks: () => redirectStore.count(),
+        geoIpFiles: geoIp?.files ?? [],
         feedStatus: () => changeLog.status(),
         trustedProxies: settings.trustedProxies,
         unixSocket: settings.unixSocket !== null,
@@ -287,7 +289,7 @@ export class App {
           passwordAttempts: throttles("link-password", 0.1, 5),
           robotsTxt: () => robotsTxt(redirectStore),
           permanentCacheSeconds: () => config.get("features.permanent_redirect_cache_seconds"),
-          country: settings.geoipDatabase ? await openGeoIp(settings.geoipDatabase) : undefined,
+          country: geoIp?.country,
           publicQr: () => config.get("features.enable_public_qr"),
           publicBaseUrl: () => config.get("features.public_base_url"),
           defaultUrl: () => config.get("features.default_url"),

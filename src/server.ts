@@ -2,7 +2,7 @@
  * Builds the HTTP server. One Node `http.Server` whose request listener is a small dispatcher:
  * - `GET`/`HEAD` on a path outside the route prefixes goes straight to the redirect handler (no framework work
  *   on the hot path);
- * - everything else goes to Fastify (Admin API, health), which sees the configured prefixes rewritten to fixed
+ * - everything else goes to Fastify (Admin API, health, panel), which sees the configured prefixes rewritten to fixed
  *   internal mounts, so a prefix changed at runtime needs no re-registration of routes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -23,6 +23,7 @@ import type { ConfigService } from "./config/service.js";
 import type { ChangeFeed } from "./events/feed.js";
 import { corsHook } from "./admin/cors.js";
 import { HEALTH_MOUNT, type HealthDeps, healthRoutes } from "./health/routes.js";
+import { loadPanel, PANEL_MOUNT, panelRoutes } from "./panel/routes.js";
 import fastifySwagger from "@fastify/swagger";
 import { openApiOptions } from "./admin/openapi.js";
 import { JMP_VERSION } from "./version.js";
@@ -36,7 +37,6 @@ declare module "fastify" {
   }
 }
 
-const PANEL_MOUNT = "/panel";
 const UNROUTED = "/-unrouted";
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -343,5 +343,6 @@ export async function buildServer(deps: ServerDeps) {
 
   await app.register(adminApi(deps), { prefix: ADMIN_MOUNT });
   await app.register(healthRoutes(deps), { prefix: HEALTH_MOUNT });
+  await app.register(panelRoutes({ config: deps.config, files: loadPanel() }), { prefix: PANEL_MOUNT });
   return app;
 }

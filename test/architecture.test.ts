@@ -35,6 +35,7 @@ const FLOORS: Record<string, number> = {
   redirect: 8,
   admin: 8,
   health: 9,
+  panel: 9,
   server: 10,
   cluster: 10,
   app: 11,

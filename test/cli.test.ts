@@ -67,17 +67,6 @@ describe("jmp config, offline", () => {
     );
   });
 
-  it("warns on stderr when a reserved key (nothing reads it yet) is set, and only then", async () => {
-    const reserved = await runJmp(["config", "set", "features.enable_admin_panel", "true"], env);
-    assert.equal(reserved.code, 0, reserved.stderr);
-    assert.match(
-      reserved.stderr,
-      /jmp: warning: features\.enable_admin_panel is reserved: the value is stored/,
-    );
-    const plain = await runJmp(["config", "set", "analytics.sample_rate", "0.5"], env);
-    assert.doesNotMatch(plain.stderr, /warning/);
-  });
-
   it("refuses invalid values and unknown keys with exit code 1 and a clear message", async () => {
     const bad = await runJmp(["config", "set", "cors.max_age", "-1"], env);
     assert.equal(bad.code, 1);

@@ -9,9 +9,7 @@ import {
   ConfigValueError,
   defaultOf,
   definitionOf,
-  describedAs,
   REGISTRY,
-  reservedWarning,
 } from "../config/registry.js";
 import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
 import {
@@ -78,7 +76,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
       requires_restart: false,
       is_sensitive: item.is_sensitive,
       source: item.source,
-      message: reservedWarning(key),
+      message: null,
     };
   }
 
@@ -115,7 +113,7 @@ export function configRoutes(config: ConfigService): FastifyPluginAsyncTypebox {
             value_type: definition.type,
             // A random default (a secret) is not revealed: the schema says what kind of value it is.
             default_value: typeof definition.defaultValue === "function" ? "" : defaultOf(definition),
-            description: describedAs(definition),
+            description: definition.description,
             category: definition.category,
             enum_options:
               "enumOptions" in definition && definition.enumOptions

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { QR_LIMITS } from "../links/qr.js";
 import { NullableString, SettingsInputProperties } from "../links/settings-schema.js";
+import { LINK_SORTS } from "../store/links-store.js";
 
 /** The Fastify instance a links plugin adds its routes to (typed by the TypeBox provider). */
 export type LinksApp = Parameters<FastifyPluginAsyncTypebox>[0];
@@ -38,6 +39,12 @@ export const FilterQuery = {
   created_before: Type.Optional(Type.String({ maxLength: 64 })),
   only_expired: Type.Optional(Type.Boolean()),
   only_active: Type.Optional(Type.Boolean()),
+  status: Type.Optional(
+    Type.Union([Type.Literal("active"), Type.Literal("expired"), Type.Literal("disabled")], {
+      description:
+        "active: enabled and not expired; expired: past its expiry; disabled: switched off (jmp; not with only_*)",
+    }),
+  ),
   tags: Type.Optional(Type.String({ maxLength: 4096, description: "comma-separated tags" })),
   tags_mode: Type.Optional(
     Type.Union([Type.Literal("any"), Type.Literal("all")], {
@@ -49,6 +56,12 @@ export const FilterQuery = {
 export const ListQuery = Type.Object({
   page: Type.Optional(Type.Integer()),
   page_size: Type.Optional(Type.Integer()),
+  sort: Type.Optional(
+    Type.Union(
+      LINK_SORTS.flatMap((column) => [Type.Literal(column), Type.Literal(`-${column}`)]),
+      { description: "a column, descending with a leading '-' (jmp); default -created_at, ties by code" },
+    ),
+  ),
   ...FilterQuery,
 });
 

@@ -5,7 +5,12 @@ import { badRequest, invalidDate } from "../errors.js";
 import type { Link } from "../links/model.js";
 import { shortUrl } from "../links/qr.js";
 import { normalizeTags, settingsResponse } from "../links/settings.js";
-import type { LinkFilter } from "../store/links-store.js";
+import {
+  DEFAULT_LINK_SORT,
+  type LinkFilter,
+  type LinkSort,
+  type LinkSortColumn,
+} from "../store/links-store.js";
 import { CONTROL_CHARS, REDACTED } from "../text.js";
 import { parseRfc3339 } from "../util/time.js";
 
@@ -39,6 +44,7 @@ export function toFilter(query: {
   created_before?: string | undefined;
   only_expired?: boolean | undefined;
   only_active?: boolean | undefined;
+  status?: "active" | "expired" | "disabled" | undefined;
   tags?: string | undefined;
   tags_mode?: "any" | "all" | undefined;
 }): LinkFilter {
@@ -59,8 +65,28 @@ export function toFilter(query: {
     search: query.search || undefined,
     createdAfter: dateParam("created_after", query.created_after),
     createdBefore: dateParam("created_before", query.created_before),
-    state: query.only_expired ? "expired" : query.only_active ? "active" : undefined,
+    ...stateOf(query),
   };
+}
+
+function stateOf(query: {
+  only_expired?: boolean | undefined;
+  only_active?: boolean | undefined;
+  status?: "active" | "expired" | "disabled" | undefined;
+}): Pick<LinkFilter, "state" | "enabled"> {
+  if ([query.only_expired, query.only_active, query.status].filter(Boolean).length > 1)
+    throw badRequest("only_expired, only_active and status are mutually exclusive");
+  if (query.status === "active") return { state: "active", enabled: true };
+  if (query.status === "disabled") return { enabled: false };
+  if (query.status === "expired" || query.only_expired) return { state: "expired" };
+  return query.only_active ? { state: "active" } : {};
+}
+
+/** `-click_count` → clicks, most first; absent → newest first. */
+export function sortOf(sort: string | undefined): LinkSort {
+  if (!sort) return DEFAULT_LINK_SORT;
+  const descending = sort.startsWith("-");
+  return { column: (descending ? sort.slice(1) : sort) as LinkSortColumn, descending };
 }
 
 export function dateParam(name: string, value: string | undefined): number | undefined {

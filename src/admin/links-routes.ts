@@ -26,7 +26,7 @@ import {
   QrQuery,
   UpdateBody,
 } from "./link-schemas.js";
-import { baseUrl, clamp, linkResponse, toFilter, writeResponse } from "./link-views.js";
+import { baseUrl, clamp, linkResponse, sortOf, toFilter, writeResponse } from "./link-views.js";
 import {
   Envelope,
   LinkSchema,
@@ -75,11 +75,9 @@ export function linksRoutes(
       },
       async (request) => {
         const q = request.query;
-        if (q.only_expired && q.only_active)
-          throw badRequest("only_expired and only_active are mutually exclusive");
         const page = clamp(q.page, 1, Number.MAX_SAFE_INTEGER, 1);
         const pageSize = clamp(q.page_size, 1, 100, 20);
-        const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize });
+        const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize, sort: sortOf(q.sort) });
         const base = baseUrl(request, config);
         return paginated(
           rows.map((link) => linkResponse(link, base)),

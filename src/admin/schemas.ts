@@ -135,7 +135,7 @@ export const ConfigWrittenSchema = Type.Object(
     requires_restart: Type.Boolean(),
     is_sensitive: Type.Boolean(),
     source: Source,
-    /** A warning about the write, e.g. that the key is reserved (nothing reads it yet); otherwise null. */
+    /** Always null (Shortlinker sends a note here; jmp has nothing to add). */
     message: Nullable(Str),
   },
   closed,

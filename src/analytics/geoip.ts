@@ -6,6 +6,7 @@
  * the country (on the event loop, only when a rule has a `country` condition); the analytics worker opens its
  * own readers for country and city. Each reader keeps a small LRU.
  */
+import path from "node:path";
 import maxmind, { type CityResponse, type Reader } from "maxmind";
 import { SettingsError } from "../errors.js";
 
@@ -69,11 +70,44 @@ function cityOf(record: LocationRecord): string | null {
   return name ? name : null;
 }
 
-export async function openGeoIp(setting: string): Promise<CountryLookup> {
+/** What the detailed health and the panel's About page say about each file (its licence may need credit). */
+export interface GeoIpFile {
+  file: string;
+  database_type: string;
+  /** When the file was built (its metadata), RFC 3339. */
+  built_at: string;
+  description: string | null;
+}
+
+export interface GeoIp {
+  country: CountryLookup;
+  files: GeoIpFile[];
+}
+
+/** mmdb-lib types the description as text; the format (and every file seen) has a map by language. */
+function descriptionOf(description: unknown): string | null {
+  if (typeof description === "string") return description || null;
+  const english = (description as { en?: unknown } | null)?.en;
+  return typeof english === "string" && english !== "" ? english : null;
+}
+
+export async function openGeoIp(setting: string): Promise<GeoIp> {
   const readers = await openReaders(setting);
-  return (ip) => {
-    const record = recordOf(readers, ip);
-    return record && countryOf(record);
+  const files = geoIpFiles(setting).map((file, i) => {
+    const metadata = readers[i]!.metadata;
+    return {
+      file: path.basename(file),
+      database_type: metadata.databaseType,
+      built_at: metadata.buildEpoch.toISOString(),
+      description: descriptionOf(metadata.description),
+    };
+  });
+  return {
+    files,
+    country: (ip) => {
+      const record = recordOf(readers, ip);
+      return record && countryOf(record);
+    },
   };
 }
 

@@ -5,7 +5,7 @@
 import { Command } from "commander";
 import { serve } from "../main.js";
 import { JMP_VERSION } from "../version.js";
-import { definitionOf, reservedWarning } from "../config/registry.js";
+import { definitionOf } from "../config/registry.js";
 import { readSettings } from "../settings.js";
 import { openStore } from "../store/db.js";
 import { migrateToLatest } from "../store/migrate.js";
@@ -200,8 +200,6 @@ export function buildProgram(): Command {
         }
         const input = value ?? (await readSecret(options.valueFile, `Value for ${key}: `));
         const item = await backend.set(key, input);
-        const warning = reservedWarning(key);
-        if (warning) process.stderr.write(`jmp: warning: ${warning}\n`);
         writeOutput(options.json ? json(item) : `${item.key} = ${item.value}\n`, undefined);
       }),
     );

@@ -10,6 +10,7 @@
 import type * as Api from "../admin/schemas.js";
 import type { ApplyDocument } from "../provision/document.js";
 import type { SettingsInput } from "../links/settings.js";
+import type { LinkSortColumn } from "../store/links-store.js";
 import { analyticsCalls } from "./analytics.js";
 import { JmpApiError, JmpConnectionError } from "./errors.js";
 import { encodeCode } from "./paths.js";
@@ -22,16 +23,26 @@ export type {
   ApplyResult,
   AuditEntry,
   BatchResult,
+  ClickEventData,
+  ClickPageData,
   ConfigHistoryEntry,
   ConfigItem,
   ConfigSchemaItem,
   ConfigWritten,
+  DevicesData,
+  GeoCount,
   ImportResult,
   Link,
+  LinkAnalyticsData,
   Pagination,
+  ReferrerCount,
   Stats,
+  SummaryData,
   TagChange,
+  TagClicks,
   TagCount,
+  TopLink,
+  TrendData,
   Whoami,
   WrittenLink,
 } from "../admin/schemas.js";
@@ -77,7 +88,12 @@ export interface LinkFilter {
   created_before?: string;
   only_expired?: boolean;
   only_active?: boolean;
+  /** active (enabled, not expired), expired or disabled; not with `only_*`. */
+  status?: "active" | "expired" | "disabled";
 }
+
+/** A column to list links by, descending with a leading `-` (default `-created_at`). */
+export type LinkSort = LinkSortColumn | `-${LinkSortColumn}`;
 
 export interface KeyInput {
   name?: string;
@@ -176,7 +192,7 @@ export class JmpClient {
   }
 
   readonly links = {
-    list: (query: LinkFilter & { page?: number; page_size?: number } = {}) =>
+    list: (query: LinkFilter & { page?: number; page_size?: number; sort?: LinkSort } = {}) =>
       this.send({ method: "GET", path: "/links", query: query as Query }).then(
         (r) => r.json() as Promise<{ data: Api.Link[]; pagination: Api.Pagination }>,
       ),

@@ -9,7 +9,7 @@ export function multipartUpload(
   fields: Record<string, string>,
   file: Uint8Array,
   onUpload: ((sent: number, total: number) => void) | undefined,
-): { body: ReadableStream<Uint8Array> | Uint8Array; contentType: string; length: number } {
+): { body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer>; contentType: string; length: number } {
   const boundary = `jmp-${crypto.randomUUID()}`;
   const encoder = new TextEncoder();
   const head = Object.entries(fields)

@@ -43,11 +43,6 @@ export interface KeyDefinition<T = unknown> {
   storedAs?: "argon2" | "sha256";
   enumOptions?: readonly EnumOption[];
   action?: "generate_token";
-  /**
-   * A key of a feature that is not built yet: stored and validated now, honoured when the feature lands. Setting
-   * one warns (the API's `message`, the CLI on stderr), so nobody believes a setting took effect that did not.
-   */
-  reserved?: true;
   normalize(input: string): string;
   decode(stored: string): T;
 }
@@ -235,20 +230,6 @@ function headerName(item: string): void {
 
 const randomHex = (bytes: number) => () => randomBytes(bytes).toString("hex");
 
-/** What the description of a reserved key adds (docs, the schema endpoint). */
-export const RESERVED_NOTE = "(Reserved: the feature that reads it is not implemented yet.)";
-
-/** Said when a reserved key is set, by the API (`message`) and the CLI. */
-export function reservedWarning(key: string): string | null {
-  return definitionOf(key)?.reserved
-    ? `${key} is reserved: the value is stored, but the feature that reads it is not implemented yet`
-    : null;
-}
-
-/** The description as shown to people: a reserved key says that nothing reads it yet. */
-export function describedAs(definition: KeyDefinition): string {
-  return definition.reserved ? `${definition.description} ${RESERVED_NOTE}` : definition.description;
-}
 
 /** A route prefix: one path segment with a leading slash, e.g. `/admin`. */
 function routePrefix(input: string): string {
@@ -405,10 +386,9 @@ export const REGISTRY = [
   boolKey({
     key: "features.enable_admin_panel",
     category: "features",
-    description: "Serve the web admin panel under routes.frontend_prefix.",
-
-    reserved: true,
-    defaultValue: "false",
+    description:
+      "Serve the web admin panel under routes.frontend_prefix (every page needs a login); false answers 404 there at once.",
+    defaultValue: "true",
   }),
   boolKey({
     key: "click.enable_tracking",

@@ -13,6 +13,7 @@ import type { ConfigService } from "../config/service.js";
 import { ErrorCode, notFound, unauthorized } from "../errors.js";
 import type { FeedStatus } from "../events/transport.js";
 import type { Engine } from "../store/db.js";
+import type { GeoIpFile } from "../analytics/geoip.js";
 
 export const HEALTH_MOUNT = "/health";
 const STORAGE_TIMEOUT_MS = 5000;
@@ -30,6 +31,8 @@ export interface HealthDeps {
   feedStatus(): FeedStatus;
   /** The Prometheus exposition, or null when metrics are off (`JMP_METRICS=off`). */
   metrics: (() => Promise<{ contentType: string; body: string }>) | null;
+  /** The GeoIP files in use (`JMP_GEOIP_DATABASE`), empty without one. */
+  geoIpFiles: readonly GeoIpFile[];
   /** Whether the code filter has been built (reported by the detailed health). */
   codeFilterReady(): boolean;
 }
@@ -148,6 +151,7 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
             transport: feed.transport,
             ...(feed.error ? { error: feed.error } : {}),
           },
+          geoip: { files: deps.geoIpFiles },
         },
         response_time_ms: Math.round(performance.now() - started),
       };

@@ -7,7 +7,7 @@ import type { AuditContext, AuditLog } from "../audit/log.js";
 import { AppError, ErrorCode, linkExists, linkManaged, notFound, preconditionFailed } from "../errors.js";
 import type { ChangeFeed } from "../events/feed.js";
 import type { Db } from "../store/db.js";
-import type { LinkFilter, LinksStore } from "../store/links-store.js";
+import type { LinkFilter, LinkSort, LinksStore } from "../store/links-store.js";
 import { isValidCodeSyntax } from "./codes.js";
 import { etagOf, isLocked, type Link } from "./model.js";
 import {
@@ -45,6 +45,7 @@ export interface PutOptions extends WritePreconditions {
 export interface ListQuery extends LinkFilter {
   page: number;
   pageSize: number;
+  sort?: LinkSort | undefined;
 }
 
 export class LinkService {
@@ -63,7 +64,7 @@ export class LinkService {
   }
 
   list(query: ListQuery): Promise<{ links: Link[]; total: number }> {
-    return this.store.page(query, this.clock(), (query.page - 1) * query.pageSize, query.pageSize);
+    return this.store.page(query, this.clock(), (query.page - 1) * query.pageSize, query.pageSize, query.sort);
   }
 
   stats() {

@@ -24,11 +24,31 @@ export interface LinkFilter {
   search?: string | undefined;
   createdAfter?: number | undefined;
   createdBefore?: number | undefined;
+  /** active: not past its expiry (Shortlinker's `only_active`); expired: past it. */
   state?: "active" | "expired" | undefined;
+  /** Only enabled (true) or only disabled (false) links. */
+  enabled?: boolean | undefined;
   /** Links with any (or, with `tagsMode: "all"`, every one) of these tags. */
   tags?: readonly string[] | undefined;
   tagsMode?: "any" | "all" | undefined;
 }
+
+/** The orders a page of links can be listed in: a column, ascending or (with a leading `-`) descending. */
+export const LINK_SORTS = [
+  "created_at",
+  "updated_at",
+  "code",
+  "target",
+  "expires_at",
+  "click_count",
+] as const;
+export type LinkSortColumn = (typeof LINK_SORTS)[number];
+export interface LinkSort {
+  column: LinkSortColumn;
+  descending: boolean;
+}
+/** Newest first: the Shortlinker order. */
+export const DEFAULT_LINK_SORT: LinkSort = { column: "created_at", descending: true };
 
 export class LinksStore {
   constructor(
@@ -114,24 +134,24 @@ export class LinksStore {
     } else if (filter.state === "active") {
       query = query.where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]));
     }
+    if (filter.enabled !== undefined) query = query.where("enabled", "=", filter.enabled ? 1 : 0);
     return query;
   }
 
-  /** One page, newest first; ties broken by code so the order is stable. */
+  /** One page in `sort` order; ties broken by code so the order is stable. */
   async page(
     filter: LinkFilter,
     now: number,
     offset: number,
     limit: number,
+    sort: LinkSort = DEFAULT_LINK_SORT,
   ): Promise<{ links: Link[]; total: number }> {
+    let ordered = this.filtered(filter, now)
+      .select(LINK_COLUMNS)
+      .orderBy(sort.column, sort.descending ? "desc" : "asc");
+    if (sort.column !== "code") ordered = ordered.orderBy("code", "asc");
     const [rows, count] = await Promise.all([
-      this.filtered(filter, now)
-        .select(LINK_COLUMNS)
-        .orderBy("created_at", "desc")
-        .orderBy("code", "asc")
-        .offset(offset)
-        .limit(limit)
-        .execute(),
+      ordered.offset(offset).limit(limit).execute(),
       this.filtered(filter, now)
         .select((eb) => eb.fn.countAll<number>().as("total"))
         .executeTakeFirstOrThrow(),

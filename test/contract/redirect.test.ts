@@ -57,6 +57,7 @@ forEachEngine("redirects", (engine) => {
   it("a fresh instance answers / with a page saying jmp runs here, never a redirect to someone else's site", async () => {
     const by = internalContext("test");
     await s.app.config.reset("features.default_url", by, Date.now());
+    await s.app.config.set("features.enable_admin_panel", "false", by, Date.now());
     const plain = await rawGet(s.url, "/");
     assert.equal(plain.status, 404, "no home page and no panel: a 404");
     assert.equal(plain.headers.location, undefined);
