@@ -360,7 +360,9 @@ export class AnalyticsQueries {
     const range = this.range(query);
     const previous = { start: range.start - (range.end - range.start), end: range.start };
     const excludeBots = query.exclude_bots === true;
+    const { filter, filtered } = this.filterOf(query);
     const totals = async (r: TimeRange): Promise<PeriodTotals> => {
+      if (filtered) return this.filteredTotals(r, filter);
       const series = await this.allLinks(r, excludeBots);
       return {
         start: new Date(r.start).toISOString(),
@@ -378,6 +380,28 @@ export class AnalyticsQueries {
     const [now, before] = [await totals(range), await totals(previous)];
     const change = before.clicks === 0 ? null : ((now.clicks - before.clicks) / before.clicks) * 100;
     return { ...now, previous: before, change_percentage: change };
+  }
+
+  /**
+   * A filtered period's totals, from its recorded events — except the clicks of one link (only `code` given),
+   * which are its exact counts, as its trend is.
+   */
+  private async filteredTotals(r: TimeRange, filter: EventFilter): Promise<PeriodTotals> {
+    const excludeBots = filter.excludeBots === true;
+    const recorded = await this.events.eventTotals(r, { ...filter, excludeBots: false });
+    const oneLink =
+      filter.code !== undefined && FILTERS.every((name) => name === "code" || filter[name] === undefined);
+    const counted = oneLink ? sum(await this.store.series(filter.code!, r, this.boundary())) : recorded.total;
+    const clicks = Math.max(0, counted - (excludeBots ? recorded.bots : 0));
+    return {
+      start: new Date(r.start).toISOString(),
+      end: new Date(r.end).toISOString(),
+      clicks,
+      bot_clicks: excludeBots ? 0 : recorded.bots,
+      detailed_clicks: recorded.total - (excludeBots ? recorded.bots : 0),
+      visitors: this.settings.uniqueVisitors() ? await this.events.visitors(r, filter) : null,
+      links_clicked: oneLink ? (clicks > 0 ? 1 : 0) : recorded.codes,
+    };
   }
 
   /**

@@ -266,11 +266,18 @@ export class ClickEventsStore implements EventSink {
   }
 
   /** How many events match, and how many of them are bots. */
-  async eventTotals(range: HourRange, filter: EventFilter): Promise<{ total: number; bots: number }> {
+  async eventTotals(
+    range: HourRange,
+    filter: EventFilter,
+  ): Promise<{ total: number; bots: number; codes: number }> {
     const row = await this.events(range, filter)
-      .select([sql<number>`count(*)`.as("total"), sql<number>`coalesce(sum(is_bot), 0)`.as("bots")])
+      .select([
+        sql<number>`count(*)`.as("total"),
+        sql<number>`coalesce(sum(is_bot), 0)`.as("bots"),
+        sql<number>`count(distinct code)`.as("codes"),
+      ])
       .executeTakeFirst();
-    return { total: Number(row?.total ?? 0), bots: Number(row?.bots ?? 0) };
+    return { total: Number(row?.total ?? 0), bots: Number(row?.bots ?? 0), codes: Number(row?.codes ?? 0) };
   }
 
   /** Matching events per hour (the trend of a filtered view). */

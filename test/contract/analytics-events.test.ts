@@ -206,6 +206,21 @@ forEachEngine("detailed analytics", (engine) => {
     assert.equal((await a.api.get(`/admin/v1/analytics/trends?source=${"x".repeat(300)}`)).status, 400);
   });
 
+  it("summary takes the filters: one link's exact counts, or the matching recorded clicks", async () => {
+    const summary = async (query: string) => {
+      const r = await a.api.get(`/admin/v1/analytics/summary?${query}`);
+      assert.equal(r.status, 200, r.text);
+      const d = r.json.data;
+      return [d.clicks, d.bot_clicks, d.detailed_clicks, d.links_clicked];
+    };
+    assert.deepEqual(await summary("code=ev-a"), [3, 0, 3, 1]);
+    assert.deepEqual(await summary("code=ev-b"), [2, 1, 2, 1]);
+    assert.deepEqual(await summary("code=ev-b&exclude_bots=true"), [1, 0, 1, 1]);
+    assert.deepEqual(await summary("browser=Chrome"), [4, 0, 4, 2]);
+    assert.deepEqual(await summary("device=mobile&code=ev-a"), [1, 0, 1, 1]);
+    assert.deepEqual(await summary("code=no-such-link"), [0, 0, 0, 0]);
+  });
+
   it("per link: sources and places from its events, percentages of its recorded clicks; devices", async () => {
     const one = (await a.api.get("/admin/v1/links/ev-a/analytics")).json.data;
     assert.equal(one.total_clicks, 3);

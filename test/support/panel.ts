@@ -20,6 +20,8 @@ export interface PanelPage {
   unprotectedWrites: string[];
   /** Every Admin API write sent (method and path). */
   writes: string[];
+  /** HTTP error statuses the test provokes on purpose (the browser logs those as console errors). */
+  expectedStatuses: Set<number>;
 }
 
 export async function openPanel(
@@ -33,9 +35,20 @@ export async function openPanel(
     ...(options.storageState ? { storageState: options.storageState } : {}),
   });
   const page = await context.newPage();
-  const result: PanelPage = { page, context, problems: [], unprotectedWrites: [], writes: [] };
+  const result: PanelPage = {
+    page,
+    context,
+    problems: [],
+    unprotectedWrites: [],
+    writes: [],
+    expectedStatuses: new Set(),
+  };
   page.on("console", (message) => {
-    if (message.type() === "error") result.problems.push(`console: ${message.text()}`);
+    if (message.type() !== "error") return;
+    // Chromium logs every 4xx answer as "Failed to load resource"; one a test provokes is not a problem.
+    const status = /status of (\d{3})/.exec(message.text())?.[1];
+    if (status && result.expectedStatuses.has(Number(status))) return;
+    result.problems.push(`console: ${message.text()}`);
   });
   page.on("pageerror", (err) => result.problems.push(`pageerror: ${err.message}`));
   page.on("request", async (request) => {
@@ -44,9 +57,10 @@ export async function openPanel(
     if (!url.pathname.startsWith("/admin/") || method === "GET" || method === "HEAD") return;
     result.writes.push(`${method} ${url.pathname}`);
     if (url.pathname.endsWith("/auth/login")) return;
+    // The cookie the request itself carried (the answer may replace or expire it before this runs).
     const headers = await request.allHeaders();
-    const cookie = (await context.cookies(request.url())).find((c) => c.name === "csrf_token");
-    if (!cookie || headers["x-csrf-token"] !== cookie.value)
+    const cookie = /(?:^|;\s*)csrf_token=([^;]+)/.exec(headers.cookie ?? "")?.[1];
+    if (!cookie || headers["x-csrf-token"] !== cookie)
       result.unprotectedWrites.push(`${method} ${url.pathname}`);
   });
   return result;

@@ -83,7 +83,7 @@ export function messageOf(err: unknown): string {
 /** Logs in; answers null, or the error to show (with the seconds to wait after too many attempts). */
 export async function login(
   password: string,
-): Promise<{ message: string; retryAfter: number | null } | null> {
+): Promise<{ status: number; message: string; retryAfter: number | null } | null> {
   const response = await sessionFetch(`${API_BASE}/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -93,6 +93,7 @@ export async function login(
   const body = (await response.json().catch(() => ({}))) as { message?: string };
   const retry = response.headers.get("retry-after");
   return {
+    status: response.status,
     message: body.message ?? `HTTP ${response.status}`,
     retryAfter: retry === null ? null : Number(retry),
   };
@@ -100,7 +101,8 @@ export async function login(
 
 export async function logout(everywhere: boolean): Promise<void> {
   if (everywhere) await apiFetch(`${API_BASE}/auth/logout-everywhere`, { method: "POST" });
-  await sessionFetch(`${API_BASE}/auth/logout`, { method: "POST" });
+  // Ending every session may already have expired this browser's cookies: then there is nothing left to end.
+  if (csrfToken()) await sessionFetch(`${API_BASE}/auth/logout`, { method: "POST" });
 }
 
 /** GET of a file (CSV export): saved under the name the server gives, or `fallback`. */

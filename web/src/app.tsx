@@ -118,7 +118,10 @@ export function App() {
       </header>
       <main id="main">{pageFor(path)}</main>
       <footer class="foot muted">
-        jmp {CONFIG.version} · {t("common.signedInAs", { actor: me.actor === "session" ? t("common.admin") : (me.name ?? me.actor) })}
+        jmp {CONFIG.version} ·{" "}
+        {t("common.signedInAs", {
+          actor: me.actor === "session" ? t("common.admin") : (me.name ?? me.actor),
+        })}
       </footer>
     </div>
   );

@@ -46,6 +46,7 @@ const en = {
   "login.title": "Sign in to jmp",
   "login.password": "Admin password",
   "login.submit": "Sign in",
+  "login.wrong": "Wrong password.",
   "login.retryAfter": "Too many attempts: try again in {seconds} s.",
   "login.whereTitle": "Where is the password?",
   "login.whereBody":
@@ -262,6 +263,7 @@ const en = {
   "keys.revoke": "Revoke",
   "keys.revokedAt": "revoked {at}",
   "keys.fromEnv": "managed by the environment",
+  "keys.managed": "managed by provisioning ({owner})",
   "keys.confirmRevoke": "Revoke the key {name}? It stops working on every instance within a second.",
   "keys.gracePrompt": "Seconds the old secret keeps working (0 to 86400):",
   "keys.badGrace": "The grace period is a whole number of seconds from 0 to 86400.",
@@ -360,6 +362,7 @@ const zh: Record<MessageKey, string> = {
   "login.title": "登录 jmp",
   "login.password": "管理员密码",
   "login.submit": "登录",
+  "login.wrong": "密码错误。",
   "login.retryAfter": "尝试次数过多：请在 {seconds} 秒后重试。",
   "login.whereTitle": "密码在哪里？",
   "login.whereBody":
@@ -575,6 +578,7 @@ const zh: Record<MessageKey, string> = {
   "keys.revoke": "吊销",
   "keys.revokedAt": "已于 {at} 吊销",
   "keys.fromEnv": "由环境变量管理",
+  "keys.managed": "由预置管理（{owner}）",
   "keys.confirmRevoke": "吊销密钥 {name}？一秒内在所有实例上失效。",
   "keys.gracePrompt": "旧密钥继续有效的秒数（0 到 86400）：",
   "keys.badGrace": "宽限期必须是 0 到 86400 之间的整数秒。",

@@ -120,7 +120,7 @@ export function KeysPage() {
                   </td>
                   <td class="nowrap">{formatTime(key.last_used_at)}</td>
                   <td class="row-actions">
-                    {key.source === "db" && !key.revoked_at ? (
+                    {key.source === "api" && !key.revoked_at ? (
                       <>
                         <button type="button" class="small" onClick={() => rotate(key)}>
                           {t("keys.rotate")}
@@ -130,7 +130,13 @@ export function KeysPage() {
                         </button>
                       </>
                     ) : (
-                      <span class="muted small">{key.source === "db" ? "" : t("keys.fromEnv")}</span>
+                      <span class="muted small">
+                        {key.revoked_at
+                          ? ""
+                          : key.source === "env"
+                            ? t("keys.fromEnv")
+                            : t("keys.managed", { owner: key.source })}
+                      </span>
                     )}
                   </td>
                 </tr>

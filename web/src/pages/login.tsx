@@ -26,14 +26,19 @@ export function LoginPage(props: {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const failure = await login(password).catch((err: Error) => ({ message: err.message, retryAfter: null }));
+    const failure = await login(password).catch((err: Error) => ({
+      status: 0,
+      message: err.message,
+      retryAfter: null,
+    }));
     setBusy(false);
     if (failure === null) {
       setPassword("");
       props.onLogin();
       return;
     }
-    setError(failure.message);
+    // The server's 401 says "Invalid admin token" (Shortlinker's words); a person typed a password.
+    setError(failure.status === 401 ? t("login.wrong") : failure.message);
     if (failure.retryAfter) {
       setWaitUntil(Date.now() + failure.retryAfter * 1000);
       setNow(Date.now());

@@ -25,9 +25,12 @@ function defaultGroup(days: number): GroupBy {
   return days <= 2 ? "hour" : days <= 92 ? "day" : "month";
 }
 
-/** Rounded to the minute, so that re-rendering does not change the query (and reload) every millisecond. */
-function minuteNow(): number {
-  return Math.floor(Date.now() / 60_000) * 60_000;
+/**
+ * The end of a preset range: the next whole minute, so re-rendering does not change the query (and reload) every
+ * millisecond, while the clicks of the current minute are in.
+ */
+function rangeEnd(): number {
+  return Math.ceil((Date.now() + 1) / 60_000) * 60_000;
 }
 
 export function rangeOf(query: URLSearchParams, fallback: Preset = "7d"): Range {
@@ -47,7 +50,7 @@ export function rangeOf(query: URLSearchParams, fallback: Preset = "7d"): Range 
     end = new Date(`${to}T00:00:00`);
     end.setDate(end.getDate() + 1);
   } else {
-    end = new Date(minuteNow());
+    end = new Date(rangeEnd());
     start = new Date(end.getTime() - PRESETS[preset] * 86_400_000);
   }
   const days = (end.getTime() - start.getTime()) / 86_400_000;

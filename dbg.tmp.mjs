@@ -1,0 +1,11 @@
+import { chromium } from "playwright-core";
+const base = "http://127.0.0.1:18080";
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+const page = await browser.newPage();
+page.on("response", async (r) => { if (r.url().includes("/admin/")) console.log(Date.now()%100000, r.status(), r.request().method(), r.url(), (await r.request().allHeaders()).cookie ?? "-"); });
+await page.goto(`${base}/panel/`);
+await page.getByLabel("Admin password").fill("correct-horse-battery");
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.locator(".shell").waitFor();
+await page.waitForTimeout(1000);
+await browser.close();
