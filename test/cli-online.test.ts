@@ -141,6 +141,19 @@ describe("jmp apply, export and links, online", () => {
     assert.equal(lines.at(-1), "page 1 of 1 (3 links)");
     const listed = JSON.parse((await runJmp(["links", "list", "--search", "co-", "--json"], env)).stdout);
     assert.equal(listed.pagination.total, 3);
+    const sorted = JSON.parse(
+      (
+        await runJmp(
+          ["links", "list", "--search", "co-", "--sort", "-code", "--status", "active", "--json"],
+          env,
+        )
+      ).stdout,
+    );
+    const codes = sorted.data.map((l: { code: string }) => l.code);
+    assert.deepEqual(codes, [...codes].sort().reverse());
+    const wrong = await runJmp(["links", "list", "--sort", "nope"], env);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /HTTP 400/);
 
     assert.equal((await runJmp(["links", "delete", "co-x"], env)).stdout, "deleted co-x\n");
     const gone = await runJmp(["links", "get", "co-x"], env);

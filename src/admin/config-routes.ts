@@ -5,12 +5,7 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import type { ConfigKey } from "../config/registry.js";
-import {
-  ConfigValueError,
-  defaultOf,
-  definitionOf,
-  REGISTRY,
-} from "../config/registry.js";
+import { ConfigValueError, defaultOf, definitionOf, REGISTRY } from "../config/registry.js";
 import { ConfigPinnedError, type ConfigService, isConfigKey } from "../config/service.js";
 import {
   configNotFound,

@@ -77,7 +77,12 @@ export function linksRoutes(
         const q = request.query;
         const page = clamp(q.page, 1, Number.MAX_SAFE_INTEGER, 1);
         const pageSize = clamp(q.page_size, 1, 100, 20);
-        const { links: rows, total } = await links.list({ ...toFilter(q), page, pageSize, sort: sortOf(q.sort) });
+        const { links: rows, total } = await links.list({
+          ...toFilter(q),
+          page,
+          pageSize,
+          sort: sortOf(q.sort),
+        });
         const base = baseUrl(request, config);
         return paginated(
           rows.map((link) => linkResponse(link, base)),

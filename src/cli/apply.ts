@@ -7,12 +7,24 @@ import { createWriteStream, readFileSync } from "node:fs";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
-import type { ApplyResult } from "../client/index.js";
+import type { ApplyResult, LinkFilter, LinkSort } from "../client/index.js";
 import { isPeerFormat, PEER_FORMATS } from "../links/peer-import.js";
 import { requireClient } from "./api.js";
 import { CliError } from "./errors.js";
 import { json, printTable, Progress, writeOutput } from "./output.js";
 import { readSecret } from "./reset-password.js";
+
+/** `jmp links list`'s options (the server checks the values and answers 400 for a bad one). */
+interface ListOptions {
+  search?: string;
+  status?: string;
+  tags?: string;
+  tagsMode?: string;
+  sort?: string;
+  page: string;
+  pageSize: string;
+  json?: boolean;
+}
 
 /** Files above this size get a progress report while they upload. */
 const PROGRESS_FROM_BYTES = 1024 * 1024;
@@ -137,12 +149,23 @@ export function registerApplyCommands(program: Command): void {
   links
     .command("list")
     .option("--search <text>", "only codes or targets containing this")
+    .option("--status <status>", "active, expired or disabled")
+    .option("--tags <tags>", "comma-separated: links with any of them (all, with --tags-mode all)")
+    .option("--tags-mode <mode>", "any or all")
+    .option(
+      "--sort <column>",
+      "code, target, created_at, updated_at, expires_at or click_count; -column descends",
+    )
     .option("--page <n>", "page number", "1")
     .option("--page-size <n>", "links per page (at most 100)", "20")
     .option("--json", "print JSON")
-    .action(async (options: { search?: string; page: string; pageSize: string; json?: boolean }) => {
+    .action(async (options: ListOptions) => {
       const page = await requireClient().links.list({
         ...(options.search ? { search: options.search } : {}),
+        ...(options.status ? { status: options.status as LinkFilter["status"] } : {}),
+        ...(options.tags ? { tags: options.tags } : {}),
+        ...(options.tagsMode ? { tags_mode: options.tagsMode as LinkFilter["tags_mode"] } : {}),
+        ...(options.sort ? { sort: options.sort as LinkSort } : {}),
         page: Number.parseInt(options.page, 10) || 1,
         page_size: Number.parseInt(options.pageSize, 10) || 20,
       });

@@ -230,7 +230,6 @@ function headerName(item: string): void {
 
 const randomHex = (bytes: number) => () => randomBytes(bytes).toString("hex");
 
-
 /** A route prefix: one path segment with a leading slash, e.g. `/admin`. */
 function routePrefix(input: string): string {
   const value = input.trim();

@@ -151,7 +151,8 @@ export function healthRoutes(deps: HealthDeps): FastifyPluginAsync {
             transport: feed.transport,
             ...(feed.error ? { error: feed.error } : {}),
           },
-          geoip: { files: deps.geoIpFiles },
+          // Opened at start (a file that cannot be read stops the start), so configured means healthy.
+          geoip: { status: deps.geoIpFiles.length > 0 ? "healthy" : "disabled", files: deps.geoIpFiles },
         },
         response_time_ms: Math.round(performance.now() - started),
       };

@@ -64,7 +64,13 @@ export class LinkService {
   }
 
   list(query: ListQuery): Promise<{ links: Link[]; total: number }> {
-    return this.store.page(query, this.clock(), (query.page - 1) * query.pageSize, query.pageSize, query.sort);
+    return this.store.page(
+      query,
+      this.clock(),
+      (query.page - 1) * query.pageSize,
+      query.pageSize,
+      query.sort,
+    );
   }
 
   stats() {

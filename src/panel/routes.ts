@@ -113,7 +113,9 @@ export function panelRoutes(deps: { config: ConfigService; files: PanelFiles | n
       reply.header("Cross-Origin-Resource-Policy", "same-origin");
     });
 
-    app.get("/assets/:name", async (request, reply) => {
+    // Not part of the Admin API's description: the panel is a client of it.
+    const hidden = { schema: { hide: true } };
+    app.get("/assets/:name", hidden, async (request, reply) => {
       const asset = files?.assets.get((request.params as { name: string }).name);
       if (!asset) return notFound(reply);
       reply
@@ -142,7 +144,7 @@ export function panelRoutes(deps: { config: ConfigService; files: PanelFiles | n
         .header("Cache-Control", "no-cache")
         .send(renderIndex(files.template, config));
     };
-    app.get("/", page);
-    app.get("/*", page);
+    app.get("/", hidden, page);
+    app.get("/*", hidden, page);
   };
 }

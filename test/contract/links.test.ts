@@ -280,6 +280,46 @@ forEachEngine("links API", (engine) => {
       assert.equal(bad.status, 400);
       assert.equal(bad.json.code, 1012);
     });
+
+    it("sorts by a column either way (ties by code) and filters by status, disabled included", async () => {
+      const links = [
+        { code: "srt-b", target: "https://sort.example/2", enabled: false },
+        { code: "srt-a", target: "https://sort.example/3" },
+        { code: "srt-c", target: "https://sort.example/1", expires_at: "2000-01-01T00:00:00Z" },
+      ];
+      assert.equal((await s.api.post("/admin/v1/links/batch", { links })).status, 200);
+      await s.anon.get("/srt-a");
+      await s.anon.get("/srt-a");
+      await s.app.clicks.flush();
+      const codes = async (query: string) => {
+        const r = await s.api.get(`/admin/v1/links?search=srt-&${query}`);
+        assert.equal(r.status, 200, r.text);
+        return r.json.data.map((l: { code: string }) => l.code);
+      };
+      assert.deepEqual(await codes("sort=code"), ["srt-a", "srt-b", "srt-c"]);
+      assert.deepEqual(await codes("sort=-code"), ["srt-c", "srt-b", "srt-a"]);
+      assert.deepEqual(await codes("sort=target"), ["srt-c", "srt-b", "srt-a"]);
+      assert.deepEqual(await codes("sort=-click_count"), ["srt-a", "srt-b", "srt-c"], "ties by code");
+      assert.deepEqual(await codes("sort=click_count"), ["srt-b", "srt-c", "srt-a"]);
+      assert.deepEqual(await codes("status=disabled"), ["srt-b"]);
+      assert.deepEqual(await codes("status=expired&sort=code"), ["srt-c"]);
+      assert.deepEqual(await codes("status=active&sort=code"), ["srt-a"]);
+      assert.deepEqual(
+        await codes("only_active=true&sort=code"),
+        ["srt-a", "srt-b"],
+        "Shortlinker's: not expired",
+      );
+      for (const query of [
+        "sort=clicks",
+        "sort=-password",
+        "status=gone",
+        "status=active&only_active=true",
+      ]) {
+        const r = await s.api.get(`/admin/v1/links?${query}`);
+        assert.equal(r.status, 400, query);
+        assert.equal(r.json.code, 1000, query);
+      }
+    });
   });
 
   describe("batch", () => {

@@ -91,6 +91,9 @@ describe("the image build script, from a fresh clone", () => {
       created: 201,
       location: "https://image.example/",
     });
+    const panel = await fetch(`${server.url}/panel/`);
+    assert.equal(panel.status, 200, "the image serves the admin panel");
+    assert.match(await panel.text(), /<div id="app"><\/div>/);
 
     const [command, ...args] = execForm(/^HEALTHCHECK .*?CMD (\[.*\])$/m);
     assert.equal(command, "node");

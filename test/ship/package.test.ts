@@ -51,6 +51,7 @@ describe("npm pack → npm install -g → jmp", () => {
       "package/dist/src/cli/main.js",
       "package/dist/src/client/index.js",
       "package/dist/src/client/index.d.ts",
+      "package/dist/panel/index.html",
       "package/LICENSE",
       "package/CHANGELOG.md",
       "package/README.md",
@@ -96,6 +97,14 @@ describe("npm pack → npm install -g → jmp", () => {
         created: 201,
         location: "https://packed.example/",
       });
+    });
+
+    it("serves the built admin panel, its script included", async () => {
+      const page = await fetch(`${url}/panel/`);
+      assert.equal(page.status, 200);
+      const script = /src="assets\/(app-[A-Z0-9]+\.js)"/.exec(await page.text())?.[1];
+      assert.ok(script, "index.html names the panel's script");
+      assert.equal((await fetch(`${url}/panel/assets/${script}`)).status, 200);
     });
 
     it("import { JmpClient } from 'jmp/client' works from the installed package", async () => {

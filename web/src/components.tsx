@@ -120,6 +120,17 @@ export function Sparkline({ values, label }: { values: number[]; label: string }
   );
 }
 
+/** Bucket steps between x-axis labels: hours, days, weeks of hours, months of days. */
+const TICK_STEPS = [1, 2, 3, 4, 6, 12, 24, 48, 72, 168, 336, 720];
+
+/** The server's bucket labels, shortened for an axis: `2026-12-06 13:00` → `13:00`, `2026-12-06` → `12-06`. */
+function shortLabel(label: string): string {
+  const hour = /^\d{4}-(\d{2}-\d{2}) (\d{2}:\d{2})/.exec(label);
+  if (hour) return hour[2] === "00:00" ? hour[1]! : hour[2]!;
+  const day = /^\d{4}-(\d{2}-\d{2})$/.exec(label);
+  return day ? day[1]! : label;
+}
+
 /** The time chart of a page (uPlot): one series over the range's buckets, labelled as the server labels them. */
 export function TimeChart({
   labels,
@@ -147,7 +158,12 @@ export function TimeChart({
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         axes: [
-          { ...axis, values: (_u, splits) => splits.map((i) => labels[Math.round(i)] ?? "") },
+          {
+            ...axis,
+            space: 56,
+            incrs: TICK_STEPS,
+            values: (_u, splits) => splits.map((i) => shortLabel(labels[Math.round(i)] ?? "")),
+          },
           { ...axis, size: 56 },
         ],
         series: [

@@ -103,7 +103,7 @@ export function AnalyticsPage() {
           testid="clicks-total"
           label={t("analytics.clicks")}
           value={s ? formatNumber(s.clicks) : "…"}
-          hint={s ? t("dash.vsPrevious", { change: formatChange(s.change_percentage) }) : undefined}
+          hint={s ? t("analytics.vsPrevious", { change: formatChange(s.change_percentage) }) : undefined}
         />
         <Stat label={t("analytics.linksClicked")} value={s ? formatNumber(s.links_clicked) : "…"} />
         <Stat

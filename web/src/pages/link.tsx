@@ -216,6 +216,7 @@ export function LinkPage({ code }: { code: string }) {
       </Card>
       <Card title={t("link.history")}>
         {history.error ? <p class="muted">{messageOf(history.error)}</p> : null}
+        {history.data?.data.length === 0 && <p class="muted">{t("audit.none")}</p>}
         <ul class="plain">
           {history.data?.data.map((entry) => (
             <li key={entry.id}>
