@@ -343,6 +343,9 @@ export function LinksPage() {
                     <a class="button small" href={link.short_url} target="_blank" rel="noopener noreferrer">
                       {t("links.open")}
                     </a>
+                    <a class="button small" href={linkHref(link.code)}>
+                      {t("links.stats")}
+                    </a>
                     <button type="button" class="small" onClick={() => setQr(link)}>
                       QR
                     </button>
