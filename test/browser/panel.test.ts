@@ -231,9 +231,9 @@ describe("the admin panel in Chromium", { skip }, () => {
     // Column toggles are remembered in the browser.
     await page.getByText("Columns").click();
     await page.locator(".menu-body").getByLabel("Title").check();
-    assert.equal(await table.locator("th").filter({ hasText: "Title" }).count(), 1);
+    await table.locator("th").filter({ hasText: "Title" }).waitFor();
     await page.reload();
-    assert.equal(await page.getByTestId("links-table").locator("th").filter({ hasText: "Title" }).count(), 1);
+    await page.getByTestId("links-table").locator("th").filter({ hasText: "Title" }).waitFor();
     await finish(p);
   });
 

@@ -131,6 +131,12 @@ function shortLabel(label: string): string {
   return day ? day[1]! : label;
 }
 
+/** `rgb(r, g, b)` → the same colour at 15 % opacity (the area under the line). */
+function translucent(rgb: string): string {
+  const [r, g, b] = rgb.match(/\d+/g) ?? ["36", "87", "214"];
+  return `rgba(${r}, ${g}, ${b}, 0.15)`;
+}
+
 /** The time chart of a page (uPlot): one series over the range's buckets, labelled as the server labels them. */
 export function TimeChart({
   labels,
@@ -145,10 +151,11 @@ export function TimeChart({
   useEffect(() => {
     const element = box.current;
     if (!element) return;
+    // The theme's colours, resolved by the browser (styles.css sets them on .chart).
     const css = getComputedStyle(element);
-    const stroke = css.getPropertyValue("--accent").trim() || "#2457d6";
-    const grid = css.getPropertyValue("--line").trim() || "#ddd";
-    const text = css.getPropertyValue("--muted").trim() || "#666";
+    const stroke = css.color;
+    const grid = css.borderTopColor;
+    const text = css.outlineColor;
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const chart = new uPlot(
       {
@@ -172,7 +179,7 @@ export function TimeChart({
             label: t("analytics.clicks"),
             stroke,
             width: 2,
-            fill: `${stroke}22`,
+            fill: translucent(stroke),
             points: { show: values.length < 40 },
           },
         ],

@@ -14,6 +14,13 @@ import { RangeControls, rangeOf } from "./range.js";
 
 const REFRESH_MS = 60_000;
 
+/** The three lists of `/analytics/devices`: its key, the filter a row sets, the card's title. */
+const DEVICE_LISTS = [
+  ["browsers", "browser", "analytics.browsers"],
+  ["operating_systems", "os", "analytics.os"],
+  ["devices", "device", "analytics.deviceTypes"],
+] as const;
+
 export function AnalyticsPage() {
   const { query } = useLocation();
   const range = rangeOf(query);
@@ -157,37 +164,19 @@ export function AnalyticsPage() {
             }))}
           />
         </Card>
-        <Card title={t("analytics.browsers")}>
-          <BarList
-            testid="browsers"
-            bars={(devices.data?.browsers ?? []).map((r) => ({
-              label: r.name,
-              value: r.count,
-              note: formatPercent(r.percentage),
-              onSelect: filterBy("browser")(r.name),
-            }))}
-          />
-        </Card>
-        <Card title={t("analytics.os")}>
-          <BarList
-            bars={(devices.data?.operating_systems ?? []).map((r) => ({
-              label: r.name,
-              value: r.count,
-              note: formatPercent(r.percentage),
-              onSelect: filterBy("os")(r.name),
-            }))}
-          />
-        </Card>
-        <Card title={t("analytics.deviceTypes")}>
-          <BarList
-            bars={(devices.data?.devices ?? []).map((r) => ({
-              label: r.name,
-              value: r.count,
-              note: formatPercent(r.percentage),
-              onSelect: filterBy("device")(r.name),
-            }))}
-          />
-        </Card>
+        {DEVICE_LISTS.map(([key, filter, title]) => (
+          <Card key={key} title={t(title)}>
+            <BarList
+              testid={key}
+              bars={(devices.data?.[key] ?? []).map((r) => ({
+                label: r.name,
+                value: r.count,
+                note: formatPercent(r.percentage),
+                onSelect: filterBy(filter)(r.name),
+              }))}
+            />
+          </Card>
+        ))}
         <Card title={t("nav.tags")}>
           <BarList
             bars={(tags.data ?? []).map((r) => ({
