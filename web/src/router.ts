@@ -21,7 +21,7 @@ export function hrefOf(to: string): string {
 
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   const url = hrefOf(to);
-  if (url === location.pathname + location.search) return;
+  if (url === location.pathname + location.search + location.hash) return;
   if (options.replace) history.replaceState(null, "", url);
   else history.pushState(null, "", url);
   window.dispatchEvent(new Event(CHANGE));
@@ -62,5 +62,5 @@ export function onLinkClick(event: MouseEvent): void {
   const url = new URL(anchor.href);
   if (url.origin !== location.origin || !url.pathname.startsWith(`${CONFIG.panel}/`)) return;
   event.preventDefault();
-  navigate(url.pathname.slice(CONFIG.panel.length) + url.search);
+  navigate(url.pathname.slice(CONFIG.panel.length) + url.search + url.hash);
 }

@@ -3,7 +3,7 @@
  * registry's order. Keys pinned by the environment or the provisioning file are read-only and say where their
  * value comes from. Every key has its history (with who changed it) and a reset to the default.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, type ConfigItem, type ConfigSchemaItem } from "../api.js";
 import { ErrorNote, Loading } from "../components.js";
 import { formatTime } from "../format.js";
@@ -29,6 +29,12 @@ export function SettingsPage() {
   }, []);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const loaded = data.data !== undefined;
+  // `/settings#<key>` (e.g. from the analytics page): show that key once the rows exist.
+  useEffect(() => {
+    if (loaded && location.hash)
+      document.getElementById(decodeURIComponent(location.hash.slice(1)))?.scrollIntoView();
+  }, [loaded]);
 
   const reload = async () => {
     setError(null);
