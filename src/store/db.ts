@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import SQLite from "better-sqlite3";
+import { LRUCache } from "lru-cache";
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -15,6 +16,7 @@ import {
   type QueryResult,
   MysqlDialect,
   PostgresDialect,
+  type SqliteDatabase,
   SqliteDialect,
   type SqliteDialectConfig,
   type Transaction,
@@ -67,7 +69,9 @@ export function openStore(settings: DatabaseSettings, hooks: StoreHooks = {}): S
   const onIdleError = hooks.onIdleError ?? (() => {});
   const onQuery = hooks.onQuery;
   const db = new Kysely<Database>({
-    dialect: sqlite ? new ImmediateSqliteDialect({ database: sqlite }) : createDialect(settings, onIdleError),
+    dialect: sqlite
+      ? new ImmediateSqliteDialect({ database: withStatementCache(sqlite) })
+      : createDialect(settings, onIdleError),
     log: onQuery
       ? (event) =>
           onQuery(
@@ -127,6 +131,31 @@ class BusyRetryingConnection implements DatabaseConnection {
   streamQuery<R>(query: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     return this.inner.streamQuery<R>(query, chunkSize);
   }
+}
+
+/** How many distinct statements stay prepared (a batch's `in (?, …)` lists make a few hundred variants). */
+const PREPARED_STATEMENTS = 500;
+
+/**
+ * Kysely prepares every query it runs on SQLite (`db.prepare(sql)` each time): about 20 µs for an admin query,
+ * a few per cent of an admin write's CPU. The same SQL text is the same statement, so prepared ones are kept (an
+ * LRU of PREPARED_STATEMENTS) and run again with new parameters. This is safe because Kysely runs one query at a
+ * time on its one SQLite connection (a mutex), streams included, so a cached statement is never busy when it is
+ * handed out; SQLite prepares a statement again by itself after a schema change (migrations).
+ */
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const prepared = new LRUCache<string, SQLite.Statement>({ max: PREPARED_STATEMENTS });
+  return {
+    close: () => database.close(),
+    prepare(sqlText: string) {
+      let statement = prepared.get(sqlText);
+      if (statement === undefined) {
+        statement = database.prepare(sqlText);
+        prepared.set(sqlText, statement);
+      }
+      return statement;
+    },
+  };
 }
 
 class ImmediateSqliteDialect extends SqliteDialect {
