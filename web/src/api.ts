@@ -14,6 +14,9 @@ export type * from "../../src/client/index.js";
 
 export const API_BASE = `${CONFIG.admin}/v1`;
 
+/** What an error answer holds (the client's error type reads it). */
+type ErrorEnvelope = ConstructorParameters<typeof JmpApiError>[1];
+
 export function csrfToken(): string | undefined {
   for (const part of document.cookie.split(";")) {
     const [name, ...value] = part.trim().split("=");
@@ -136,31 +139,29 @@ export function upload<T>(
   onProgress: (sent: number, total: number) => void,
 ): Promise<T> {
   const send = () =>
-    new Promise<{ status: number; body: { code?: number; message?: string; data?: T } }>(
-      (resolve, reject) => {
-        const xhr = new XMLHttpRequest();
-        xhr.open("POST", `${API_BASE}${path}`);
-        const token = csrfToken();
-        if (token) xhr.setRequestHeader("x-csrf-token", token);
-        xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total);
-        xhr.onload = () => {
-          let body = {};
-          try {
-            body = JSON.parse(xhr.responseText) as object;
-          } catch {
-            // not JSON: reported by status below
-          }
-          resolve({ status: xhr.status, body });
-        };
-        xhr.onerror = () => reject(new Error("the upload failed (network error)"));
-        xhr.send(form);
-      },
-    );
+    new Promise<{ status: number; body: ErrorEnvelope & { data?: T } }>((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", `${API_BASE}${path}`);
+      const token = csrfToken();
+      if (token) xhr.setRequestHeader("x-csrf-token", token);
+      xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total);
+      xhr.onload = () => {
+        let body = {};
+        try {
+          body = JSON.parse(xhr.responseText) as object;
+        } catch {
+          // not JSON: reported by status below
+        }
+        resolve({ status: xhr.status, body });
+      };
+      xhr.onerror = () => reject(new Error("the upload failed (network error)"));
+      xhr.send(form);
+    });
   return (async () => {
     let answer = await send();
     if (answer.status === 401 && (await refreshSession())) answer = await send();
     if (answer.status === 401) onSignedOut();
-    if (answer.status >= 400) throw new JmpApiError(answer.status, answer.body as never);
+    if (answer.status >= 400) throw new JmpApiError(answer.status, answer.body);
     return answer.body.data as T;
   })();
 }

@@ -4,7 +4,15 @@
  * Column choices are remembered in this browser.
  */
 import { useState } from "preact/hooks";
-import { api, type BatchResult, download, type Link, type LinkSort, messageOf } from "../api.js";
+import {
+  api,
+  type BatchResult,
+  download,
+  type Link,
+  type LinkInput,
+  type LinkSort,
+  messageOf,
+} from "../api.js";
 import { CopyButton, ErrorNote, Loading, Modal, Pager } from "../components.js";
 import { formatNumber, formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
@@ -117,13 +125,14 @@ export function LinksPage() {
     }
   };
   const chosen = rows.filter((r) => selected.has(r.code));
-  const batchUpdate = (change: (link: Link) => Partial<Link>) =>
+  // A batch update keeps every field it does not send (only the target is required).
+  const batchUpdate = (change: (link: Link) => Pick<LinkInput, "enabled" | "tags">) =>
     run(async () =>
       reportBatch(
         await api.links.batchUpdate(
           chosen.map((link) => ({
             code: link.code,
-            payload: { target: link.target, ...change(link) } as never,
+            payload: { target: link.target, ...change(link) },
           })),
         ),
       ),
