@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, csrfToken, logout, type Whoami, whenSignedOut } from "./api.js";
 import { Loading } from "./components.js";
 import { CONFIG } from "./config.js";
-import { type Language, LANGUAGES, language, setLanguage, t } from "./i18n.js";
+import { type Language, LANGUAGES, language, setLanguage, t } from "./i18n/index.js";
 import { AboutPage } from "./pages/about.js";
 import { AnalyticsPage } from "./pages/analytics.js";
 import { AuditPage } from "./pages/audit.js";

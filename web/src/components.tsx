@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import uPlot from "uplot";
 import { messageOf } from "./api.js";
 import { formatNumber } from "./format.js";
-import { t } from "./i18n.js";
+import { t } from "./i18n/index.js";
 
 export function ErrorNote({ error }: { error: unknown }) {
   if (!error) return null;

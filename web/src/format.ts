@@ -1,5 +1,5 @@
 /** How numbers, times and changes are shown, in the reader's language. */
-import { language } from "./i18n.js";
+import { language } from "./i18n/index.js";
 
 const locale = () => (language() === "zh" ? "zh-CN" : "en");
 

@@ -3,7 +3,7 @@ import { render } from "preact";
 import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 import { App } from "./app.js";
-import { applyLanguage } from "./i18n.js";
+import { applyLanguage } from "./i18n/index.js";
 import { applyTheme } from "./theme.js";
 
 applyTheme();

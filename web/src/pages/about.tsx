@@ -2,7 +2,7 @@
 import { Card, ErrorNote, Loading } from "../components.js";
 import { CONFIG } from "../config.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { HealthStrip, loadHealth } from "./dashboard.js";
 
 /** What the GeoIP data's licence asks to show, by the file's type or description. */

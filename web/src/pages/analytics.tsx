@@ -7,7 +7,7 @@ import { ANALYTICS_FILTERS, type AnalyticsFilter, api, download } from "../api.j
 import { BarList, Card, ErrorNote, Loading, Stat, TimeChart } from "../components.js";
 import { formatChange, formatNumber, formatPercent } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { hrefOf, setQuery, useLocation } from "../router.js";
 import { ClickTable } from "./link.js";
 import { RangeControls, rangeOf } from "./range.js";

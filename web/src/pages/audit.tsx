@@ -3,7 +3,7 @@ import { api } from "../api.js";
 import { ErrorNote, Loading, Pager } from "../components.js";
 import { formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { setQuery, useLocation } from "../router.js";
 
 const OBJECT_TYPES = ["link", "links", "tag", "config", "key", "apply", "state"];

@@ -4,7 +4,7 @@ import { BarList, Card, ErrorNote, Loading, Sparkline, Stat } from "../component
 import { CONFIG } from "../config.js";
 import { browserTimeZone, formatChange, formatNumber, formatPercent, formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { hrefOf } from "../router.js";
 import { linkHref } from "./link.js";
 

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { type ImportResult, upload } from "../api.js";
 import { ErrorNote, Field } from "../components.js";
 import { formatNumber } from "../format.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 
 const MODES = ["skip", "overwrite", "error"] as const;
 const SOURCES = ["jmp", "yourls", "shlink", "kutt", "bitly"] as const;

@@ -8,7 +8,7 @@ import { type ApiKey, api } from "../api.js";
 import { CopyButton, ErrorNote, Field, Loading, Modal } from "../components.js";
 import { formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { setQuery, useLocation } from "../router.js";
 
 const EXPIRIES = ["", "30d", "90d", "1y"] as const;

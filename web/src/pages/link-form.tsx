@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import { api, JmpApiError, type Link, type LinkInput } from "../api.js";
 import { ErrorNote, Field } from "../components.js";
 import { fromLocalInput, toLocalInput } from "../format.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { type Rule, RulesEditor } from "./rules-editor.js";
 
 /** Relative expiry presets the server understands (`expires_at: "7d"`). */

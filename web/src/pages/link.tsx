@@ -5,7 +5,7 @@ import { api, API_BASE, download, type Link, messageOf } from "../api.js";
 import { BarList, Card, CopyButton, ErrorNote, Loading, Stat, TimeChart } from "../components.js";
 import { formatNumber, formatPercent, formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { hrefOf, navigate, useLocation } from "../router.js";
 import { linkState } from "./links.js";
 import { RangeControls, rangeOf } from "./range.js";

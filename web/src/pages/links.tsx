@@ -16,7 +16,7 @@ import {
 import { CopyButton, ErrorNote, Loading, Modal, Pager } from "../components.js";
 import { formatNumber, formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { setQuery, useLocation } from "../router.js";
 import { ImportDialog } from "./import-dialog.js";
 import { linkHref, QrPreview } from "./link.js";

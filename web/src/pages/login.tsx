@@ -2,7 +2,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { login } from "../api.js";
 import { Field } from "../components.js";
-import { type Language, LANGUAGES, t } from "../i18n.js";
+import { type Language, LANGUAGES, t } from "../i18n/index.js";
 
 export function LoginPage(props: {
   language: Language;

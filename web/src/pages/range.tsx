@@ -4,7 +4,7 @@
  */
 import { Field } from "../components.js";
 import { browserTimeZone } from "../format.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { setQuery } from "../router.js";
 
 export const PRESETS = { "24h": 1, "7d": 7, "30d": 30, "90d": 90, "1y": 365 } as const;

@@ -6,7 +6,7 @@
 import type { Link } from "../api.js";
 import { Field } from "../components.js";
 import { fromLocalInput, toLocalInput } from "../format.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 
 export type Rule = Link["rules"][number];
 export type Condition = Rule["conditions"][number];

@@ -8,7 +8,7 @@ import { api, type ConfigItem, type ConfigSchemaItem } from "../api.js";
 import { ErrorNote, Loading } from "../components.js";
 import { formatTime } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 
 interface Entry {
   schema: ConfigSchemaItem;

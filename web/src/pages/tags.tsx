@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { ErrorNote, Loading } from "../components.js";
 import { formatNumber } from "../format.js";
 import { useLoad } from "../hooks.js";
-import { t } from "../i18n.js";
+import { t } from "../i18n/index.js";
 import { hrefOf } from "../router.js";
 import { lastDays } from "./dashboard.js";
 
