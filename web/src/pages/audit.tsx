@@ -47,7 +47,8 @@ export function AuditPage() {
         <input
           aria-label={t("audit.actor")}
           placeholder={t("audit.actor")}
-          value={f.actor}
+          key={f.actor}
+          defaultValue={f.actor}
           onChange={filter("actor")}
         />
         <select aria-label={t("audit.objectType")} value={f.object_type} onChange={filter("object_type")}>
@@ -61,7 +62,8 @@ export function AuditPage() {
         <input
           aria-label={t("audit.objectId")}
           placeholder={t("audit.objectId")}
-          value={f.object_id}
+          key={f.object_id}
+          defaultValue={f.object_id}
           onChange={filter("object_id")}
         />
         <label class="inline">

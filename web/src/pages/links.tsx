@@ -197,12 +197,15 @@ export function LinksPage() {
         </div>
       </div>
 
+      {/* Text filters are uncontrolled (defaultValue, keyed by the URL's value): a re-render while someone types,
+          when a page of data arrives, must not put back the old value; a new URL gives a fresh input. */}
       <form class="filters" onSubmit={(e) => e.preventDefault()} role="search">
         <input
           type="search"
           aria-label={t("links.search")}
           placeholder={t("links.search")}
-          value={filters.search}
+          key={filters.search}
+          defaultValue={filters.search}
           onChange={(e) => setQuery({ search: e.currentTarget.value, page: undefined })}
         />
         <select
@@ -218,7 +221,8 @@ export function LinksPage() {
         <input
           aria-label={t("links.filterTags")}
           placeholder={t("links.filterTags")}
-          value={filters.tags}
+          key={filters.tags}
+          defaultValue={filters.tags}
           onChange={(e) => setQuery({ tags: e.currentTarget.value, page: undefined })}
         />
         <select
