@@ -38,19 +38,40 @@ export function summarise({ runs, dbLookups, targets, report, N }) {
     const hits = find(name, "hits");
     const misses = find(name, "misses");
     const target = targets.find((t) => t.name === name);
-    if (hits && target?.cacheHoldsAll === false) {
-      // The cache is bounded on purpose (the 1 000 000-link RSS target): uniformly random hits over more links
-      // than it holds are mostly database reads, which the bare Map server never does. Reported, not judged.
-      const held = target.cachedLinks ? `cache holds ${target.cachedLinks} of ${N}` : "cache smaller than N";
-      checks.push({ name: `${name} hits ÷ node (${held})`, value: hits.vs_node, target: "report" });
-      checks.push({ name: `${name} hits p99 ms (${held})`, value: hits.p99_ms, target: "report" });
-    } else if (hits) {
-      check(`${name} hits ÷ node`, hits.vs_node, "≥ 0.80", hits.vs_node >= 0.8);
-      check(`${name} hits p99 ms`, hits.p99_ms, "< 10", hits.p99_ms < 10);
+    // Issue 22's targets: 0.90 of the bare server in req/s and in CPU per request; 0.80 at more than 100 000
+    // links (the bare server's Map then misses the CPU caches as much as jmp's index does).
+    const bar = N > 100_000 ? 0.8 : 0.9;
+    for (const row of [hits, find(name, "zipf")]) {
+      if (!row) continue;
+      if (target?.cacheHoldsAll === false) {
+        // Past the memory bound (JMP_LINK_INDEX_MB) uniformly random hits are mostly database reads, which the
+        // bare Map server never does. Reported, not judged.
+        const held = `memory holds ${target.cachedLinks ?? "?"} of ${N}`;
+        checks.push({
+          name: `${name} ${row.workload} ÷ node (${held})`,
+          value: row.vs_node,
+          target: "report",
+        });
+        checks.push({
+          name: `${name} ${row.workload} p99 ms (${held})`,
+          value: row.p99_ms,
+          target: "report",
+        });
+        continue;
+      }
+      check(`${name} ${row.workload} ÷ node`, row.vs_node, `≥ ${bar}`, row.vs_node >= bar);
+      check(
+        `${name} ${row.workload}: node's CPU ÷ jmp's`,
+        row.cpu_vs_node,
+        `≥ ${bar}`,
+        row.cpu_vs_node >= bar,
+      );
+      check(`${name} ${row.workload} p99 ms`, row.p99_ms, "< 10", row.p99_ms < 10);
     }
-    if (hits)
-      checks.push({ name: `${name} hits: node's CPU ÷ jmp's`, value: hits.cpu_vs_node, target: "report" });
-    if (misses) check(`${name} misses ÷ node`, misses.vs_node, "≥ 0.80", misses.vs_node >= 0.8);
+    if (misses) {
+      check(`${name} misses ÷ node`, misses.vs_node, "≥ 0.90", misses.vs_node >= 0.9);
+      check(`${name} misses: node's CPU ÷ jmp's`, misses.cpu_vs_node, "≥ 0.90", misses.cpu_vs_node >= 0.9);
+    }
     if (misses) check(`${name} DB queries for misses`, misses.db_lookups, "0", misses.db_lookups === 0);
   }
   const on = find("jmp-sqlite", "hits");
@@ -84,9 +105,19 @@ export function summarise({ runs, dbLookups, targets, report, N }) {
     const rate = report.classify_events_per_s;
     check("analytics worker: events classified per s", rate, "≥ 50000", rate >= 50_000);
   }
-  const two = find("jmp-sqlite-2-workers", "hits");
-  if (on && two)
-    checks.push({ name: "2 workers ÷ 1 worker (hits)", value: round(two.rps / on.rps), target: "report" });
+  for (const workload of ["hits", "zipf"]) {
+    const two = find("jmp-sqlite-2-workers", workload);
+    const one = find("jmp-sqlite", workload);
+    const cluster = find("node-2-workers", workload);
+    if (two && cluster) {
+      const ratio = round(two.rps / cluster.rps);
+      check(`2 workers ÷ node cluster of two (${workload})`, ratio, "≥ 0.95", ratio >= 0.95);
+    }
+    if (two && one) {
+      const ratio = round(two.rps / one.rps);
+      check(`2 workers ÷ 1 worker (${workload})`, ratio, "≥ 1", ratio >= 1);
+    }
+  }
   if (report.scale) {
     const s = report.scale;
     check(`RSS serving ${N} links (MB)`, s.rss_mb, "≤ 300", s.rss_mb <= 300);
@@ -95,7 +126,14 @@ export function summarise({ runs, dbLookups, targets, report, N }) {
       check(`RSS of the process that loaded the ${N} links (MB)`, mb, "≤ 300", mb <= 300);
     }
     if (s.ready_ms !== null)
-      check(`ready after start, ${N} links (ms)`, s.ready_ms, "≤ 3000", s.ready_ms <= 3000);
+      check(`ready after start, ${N} links (ms)`, s.ready_ms, "≤ 1500", s.ready_ms <= 1500);
+    if (s.index_built_ms != null) {
+      checks.push({
+        name: `link index built after start, ${N} links (ms)`,
+        value: s.index_built_ms,
+        target: "report",
+      });
+    }
     check("list page 1 (ms)", s.list_page1_ms, "< 20", s.list_page1_ms < 20);
     checks.push({
       name: `export ${s.export_rows} rows: RSS growth (MB)`,

@@ -23,17 +23,19 @@ export async function loadLinks(base, links, auth) {
   }
 }
 
-export function nodeBaseline(N) {
+/** The bare node:http server; with `workers` > 1 a bare node:cluster of that many (the JMP_WORKERS baseline). */
+export function nodeBaseline(N, workers = 1) {
   const p = port();
-  const server = start(process.execPath, [path.join(ROOT, "bench/node-baseline.mjs"), String(N), String(p)]);
+  const script = path.join(ROOT, "bench/node-baseline.mjs");
+  const server = start(process.execPath, [script, String(N), String(p), String(workers)]);
   cleanups.push(server.stop);
   const base = `http://127.0.0.1:${p}`;
   return {
-    name: "node",
+    name: workers === 1 ? "node" : `node-${workers}-workers`,
     base,
     process: server.child,
     ready: waitFor(`${base}/c0`, "the Node baseline"),
-    workloads: ["hits", "misses"],
+    workloads: workers === 1 ? ["hits", "zipf", "misses"] : ["hits", "zipf"],
   };
 }
 
@@ -54,7 +56,7 @@ export async function startJmp(env, dataDir, token) {
   } catch (err) {
     throw new Error(`${err.message}\n${server.output()}`, { cause: err });
   }
-  return { base, server, process: server.child, readyMs: Date.now() - started };
+  return { base, server, process: server.child, startedAt: started, readyMs: Date.now() - started };
 }
 
 export async function postgresDatabase() {

@@ -20,9 +20,8 @@ import { LinkCache } from "./redirect/cache.js";
 import { ClickBuffer } from "./redirect/clicks.js";
 import { openGeoIp } from "./analytics/geoip.js";
 import { robotsTxt } from "./redirect/robots.js";
-import { createRedirectHandler } from "./redirect/handler.js";
-import { CodeMembership } from "./redirect/membership.js";
-import { warmCache } from "./redirect/warm.js";
+import { createRedirectHandler, toCached } from "./redirect/handler.js";
+import { LinkIndex } from "./redirect/link-index.js";
 import { DbStats, HttpStats, RedirectStats } from "./metrics/counters.js";
 import { createRegistry } from "./metrics/registry.js";
 import { buildServer, type HttpServer } from "./server.js";
@@ -62,9 +61,7 @@ export class App {
     private readonly changeLog: ChangeLog,
     readonly clicks: ClickBuffer,
     private readonly clickWriter: SqliteClickWriter | null,
-    private readonly membership: CodeMembership,
-    private readonly cache: LinkCache,
-    private readonly redirectStore: RedirectStore,
+    private readonly index: LinkIndex,
     readonly http: HttpServer,
     readonly statsRetention: StatsRetention,
     /** Detailed analytics (null for an in-memory SQLite database, which its worker could not open). */
@@ -128,12 +125,20 @@ export class App {
       const batches = new LinkBatches(linksStore, linkRules, feed, audit);
       const cache = new LinkCache();
       cache.follow(feed);
-      const membership = new CodeMembership(
+      const index = new LinkIndex(
         redirectStore,
-        { rebuildIntervalSeconds: () => config.get("cache.bloom_rebuild_interval") },
+        {
+          rebuildIntervalSeconds: () => config.get("cache.bloom_rebuild_interval"),
+          maxBytes: settings.linkIndexBytes,
+          // A restarted instance serves the links the index does not hold from memory too, while the cache has
+          // room, instead of sending their first visits to the database one by one.
+          notHeld: (code, link) => {
+            if (cache.room > 0) cache.set(code, toCached(code, link));
+          },
+        },
         log,
       );
-      membership.follow(feed);
+      index.follow(feed);
       const redirectStats = new RedirectStats();
       const httpStats = new HttpStats();
       // A SQLite file gets its click writes from a worker thread; the other engines' writes are already async.
@@ -240,7 +245,7 @@ export class App {
               }),
             }),
             cache: () => cache.sizes(),
-            filter: () => membership.status(),
+            filter: () => index.status(),
           })
         : null;
       const throttles = isClusterWorker ? clusterThrottles : localThrottles;
@@ -253,7 +258,7 @@ export class App {
           : isClusterWorker
             ? clusterMetrics(registry)
             : async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
-        codeFilterReady: () => membership.status().ready,
+        codeFilterReady: () => index.status().ready,
         feed,
         config,
         sessions,
@@ -277,8 +282,8 @@ export class App {
         trustedProxies: settings.trustedProxies,
         unixSocket: settings.unixSocket !== null,
         redirect: createRedirectHandler({
+          index,
           cache,
-          membership,
           stats: redirectStats,
           clicks,
           events: capture ?? NO_RECORDING,
@@ -310,9 +315,7 @@ export class App {
         changeLog,
         clicks,
         clickWriter,
-        membership,
-        cache,
-        redirectStore,
+        index,
         http,
         statsRetention,
         capture,
@@ -334,13 +337,10 @@ export class App {
       await this.http.listen({ host, port });
     }
     this.clicks.start();
-    this.membership.start();
+    this.index.start();
     this.statsRetention.start();
     this.capture?.start();
     this.readiness.ready = true;
-    warmCache(this.cache, this.redirectStore, this.log, () => !this.readiness.ready).catch((err) =>
-      this.log.warn({ err }, "warming the link cache failed; links are read on first use"),
-    );
     const address = this.http.server.address();
     const where =
       typeof address === "string" || address === null
@@ -358,7 +358,7 @@ export class App {
   async close(): Promise<{ lostClicks: number; lostEvents: number }> {
     this.readiness.ready = false;
     await this.changeLog.stop();
-    await this.membership.stop();
+    await this.index.stop();
     await this.statsRetention.stop();
     const drained = this.http.close();
     const timer = setTimeout(() => this.http.server.closeAllConnections(), HTTP_DRAIN_MS);

@@ -55,6 +55,8 @@ export interface Settings {
   metrics: boolean;
   /** `JMP_HEAP_GROWTH_PERCENT`: V8's old-generation growth between major GCs; 0 = V8's own heuristic. */
   heapGrowthPercent: number;
+  /** `JMP_LINK_INDEX_MB`, in bytes: the link index's memory bound (redirect/link-index.ts); 0 holds no link. */
+  linkIndexBytes: number;
   /** Runtime keys pinned by `JMP_CONFIG_<KEY>` (dots as `__`), validated here, hashed (secrets) at start. */
   configPins: ConfigPin[];
 }
@@ -90,6 +92,7 @@ export const KNOWN_VARIABLES = [
   "JMP_WORKERS",
   "JMP_METRICS",
   "JMP_HEAP_GROWTH_PERCENT",
+  "JMP_LINK_INDEX_MB",
   // Read by the CLI's online commands and by the test suite, not by the server.
   "JMP_URL",
   "JMP_TOKEN",
@@ -160,6 +163,7 @@ export function readSettings(env: Env = process.env): Settings {
     workers: parseWorkers(readVariable(env, "JMP_WORKERS")),
     metrics: parseEnum("JMP_METRICS", readVariable(env, "JMP_METRICS"), ["on", "off"], "on") === "on",
     heapGrowthPercent: parseHeapGrowthPercent(readVariable(env, "JMP_HEAP_GROWTH_PERCENT")),
+    linkIndexBytes: parseLinkIndexMb(readVariable(env, "JMP_LINK_INDEX_MB")) * 2 ** 20,
     configPins: configPins.filter((pin) => pin !== adminPin),
   };
 }
@@ -300,6 +304,21 @@ function parseHeapGrowthPercent(value: string | undefined): number {
   if (value === undefined || value === "") return DEFAULT_HEAP_GROWTH_PERCENT;
   if (!/^\d{1,3}$/.test(value) || Number(value) > 300) {
     throw new SettingsError("JMP_HEAP_GROWTH_PERCENT", `must be an integer from 0 to 300, got "${value}"`);
+  }
+  return Number(value);
+}
+
+/**
+ * The link index holds every plain link's redirect in memory within this bound: about 60 bytes a link plus the
+ * text of its code and target, so 256 MiB holds ~2 million links with 60-character targets. Past it links are
+ * known but not held, and served through the bounded cache and the database (docs/performance.md, fifth round).
+ */
+export const DEFAULT_LINK_INDEX_MB = 256;
+
+function parseLinkIndexMb(value: string | undefined): number {
+  if (value === undefined || value === "") return DEFAULT_LINK_INDEX_MB;
+  if (!/^\d{1,6}$/.test(value)) {
+    throw new SettingsError("JMP_LINK_INDEX_MB", `must be an integer from 0 to 999999, got "${value}"`);
   }
   return Number(value);
 }

@@ -46,8 +46,10 @@ describe("npm run bench (smoke)", () => {
         "jmp-sqlite/hits",
         "jmp-sqlite/misses",
         "jmp-sqlite/mixed",
+        "jmp-sqlite/zipf",
         "node/hits",
         "node/misses",
+        "node/zipf",
       ]);
       for (const row of report.rows) {
         assert.ok(row.rps > 0 && row.p99_ms > 0, `${row.target}/${row.workload} measured`);

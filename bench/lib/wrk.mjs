@@ -28,6 +28,20 @@ export function prepareWrk({ links: N, token: TOKEN, connections }) {
     ),
     hits: `${SEED_PER_THREAD}
   request = function() return wrk.format("GET", "/c" .. math.random(0, ${N - 1})) end`,
+    // Hits skewed as real traffic is: code rank k is drawn with probability ∝ 1/k (Zipf, s = 1), by a binary
+    // search of the cumulative weights; ranks are spread over the codes (k·7919 mod N) so the popular ones are
+    // not neighbours in the database.
+    zipf: `${SEED_PER_THREAD}
+  local cdf, total = {}, 0
+  for k = 1, ${N} do total = total + 1 / k cdf[k] = total end
+  request = function()
+    local r, lo, hi = math.random() * total, 1, ${N}
+    while lo < hi do
+      local mid = math.floor((lo + hi) / 2)
+      if cdf[mid] < r then lo = mid + 1 else hi = mid end
+    end
+    return wrk.format("GET", "/c" .. ((lo - 1) * 7919) % ${N})
+  end`,
     // Hits as browsers send them (for detailed analytics): a few real User-Agents, a Referer, some utm_source.
     visits: `${SEED_PER_THREAD}
   local agents = {

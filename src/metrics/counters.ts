@@ -47,6 +47,8 @@ export class RedirectStats {
   readonly statuses = new StatusCounter();
   readonly duration = new DurationHistogram();
   /** Link cache (known links). */
+  /** Served from the link index (a held plain link). */
+  indexHits = 0;
   cacheHits = 0;
   cacheMisses = 0;
   /** Negative cache (codes known not to exist). */

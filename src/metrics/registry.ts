@@ -42,7 +42,8 @@ export interface MetricSources {
     stream: { published: number; failures: number; dropped: number; waiting: number } | null;
   };
   cache(): { links: number; misses: number };
-  filter(): { ready: boolean; codes: number; bytes: number; rebuilds: number };
+  /** The link index (redirect/link-index.ts): codes known, links held. */
+  filter(): { ready: boolean; codes: number; held: number; bytes: number; rebuilds: number };
   feed: FeedStats;
 }
 
@@ -127,12 +128,15 @@ export function createRegistry(sources: MetricSources): Registry {
   add(
     snapshot(
       "jmp_redirect_cache_lookups_total",
-      "Redirect lookups by cache layer: links (known links), filter (the code filter; hit = answered " +
-        '"does not exist"), negative (codes known not to exist).',
+      "Redirect lookups by cache layer: index (links held by the link index), links (the bounded cache of " +
+        'the other links), filter (the index\'s codes; hit = answered "does not exist"), negative (codes known ' +
+        "not to exist).",
       "counter",
       () => {
         const r = sources.redirect;
         return [
+          { labels: { layer: "index", result: "hit" }, value: r.indexHits },
+          { labels: { layer: "index", result: "miss" }, value: r.cacheHits + r.cacheMisses },
           { labels: { layer: "links", result: "hit" }, value: r.cacheHits },
           { labels: { layer: "links", result: "miss" }, value: r.cacheMisses },
           { labels: { layer: "filter", result: "hit" }, value: r.filterRejects },
@@ -156,6 +160,7 @@ export function createRegistry(sources: MetricSources): Registry {
       const cache = sources.cache();
       const filter = sources.filter();
       return [
+        { labels: { layer: "index" }, value: filter.held },
         { labels: { layer: "links" }, value: cache.links },
         { labels: { layer: "negative" }, value: cache.misses },
         { labels: { layer: "filter" }, value: filter.codes },
@@ -163,12 +168,17 @@ export function createRegistry(sources: MetricSources): Registry {
     }),
   );
   add(
-    single("jmp_code_filter_bytes", "Memory held by the code filter.", "gauge", () => sources.filter().bytes),
+    single(
+      "jmp_code_filter_bytes",
+      "Memory held by the link index (codes and held links).",
+      "gauge",
+      () => sources.filter().bytes,
+    ),
   );
   add(
     single(
       "jmp_code_filter_rebuilds_total",
-      "Builds of the code set (at start, every cache.bloom_rebuild_interval, after a bulk change).",
+      "Builds of the link index (at start, every cache.bloom_rebuild_interval, after a bulk change).",
       "counter",
       () => sources.filter().rebuilds,
     ),

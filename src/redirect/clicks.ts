@@ -29,6 +29,18 @@ export interface ClickSlot {
 }
 
 /**
+ * Where the link index (link-table.ts) keeps the clicks of the links it holds: a count per entry in a typed
+ * array. The buffer lists a counter when its first click since the last drain is counted; a counter replaced
+ * meanwhile (the index was rebuilt) stays listed until it is drained, so its clicks are written all the same.
+ */
+export interface ClickCounter {
+  /** Counts one visit of `entry`; true when it is the counter's first since it was last drained. */
+  countClick(entry: number): boolean;
+  /** Hands over every count and zeroes them. */
+  drainClicks(take: (code: string, clicks: number) => void): void;
+}
+
+/**
  * Flushes triggered by the threshold start at most this often. Under load the threshold (default 100) is
  * reached every few milliseconds; a write every few seconds carries the same clicks with far fewer statements
  * and rewritten pages (the click counts live in the links table: one UPDATE per distinct code, each rewriting
@@ -42,6 +54,8 @@ export class ClickBuffer {
   private pending = new Map<string, number>();
   /** Cache entries holding clicks (`countSlot`). */
   private slots: ClickSlot[] = [];
+  /** Link indexes holding clicks (`countEntry`). */
+  private counters: ClickCounter[] = [];
   private total = 0;
   /** When the first click since the last flush was counted (0: none yet): the hour the batch counts in. */
   private windowStart = 0;
@@ -65,6 +79,12 @@ export class ClickBuffer {
   /** Hot path: one visit of a cached link. O(1), no I/O, no allocation but the list's growth. */
   countSlot(slot: ClickSlot): void {
     if (slot.clicks++ === 0) this.slots.push(slot);
+    this.added();
+  }
+
+  /** Hot path: one visit of a link held by the link index. O(1), no I/O, no allocation. */
+  countEntry(counter: ClickCounter, entry: number): void {
+    if (counter.countClick(entry)) this.counters.push(counter);
     this.added();
   }
 
@@ -140,10 +160,10 @@ export class ClickBuffer {
     await this.flushing;
   }
 
-  /** Empties the buffer into a batch: the counts by code, then the cache entries' (which are zeroed). */
+  /** Empties the buffer into a batch: the counts by code, the cache entries', then the link indexes' (all zeroed). */
   private takeBatch(): ClickBatch {
     const codes: string[] = [];
-    const counts = new Float64Array(this.pending.size + this.slots.length);
+    let counts = new Float64Array(this.pending.size + this.slots.length);
     for (const [code, n] of this.pending) {
       counts[codes.length] = n;
       codes.push(code);
@@ -153,8 +173,22 @@ export class ClickBuffer {
       codes.push(slot.code);
       slot.clicks = 0;
     }
+    const fromCounters: number[] = [];
+    for (const counter of this.counters) {
+      counter.drainClicks((code, clicks) => {
+        codes.push(code);
+        fromCounters.push(clicks);
+      });
+    }
     this.pending = new Map();
     this.slots = [];
+    this.counters = [];
+    if (fromCounters.length > 0) {
+      const all = new Float64Array(codes.length);
+      all.set(counts);
+      all.set(fromCounters, counts.length);
+      counts = all;
+    }
     return { codes, counts, hour: hourOf(this.windowStart), stats: this.policy.keepStats() };
   }
 

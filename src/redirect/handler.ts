@@ -1,10 +1,11 @@
 /**
  * The redirect hot path: `GET`/`HEAD /{code}` → status + `Location`. It runs before Fastify on the raw Node
- * request (see server.ts), answers warm codes synchronously from the cache, and goes to the database only on a
- * cache miss (concurrent misses for one code share a single query). Expiry is checked on every hit.
+ * request (see server.ts), answers synchronously from memory — the link index (link-index.ts), which holds every
+ * plain link within its memory bound, then the bounded cache — and goes to the database only when both miss
+ * (concurrent misses for one code share a single query). Expiry is checked on every hit.
  *
- * A plain link (the common case) takes the short branch in `serve`. Links with settings (see links/settings.ts)
- * take `serveExtra`: availability (enabled, valid_from, expiry, fallback), the password form (also `POST
+ * A plain link (the common case) takes `serveHeld` from the index, or the short branch in `serve` from the
+ * cache. Links with settings (see links/settings.ts) take `serveExtra`: availability (enabled, valid_from, expiry, fallback), the password form (also `POST
  * /{code}`), the exact click limit (an atomic database claim per visit), rules and query forwarding.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -20,16 +21,18 @@ import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
 import type { ClickRecorder } from "../analytics/capture.js";
 import type { ClickBuffer } from "./clicks.js";
 import type { CountryLookup } from "../analytics/geoip.js";
-import type { CodeMembership } from "./membership.js";
+import { isPlain, type LinkIndex, NOT_A_LINK } from "./link-index.js";
+import type { LinkTable } from "./link-table.js";
 import { landingPage } from "./landing.js";
 import { readPasswordForm, sendPasswordPage } from "./password-page.js";
 import { writeHead } from "../response-headers.js";
 import { withQuery, withUtm } from "./query.js";
 
 export interface RedirectDeps {
+  /** Every code, and plain links' redirects: a code it has never seen is a 404 without a database query. */
+  index: LinkIndex;
+  /** Links the index does not hold (links with settings, or past its memory bound). */
   cache: LinkCache;
-  /** Which codes may exist; a code it has never seen is a 404 without a database query. */
-  membership: CodeMembership;
   stats: RedirectStats;
   /** Reads one link from the database (the cache-miss path). */
   lookup(code: string): Promise<RedirectFields | undefined>;
@@ -110,7 +113,7 @@ export interface Peer {
 export type RedirectHandler = (req: IncomingMessage, res: ServerResponse, path: string, peer: Peer) => void;
 
 export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
-  const { cache, clicks, events, membership, stats } = deps;
+  const { cache, clicks, events, index, stats } = deps;
   const inflight = new Map<string, Promise<CachedLink | undefined>>();
 
   function redirect(res: ServerResponse, location: string, status: number, crawlable: boolean): void {
@@ -143,11 +146,39 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     return question === -1 ? "" : url.slice(question + 1);
   }
 
+  /** HEAD is what link checkers and previews send: it is answered but not counted as a click. */
+  function counts(req: IncomingMessage): boolean {
+    return req.method === "GET" && deps.trackClicks();
+  }
+
   function count(req: IncomingMessage, link: CachedLink, peer: Peer): void {
-    // HEAD is what link checkers and previews send: it is answered but not counted as a click.
-    if (req.method !== "GET" || !deps.trackClicks()) return;
+    if (!counts(req)) return;
     clicks.countSlot(link);
     if (events.on) events.record(link.code, req, peer.clientAddress(req));
+  }
+
+  /** The redirect of a plain link: its `Location`, with the visitor's UTM parameters when passed through. */
+  function plainRedirect(req: IncomingMessage, res: ServerResponse, location: string): void {
+    const query = deps.utmPassthrough() ? queryOf(req) : "";
+    redirect(res, query === "" ? location : withUtm(location, query), 0, false);
+  }
+
+  /** A link the index holds: served from its table, counted in it. */
+  function serveHeld(
+    req: IncomingMessage,
+    res: ServerResponse,
+    code: string,
+    table: LinkTable,
+    entry: number,
+    peer: Peer,
+  ): void {
+    if (req.method === "POST") return methodNotAllowed(res);
+    if (table.expiresAt(entry) <= Date.now()) return notFound(req, res);
+    if (counts(req)) {
+      clicks.countEntry(table, entry);
+      if (events.on) events.record(code, req, peer.clientAddress(req));
+    }
+    plainRedirect(req, res, table.location(entry));
   }
 
   function serve(
@@ -162,8 +193,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (req.method === "POST") return methodNotAllowed(res);
     if (link.expiresAt <= Date.now()) return notFound(req, res);
     count(req, link, peer);
-    const query = deps.utmPassthrough() ? queryOf(req) : "";
-    redirect(res, query === "" ? link.location : withUtm(link.location, query), 0, false);
+    plainRedirect(req, res, link.location);
   }
 
   function serveExtra(hit: Hit): void {
@@ -257,6 +287,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (pending === undefined) {
       stats.dbLookups++;
       const version = cache.version;
+      const indexVersion = index.version;
       pending = bounded(deps.lookup(code), LOOKUP_TIMEOUT_MS)
         .then((row) => {
           // A write committed while the row was read: serve what was read, cache nothing.
@@ -266,7 +297,8 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
             return undefined;
           }
           const entry = toCached(code, row);
-          if (current) cache.set(code, entry);
+          // A plain link goes to the index (unless it is past its budget); the rest to the bounded cache.
+          if (current && !index.hold(code, row, indexVersion)) cache.set(code, entry);
           return entry;
         })
         .finally(() => inflight.delete(code));
@@ -337,6 +369,11 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     }
     if (!isValidCodeSyntax(code)) return notFound(req, res);
 
+    const entry = index.lookup(code);
+    if (entry >= 0) {
+      stats.indexHits++;
+      return serveHeld(req, res, code, index.current, entry, peer);
+    }
     const cached = cache.get(code);
     if (cached !== undefined) {
       stats.cacheHits++;
@@ -347,7 +384,7 @@ export function createRedirectHandler(deps: RedirectDeps): RedirectHandler {
     if (code.endsWith("/qr") && req.method !== "POST" && deps.publicQr()) {
       return publicQr(req, res, code.slice(0, -3), peer);
     }
-    if (!membership.mayExist(code)) {
+    if (entry === NOT_A_LINK) {
       stats.filterRejects++;
       return notFound(req, res);
     }
@@ -390,16 +427,7 @@ interface Hit {
 
 /** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
 export function toCached(code: string, link: RedirectFields): CachedLink {
-  const plain =
-    link.redirectStatus === null &&
-    link.enabled &&
-    link.maxClicks === null &&
-    link.validFrom === null &&
-    link.passwordHash === null &&
-    link.fallbackUrl === null &&
-    !link.forwardQuery &&
-    !link.crawlable &&
-    link.rules.length === 0;
+  const plain = isPlain(link);
   return {
     code,
     clicks: 0,

@@ -58,7 +58,7 @@ export class RedirectStore implements ClickSink {
     return row && toRedirectFields(row);
   }
 
-  /** Links with a code greater than `after`, in code order: a keyset page of what redirects need (cache warm-up). */
+  /** Links with a code greater than `after`, in code order: a keyset page of what redirects need (the link index's build). */
   async linksAfter(after: string, limit: number): Promise<(RedirectFields & { code: string })[]> {
     const rows = await this.db
       .selectFrom("links")
@@ -68,18 +68,6 @@ export class RedirectStore implements ClickSink {
       .limit(limit)
       .execute();
     return rows.map((row) => Object.assign(toRedirectFields(row), { code: row.code }));
-  }
-
-  /** Codes greater than `after`, in code order: one keyset page of a full scan (the code filter's build). */
-  async codesAfter(after: string, limit: number): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom("links")
-      .select("code")
-      .where("code", ">", after)
-      .orderBy("code")
-      .limit(limit)
-      .execute();
-    return rows.map((row) => row.code);
   }
 
   async count(): Promise<number> {

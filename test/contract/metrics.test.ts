@@ -1,6 +1,6 @@
 /**
  * Prometheus metrics at /health/metrics and what they prove about the redirect path: requests for codes that
- * never existed are answered without a database query (the code filter), a link created or deleted afterwards
+ * never existed are answered without a database query (the link index), a link created or deleted afterwards
  * is honoured at once, and clicks, caches and database queries are counted.
  */
 import assert from "node:assert/strict";
@@ -26,7 +26,7 @@ forEachEngine("metrics", (engine) => {
 
   before(async () => {
     s = await startServer(engine);
-    // The filter is built in the background after listening.
+    // The link index is built in the background after listening.
     for (let i = 0; i < 100 && sample(await metrics(), "jmp_code_filter_rebuilds_total") < 1; i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -69,12 +69,13 @@ forEachEngine("metrics", (engine) => {
       assert.equal((await s.anon.get(`/never-${i}-${Math.random().toString(36).slice(2)}`)).status, 404);
     }
     const text = await metrics();
-    // The filter is sized for a 0.1 % false-positive rate: 200 random codes may let one through, rarely two.
-    assert.ok(
-      sample(text, "jmp_redirect_db_lookups_total") - before <= 2,
+    // The link index knows every code exactly: no unknown code reaches the database.
+    assert.equal(
+      sample(text, "jmp_redirect_db_lookups_total") - before,
+      0,
       "database lookups for unknown codes",
     );
-    assert.ok(sample(text, 'jmp_redirect_cache_lookups_total{layer="filter",result="hit"}') >= 198);
+    assert.ok(sample(text, 'jmp_redirect_cache_lookups_total{layer="filter",result="hit"}') >= 200);
     assert.ok(sample(text, 'jmp_http_requests_total{route_class="redirect",status="404"}') >= 200);
   });
 
@@ -87,40 +88,65 @@ forEachEngine("metrics", (engine) => {
     const before = await lookups();
     assert.equal((await s.anon.get("/fresh-link")).status, 307);
     assert.equal((await s.anon.get("/fresh-link")).status, 307);
-    assert.equal(await lookups(), before + 1, "one read, then the cache");
+    assert.equal(await lookups(), before + 1, "one read, then the link index");
 
     assert.equal((await s.api.delete("/admin/v1/links/fresh-link")).status, 200);
     assert.equal((await s.anon.get("/fresh-link")).status, 404);
-    // Deleted codes stay in the filter until its next rebuild: one read, then the negative cache.
+    // Deleted codes stay known to the index until its next rebuild: one read, then the negative cache.
     assert.equal((await s.anon.get("/fresh-link")).status, 404);
     assert.equal(await lookups(), before + 2);
   });
 
-  it("a new instance warms its cache from the database: its first visits need no query", async () => {
-    const codes = Array.from({ length: 30 }, (_, i) => `warm-${i}`);
-    const r = await s.api.post("/admin/v1/links/batch", {
-      links: codes.map((code) => ({ code, target: `https://a.example/${code}` })),
-    });
-    assert.equal(r.json.data.success.length, 30);
-    const second = await startServer(engine, {}, s.db);
-    try {
-      const read = async () => {
-        const text = (await second.api.get("/health/metrics")).text;
-        return {
-          lookups: sample(text, "jmp_redirect_db_lookups_total"),
-          cached: sample(text, 'jmp_cache_entries{layer="links"}'),
+  // A new instance holds every plain link in its link index, and puts links with settings in its cache; with
+  // JMP_LINK_INDEX_MB=0 the cache takes them all. Either way its first visits need no query.
+  for (const [variant, env, layer] of [
+    ["in its link index", {}, "index"],
+    ["in its cache when the index may hold none (JMP_LINK_INDEX_MB=0)", { JMP_LINK_INDEX_MB: "0" }, "links"],
+  ] as const) {
+    it(`a new instance loads its links from the database ${variant}: its first visits need no query`, async () => {
+      const codes = Array.from({ length: 30 }, (_, i) => `load-${layer}-${i}`);
+      const r = await s.api.post("/admin/v1/links/batch", {
+        links: codes.map((code) => ({ code, target: `https://a.example/${code}` })),
+      });
+      assert.equal(r.json.data.success.length, 30);
+      const withSettings = `load-${layer}-locked`;
+      await s.api.post("/admin/v1/links", {
+        code: withSettings,
+        target: "https://a.example/",
+        max_clicks: 1000,
+      });
+      const second = await startServer(engine, env, s.db);
+      try {
+        const read = async () => {
+          const text = (await second.api.get("/health/metrics")).text;
+          return {
+            text,
+            lookups: sample(text, "jmp_redirect_db_lookups_total"),
+            held: sample(text, `jmp_cache_entries{layer="${layer}"}`),
+          };
         };
-      };
-      for (let i = 0; i < 100 && (await read()).cached < 30; i++) await new Promise((r) => setTimeout(r, 20));
-      for (const code of codes) {
-        const visit = await second.anon.get(`/${code}`);
-        assert.equal(visit.headers.get("location"), `https://a.example/${code}`);
+        for (let i = 0; i < 100 && (await read()).held < 30; i++) await new Promise((r) => setTimeout(r, 20));
+        for (const code of codes) {
+          const visit = await second.anon.get(`/${code}`);
+          assert.equal(visit.headers.get("location"), `https://a.example/${code}`);
+        }
+        assert.equal((await second.anon.get(`/${withSettings}`)).status, 307);
+        const after = await read();
+        assert.equal(after.lookups, 0);
+        assert.equal(
+          sample(after.text, `jmp_redirect_cache_lookups_total{layer="${layer}",result="hit"}`),
+          30 + (layer === "links" ? 1 : 0),
+        );
+        if (layer === "index") {
+          assert.equal(sample(after.text, 'jmp_redirect_cache_lookups_total{layer="links",result="hit"}'), 1);
+        } else {
+          assert.equal(sample(after.text, 'jmp_cache_entries{layer="index"}'), 0);
+        }
+      } finally {
+        await second.close();
       }
-      assert.equal((await read()).lookups, 0);
-    } finally {
-      await second.close();
-    }
-  });
+    });
+  }
 
   it("counts redirects by status, cache hits, clicks written and database queries", async () => {
     await s.api.post("/admin/v1/links", { code: "counted", target: "https://a.example/" });
@@ -131,7 +157,7 @@ forEachEngine("metrics", (engine) => {
     const text = await metrics();
     const delta = (series: string) => sample(text, series) - sample(start, series);
     assert.equal(delta('jmp_http_requests_total{route_class="redirect",status="307"}'), 3);
-    assert.ok(delta('jmp_redirect_cache_lookups_total{layer="links",result="hit"}') >= 2);
+    assert.ok(delta('jmp_redirect_cache_lookups_total{layer="index",result="hit"}') >= 2);
     assert.equal(delta("jmp_clicks_written_total"), 3);
     assert.equal(delta('jmp_click_flushes_total{outcome="ok"}'), 1);
     assert.equal(sample(text, "jmp_click_buffer_clicks"), 0);

@@ -1,0 +1,228 @@
+/**
+ * The link index: every code, and within a memory budget every plain link's redirect, held in memory
+ * (link-table.ts). It answers the redirect path before the bounded cache and the database:
+ * - a held link is served from memory (no cache entry, no query) — so with every link held, every redirect is
+ *   a memory hit and keeps working through a database outage;
+ * - a code the index has never seen is a 404 with no query (scans of random codes cost nothing);
+ * - a known code whose redirect is not held (a link with settings, one past the budget, one that changed and
+ *   was not read again yet, a deleted one) goes on to the bounded cache and the database as before.
+ *
+ * Built after start by a keyset scan of every link (which also fills the bounded cache with links the index does
+ * not hold, while it has room), kept current by the change feed:
+ * - a `links` event adds its codes (a create is known before anyone can be told it exists) and releases what
+ *   was held for them; the next visit reads the row again and holds it again (`hold`);
+ * - `links.all` (a reload, a bulk change of unknown codes) switches the index off until it is rebuilt;
+ * - it is rebuilt every `cache.bloom_rebuild_interval` seconds (0 = never), which forgets deleted codes and
+ *   compacts the memory; until the first build every code goes to the cache and the database.
+ *
+ * The budget (`JMP_LINK_INDEX_MB`, settings.ts) bounds the table's memory: past it codes are still known but
+ * links are no longer held. 0 holds no link: the index is then the exact set of codes it was before it held
+ * redirects, and the bounded cache serves every link.
+ */
+import { setImmediate as yieldToRequests } from "node:timers/promises";
+import type { Logger } from "pino";
+import type { ChangeFeed } from "../events/feed.js";
+import type { RedirectFields } from "../links/model.js";
+import { locationFor } from "../links/target.js";
+import { ABSENT, LinkTable } from "./link-table.js";
+
+export interface LinkSource {
+  /** What redirects need of the links whose code is greater than `after`, in code order, at most `limit`. */
+  linksAfter(after: string, limit: number): Promise<(RedirectFields & { code: string })[]>;
+  count(): Promise<number>;
+}
+
+export interface LinkIndexOptions {
+  /** Seconds between rebuilds; 0 = never. Read before every scheduling, so it applies live. */
+  rebuildIntervalSeconds(): number;
+  /** The table's memory bound in bytes (0: hold no link). */
+  maxBytes: number;
+  /**
+   * Called during a build for each link it does not hold, with the change counter read before its page:
+   * the bounded cache takes it while it has room (see handler.ts).
+   */
+  notHeld?(code: string, link: RedirectFields, version: number): void;
+}
+
+const PAGE = 2000;
+
+export interface LinkIndexStatus {
+  ready: boolean;
+  codes: number;
+  held: number;
+  bytes: number;
+  rebuilds: number;
+}
+
+/** `lookup`'s answers besides a held entry (≥ 0). */
+export const NOT_A_LINK = ABSENT;
+export const NOT_HELD = -2;
+
+export class LinkIndex {
+  private table: LinkTable | null = null;
+  /** The table being built: changes made meanwhile go into it as well. */
+  private building: LinkTable | null = null;
+  private rebuilding: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private rebuilds = 0;
+  /**
+   * Counts changes. A reader notes it before going to the database and holds what it read only if it has not
+   * moved: a write that committed meanwhile must not be overwritten by the row read before it.
+   */
+  version = 0;
+
+  constructor(
+    private readonly source: LinkSource,
+    private readonly options: LinkIndexOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Hot path: the entry of a held link in `current` (≥ 0), `NOT_A_LINK` for a code that has not existed since
+   * the last build, or `NOT_HELD`.
+   */
+  lookup(code: string): number {
+    const table = this.table;
+    if (table === null) return NOT_HELD;
+    const entry = table.find(code);
+    if (entry === ABSENT) return NOT_A_LINK;
+    return table.isHeld(entry) ? entry : NOT_HELD;
+  }
+
+  /** The table `lookup` answered from (read it in the same synchronous step). */
+  get current(): LinkTable {
+    return this.table!;
+  }
+
+  /**
+   * Holds a plain link read from the database, unless a change arrived since `version` was read. False when it
+   * is not held (not built yet, changed meanwhile, or past the budget): the caller caches it instead.
+   */
+  hold(code: string, link: RedirectFields, version: number): boolean {
+    if (version !== this.version || this.table === null || !isPlain(link)) return false;
+    return this.table.hold(code, locationFor(link.target), link.expiresAt ?? Number.POSITIVE_INFINITY);
+  }
+
+  follow(feed: ChangeFeed): () => void {
+    return feed.subscribe((event) => {
+      if (event.kind === "links") this.changed(event.codes);
+      else if (event.kind === "links.all") {
+        this.version++;
+        this.table = null;
+        void this.rebuild();
+      } else if (event.kind === "config" && event.keys.includes("cache.bloom_rebuild_interval")) {
+        this.schedule();
+      }
+    });
+  }
+
+  /** Builds the first table (in the background) and schedules the periodic rebuilds. */
+  start(): void {
+    void this.rebuild();
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.rebuilding;
+  }
+
+  /** Scans every link into a new table and swaps it in. Concurrent calls share one scan. */
+  rebuild(): Promise<void> {
+    this.rebuilding ??= this.build()
+      .catch((err) =>
+        this.log.warn({ err }, "building the link index failed; the database answers meanwhile"),
+      )
+      .finally(() => {
+        this.rebuilding = null;
+      });
+    return this.rebuilding;
+  }
+
+  status(): LinkIndexStatus {
+    const table = this.table;
+    return {
+      ready: table !== null,
+      codes: table?.size ?? 0,
+      held: table?.held ?? 0,
+      bytes: table?.bytes ?? 0,
+      rebuilds: this.rebuilds,
+    };
+  }
+
+  private changed(codes: readonly string[]): void {
+    this.version++;
+    for (const table of [this.table, this.building]) {
+      if (table === null) continue;
+      for (const code of codes) table.release(table.add(code));
+    }
+  }
+
+  private async build(): Promise<void> {
+    const started = Date.now();
+    const total = await this.source.count();
+    const next = new LinkTable(total, this.options.maxBytes);
+    this.building = next;
+    try {
+      let after = "";
+      for (;;) {
+        if (this.stopped) return;
+        const version = this.version;
+        const links = await this.source.linksAfter(after, PAGE);
+        // A change arrived while the page was read: its codes are known, but what was read may be older than
+        // the change. Nothing of this page is held or cached; first visits read the rows again.
+        const current = version === this.version;
+        for (const link of links) {
+          if (!current) next.add(link.code);
+          else if (!(isPlain(link) && next.hold(link.code, locationFor(link.target), expiryOf(link)))) {
+            next.add(link.code);
+            this.options.notHeld?.(link.code, link, version);
+          }
+        }
+        if (links.length < PAGE) break;
+        after = links[links.length - 1]!.code;
+        // SQLite answers without I/O: without this the whole scan would hold the event loop.
+        await yieldToRequests();
+      }
+    } finally {
+      this.building = null;
+    }
+    this.table = next;
+    this.rebuilds++;
+    this.log.debug(
+      { codes: next.size, held: next.held, bytes: next.bytes, ms: Date.now() - started },
+      "link index built",
+    );
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    const seconds = this.options.rebuildIntervalSeconds();
+    if (this.stopped || seconds <= 0) return;
+    this.timer = setTimeout(() => {
+      void this.rebuild().finally(() => this.schedule());
+    }, seconds * 1000);
+    this.timer.unref();
+  }
+}
+
+function expiryOf(link: RedirectFields): number {
+  return link.expiresAt ?? Number.POSITIVE_INFINITY;
+}
+
+/** A link with no setting beyond code, target and expiry: what the index holds (the rest is in the cache). */
+export function isPlain(link: RedirectFields): boolean {
+  return (
+    link.redirectStatus === null &&
+    link.enabled &&
+    link.maxClicks === null &&
+    link.validFrom === null &&
+    link.passwordHash === null &&
+    link.fallbackUrl === null &&
+    !link.forwardQuery &&
+    !link.crawlable &&
+    link.rules.length === 0
+  );
+}
