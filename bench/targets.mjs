@@ -52,7 +52,8 @@ export async function startJmp(env, dataDir, token) {
   const base = `http://127.0.0.1:${p}`;
   const started = Date.now();
   try {
-    await waitFor(`${base}/health/ready`, "jmp", (status) => status === 200);
+    // Generous: the targets start one after another while the earlier ones build their link index.
+    await waitFor(`${base}/health/ready`, "jmp", (status) => status === 200, 60);
   } catch (err) {
     throw new Error(`${err.message}\n${server.output()}`, { cause: err });
   }

@@ -132,8 +132,9 @@ export class App {
           maxBytes: settings.linkIndexBytes,
           // A restarted instance serves the links the index does not hold from memory too, while the cache has
           // room, instead of sending their first visits to the database one by one.
-          notHeld: (code, link) => {
-            if (cache.room > 0) cache.set(code, toCached(code, link));
+          overflow: {
+            room: () => cache.room,
+            add: (code, link) => cache.set(code, toCached(code, link)),
           },
         },
         log,

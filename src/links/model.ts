@@ -31,6 +31,27 @@ export type RedirectFields = Pick<
   | "rules"
 >;
 
+/**
+ * A link with no setting beyond code, target and expiry: what the link index holds (redirect/link-index.ts).
+ * `PLAIN_LINK_SQL` (store/link-rows.ts) is the same test in SQL, for the index's build.
+ */
+export function isPlain(link: RedirectFields): boolean {
+  return (
+    link.redirectStatus === null &&
+    link.enabled &&
+    link.maxClicks === null &&
+    link.validFrom === null &&
+    link.passwordHash === null &&
+    link.fallbackUrl === null &&
+    !link.forwardQuery &&
+    !link.crawlable &&
+    link.rules.length === 0
+  );
+}
+
+/** A link as the link index's build reads it: code, target, expiry (epoch ms or null), and `isPlain`. */
+export type IndexRow = [code: string, target: string, expiresAt: number | null, plain: boolean];
+
 export function isLocked(link: { managedBy?: string | null }): boolean {
   return link.managedBy === Managed.File;
 }

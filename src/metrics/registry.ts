@@ -43,7 +43,7 @@ export interface MetricSources {
   };
   cache(): { links: number; misses: number };
   /** The link index (redirect/link-index.ts): codes known, links held. */
-  filter(): { ready: boolean; codes: number; held: number; bytes: number; rebuilds: number };
+  filter(): { ready: boolean; codes: number; held: number; bytes: number; rebuilds: number; buildMs: number };
   feed: FeedStats;
 }
 
@@ -173,6 +173,14 @@ export function createRegistry(sources: MetricSources): Registry {
       "Memory held by the link index (codes and held links).",
       "gauge",
       () => sources.filter().bytes,
+    ),
+  );
+  add(
+    single(
+      "jmp_link_index_build_seconds",
+      "How long the last build of the link index took (a keyset scan of every link).",
+      "gauge",
+      () => sources.filter().buildMs / 1000,
     ),
   );
   add(

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { ChangeFeed } from "../events/feed.js";
-import type { RedirectFields } from "../links/model.js";
+import { type IndexRow, isPlain, type RedirectFields } from "../links/model.js";
 import { type LinkSource, LinkIndex, NOT_A_LINK, NOT_HELD } from "./link-index.js";
 
 const plain = (target: string): RedirectFields => ({
@@ -29,14 +29,20 @@ function source(
     async count() {
       return links.size;
     },
-    async linksAfter(after: string, limit: number) {
+    async indexRows(after: string, limit: number) {
       s.pages++;
       if (s.gate) await s.gate;
       return [...links.keys()]
         .sort()
         .filter((code) => code > after)
         .slice(0, limit)
-        .map((code) => ({ ...links.get(code)!, code }));
+        .map((code): IndexRow => {
+          const link = links.get(code)!;
+          return [code, link.target, link.expiresAt, isPlain(link)];
+        });
+    },
+    async lookup(code: string) {
+      return links.get(code);
     },
   };
   return s;
@@ -58,18 +64,18 @@ function served(index: LinkIndex, code: string): string | number {
 
 describe("link index", () => {
   it("sends every code to the cache and database until built, then holds every plain link", async () => {
-    const codes = Array.from({ length: 5_000 }, (_, i) => `c${i}`);
+    const codes = Array.from({ length: 12_000 }, (_, i) => `c${i}`);
     const src = source(linksOf(codes));
     const index = new LinkIndex(src, options, log);
     assert.equal(index.lookup("c1"), NOT_HELD);
     assert.equal(index.lookup("nope"), NOT_HELD);
     await index.rebuild();
-    assert.equal(src.pages, 3, "keyset pages of 2 000");
+    assert.equal(src.pages, 3, "keyset pages of 5 000");
     for (const code of codes) assert.equal(served(index, code), `https://example.com/${code}`);
     for (let i = 0; i < 5_000; i++) assert.equal(index.lookup(`m${i}`), NOT_A_LINK);
     assert.deepEqual(
-      { ...index.status(), bytes: 0 },
-      { ready: true, codes: 5000, held: 5000, bytes: 0, rebuilds: 1 },
+      { ...index.status(), bytes: 0, buildMs: 0 },
+      { ready: true, codes: 12_000, held: 12_000, bytes: 0, rebuilds: 1, buildMs: 0 },
     );
   });
 
@@ -77,13 +83,18 @@ describe("link index", () => {
     const links = linksOf(["a"]);
     links.set("locked", { ...plain("https://example.com/l"), passwordHash: "$argon2id$x" });
     links.set("gone", { ...plain("https://example.com/g"), enabled: false });
-    const notHeld: string[] = [];
-    const index = new LinkIndex(source(links), { ...options, notHeld: (code) => notHeld.push(code) }, log);
+    const cached = new Map<string, RedirectFields>();
+    const overflow = {
+      room: () => 1 - cached.size,
+      add: (code: string, link: RedirectFields) => cached.set(code, link),
+    };
+    const index = new LinkIndex(source(links), { ...options, overflow }, log);
     await index.rebuild();
     assert.equal(served(index, "a"), "https://example.com/a");
     assert.equal(index.lookup("locked"), NOT_HELD);
     assert.equal(index.lookup("gone"), NOT_HELD);
-    assert.deepEqual(notHeld.sort(), ["gone", "locked"]);
+    assert.deepEqual([...cached.keys()], ["gone"], "while the cache has room, with every setting");
+    assert.equal(cached.get("gone")!.enabled, false);
   });
 
   it("releases a changed link at once and holds it again from a read made after the change", async () => {
@@ -149,7 +160,7 @@ describe("link index", () => {
     const src = source(linksOf(["a"]));
     const index = new LinkIndex(src, options, log);
     await index.rebuild();
-    src.linksAfter = async () => {
+    src.indexRows = async () => {
       throw new Error("database down");
     };
     await index.rebuild();
@@ -158,15 +169,13 @@ describe("link index", () => {
   });
 
   it("with a budget of 0 holds no link but still knows every code", async () => {
-    const notHeld: string[] = [];
-    const index = new LinkIndex(
-      source(linksOf(["a", "b"])),
-      { ...options, maxBytes: 0, notHeld: (code) => notHeld.push(code) },
-      log,
-    );
+    const cached = new Map<string, RedirectFields>();
+    const overflow = { room: () => 10, add: (code: string, link: RedirectFields) => cached.set(code, link) };
+    const index = new LinkIndex(source(linksOf(["a", "b"])), { ...options, maxBytes: 0, overflow }, log);
     await index.rebuild();
     assert.equal(index.lookup("a"), NOT_HELD);
     assert.equal(index.lookup("z"), NOT_A_LINK);
-    assert.deepEqual(notHeld, ["a", "b"]);
+    assert.deepEqual([...cached.keys()], ["a", "b"], "the cache takes them");
+    assert.equal(cached.get("b")!.target, "https://example.com/b");
   });
 });

@@ -22,14 +22,22 @@
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../events/feed.js";
-import type { RedirectFields } from "../links/model.js";
+import { type IndexRow, isPlain, type RedirectFields } from "../links/model.js";
 import { locationFor } from "../links/target.js";
 import { ABSENT, LinkTable } from "./link-table.js";
 
 export interface LinkSource {
-  /** What redirects need of the links whose code is greater than `after`, in code order, at most `limit`. */
-  linksAfter(after: string, limit: number): Promise<(RedirectFields & { code: string })[]>;
+  /** The links whose code is greater than `after`, in code order, at most `limit`. */
+  indexRows(after: string, limit: number): Promise<IndexRow[]>;
+  /** What a redirect needs of one link with settings (for the overflow cache). */
+  lookup(code: string): Promise<RedirectFields | undefined>;
   count(): Promise<number>;
+}
+
+/** Where the build puts links the index does not hold, while it has room: the bounded cache (see app.ts). */
+export interface Overflow {
+  room(): number;
+  add(code: string, link: RedirectFields): void;
 }
 
 export interface LinkIndexOptions {
@@ -37,14 +45,10 @@ export interface LinkIndexOptions {
   rebuildIntervalSeconds(): number;
   /** The table's memory bound in bytes (0: hold no link). */
   maxBytes: number;
-  /**
-   * Called during a build for each link it does not hold, with the change counter read before its page:
-   * the bounded cache takes it while it has room (see handler.ts).
-   */
-  notHeld?(code: string, link: RedirectFields, version: number): void;
+  overflow?: Overflow;
 }
 
-const PAGE = 2000;
+const PAGE = 5000;
 
 export interface LinkIndexStatus {
   ready: boolean;
@@ -52,6 +56,8 @@ export interface LinkIndexStatus {
   held: number;
   bytes: number;
   rebuilds: number;
+  /** How long the last build took (ms), 0 before the first. */
+  buildMs: number;
 }
 
 /** `lookup`'s answers besides a held entry (≥ 0). */
@@ -66,6 +72,7 @@ export class LinkIndex {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private rebuilds = 0;
+  private buildMs = 0;
   /**
    * Counts changes. A reader notes it before going to the database and holds what it read only if it has not
    * moved: a write that committed meanwhile must not be overwritten by the row read before it.
@@ -149,6 +156,7 @@ export class LinkIndex {
       held: table?.held ?? 0,
       bytes: table?.bytes ?? 0,
       rebuilds: this.rebuilds,
+      buildMs: this.buildMs,
     };
   }
 
@@ -170,19 +178,23 @@ export class LinkIndex {
       for (;;) {
         if (this.stopped) return;
         const version = this.version;
-        const links = await this.source.linksAfter(after, PAGE);
+        const rows = await this.source.indexRows(after, PAGE);
         // A change arrived while the page was read: its codes are known, but what was read may be older than
         // the change. Nothing of this page is held or cached; first visits read the rows again.
         const current = version === this.version;
-        for (const link of links) {
-          if (!current) next.add(link.code);
-          else if (!(isPlain(link) && next.hold(link.code, locationFor(link.target), expiryOf(link)))) {
-            next.add(link.code);
-            this.options.notHeld?.(link.code, link, version);
+        for (const [code, target, expiresAt, plain] of rows) {
+          if (
+            current &&
+            plain &&
+            next.hold(code, locationFor(target), expiresAt ?? Number.POSITIVE_INFINITY)
+          ) {
+            continue;
           }
+          next.add(code);
+          if (current) await this.overflow(code, target, expiresAt, plain);
         }
-        if (links.length < PAGE) break;
-        after = links[links.length - 1]!.code;
+        if (rows.length < PAGE) break;
+        after = rows[rows.length - 1]![0];
         // SQLite answers without I/O: without this the whole scan would hold the event loop.
         await yieldToRequests();
       }
@@ -191,10 +203,25 @@ export class LinkIndex {
     }
     this.table = next;
     this.rebuilds++;
+    this.buildMs = Date.now() - started;
     this.log.debug(
       { codes: next.size, held: next.held, bytes: next.bytes, ms: Date.now() - started },
       "link index built",
     );
+  }
+
+  /** A link the index does not hold goes to the overflow cache while it has room. */
+  private async overflow(
+    code: string,
+    target: string,
+    expiresAt: number | null,
+    plain: boolean,
+  ): Promise<void> {
+    const overflow = this.options.overflow;
+    if (overflow === undefined || overflow.room() <= 0) return;
+    const version = this.version;
+    const link = plain ? plainLink(target, expiresAt) : await this.source.lookup(code);
+    if (link !== undefined && version === this.version) overflow.add(code, link);
   }
 
   private schedule(): void {
@@ -208,21 +235,18 @@ export class LinkIndex {
   }
 }
 
-function expiryOf(link: RedirectFields): number {
-  return link.expiresAt ?? Number.POSITIVE_INFINITY;
-}
-
-/** A link with no setting beyond code, target and expiry: what the index holds (the rest is in the cache). */
-export function isPlain(link: RedirectFields): boolean {
-  return (
-    link.redirectStatus === null &&
-    link.enabled &&
-    link.maxClicks === null &&
-    link.validFrom === null &&
-    link.passwordHash === null &&
-    link.fallbackUrl === null &&
-    !link.forwardQuery &&
-    !link.crawlable &&
-    link.rules.length === 0
-  );
+function plainLink(target: string, expiresAt: number | null): RedirectFields {
+  return {
+    target,
+    expiresAt,
+    passwordHash: null,
+    redirectStatus: null,
+    enabled: true,
+    maxClicks: null,
+    validFrom: null,
+    fallbackUrl: null,
+    forwardQuery: false,
+    crawlable: false,
+    rules: [],
+  };
 }

@@ -80,6 +80,10 @@ describe("link table", () => {
     assert.equal(table.isHeld(last), false);
     assert.equal(table.location(table.find("c0")), `${target}0`);
 
+    // The codes' arrays of a million links take ~49 MB; the location buffer gets what the bound leaves.
+    const small = new LinkTable(1_000_000, 60 * MB);
+    assert.ok(small.bytes <= 60 * MB && small.bytes > 55 * MB, `sized within the bound: ${small.bytes}`);
+
     const none = new LinkTable(10, 0);
     assert.equal(none.hold("a", "https://e.x/", Infinity), false, "0 holds no link");
     assert.notEqual(none.find("a"), ABSENT);

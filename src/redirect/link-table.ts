@@ -73,12 +73,19 @@ export class LinkTable implements ClickCounter {
     this.expiry = new Float64Array(capacity);
     this.clickCount = new Uint32Array(capacity);
     this.codeBytes = Buffer.allocUnsafe(Math.max(4096, expected * 8));
-    this.locationBytes = Buffer.allocUnsafe(maxBytes === 0 ? 0 : Math.max(4096, expected * 32));
+    // Sized for ~32-character targets, within what the bound leaves (it grows by doubling, up to the bound).
+    this.locationBytes = Buffer.allocUnsafe(0);
+    this.locationBytes = Buffer.allocUnsafe(
+      Math.max(0, Math.min(Math.max(4096, expected * 32), maxBytes - this.bytes)),
+    );
   }
 
   /** Hot path: the entry of `code`, or `ABSENT`. */
   find(code: string): number {
-    const hash = hashOf(code);
+    return this.findHashed(code, hashOf(code));
+  }
+
+  private findHashed(code: string, hash: number): number {
     for (let slot = hash & this.mask; ; slot = (slot + 1) & this.mask) {
       const stored = this.slotHash[slot]!;
       if (stored === 0) return ABSENT;
@@ -113,18 +120,19 @@ export class LinkTable implements ClickCounter {
   add(code: string): number {
     // A code outside the syntax is never looked up (the redirect path answers 404 first): nothing to keep.
     if (!isValidCodeSyntax(code)) return ABSENT;
-    const found = this.find(code);
+    const hash = hashOf(code);
+    const found = this.findHashed(code, hash);
     if (found !== ABSENT) return found;
     if ((this.entries + 1) * 2 > this.slotHash.length) this.growSlots();
     if (this.entries === this.codeStart.length) this.growEntries();
     const entry = this.entries++;
     const start = this.reserveCode(code.length);
-    this.codeBytes.write(code, start, "latin1");
+    writeLatin1(this.codeBytes, start, code);
     this.codeStart[entry] = start;
     this.codeLength[entry] = code.length;
     this.locationLength[entry] = 0;
     this.clickCount[entry] = 0;
-    this.insert(hashOf(code), entry);
+    this.insert(hash, entry);
     return entry;
   }
 
@@ -137,9 +145,9 @@ export class LinkTable implements ClickCounter {
     if (entry === ABSENT) return false;
     this.release(entry);
     const length = location.length;
-    if (length === 0 || !isLatin1(location)) return false;
+    if (length === 0) return false;
     if (this.locationUsed + length > this.locationBytes.length && !this.makeRoom(length)) return false;
-    this.locationBytes.write(location, this.locationUsed, "latin1");
+    if (!writeLatin1(this.locationBytes, this.locationUsed, location)) return false;
     this.locationStart[entry] = this.locationUsed;
     this.locationLength[entry] = length;
     this.locationUsed += length;
@@ -283,8 +291,16 @@ function grown<T extends Uint8Array | Uint32Array | Float64Array>(from: T, into:
   return into;
 }
 
-function isLatin1(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+/**
+ * Writes `text` one byte a character at `at`; false (with part of it written) when a character is above 0xff.
+ * A loop over short strings is several times faster than `Buffer#write` with its encoding dispatch.
+ */
+function writeLatin1(bytes: Buffer, at: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const char = text.charCodeAt(i);
+    if (char > 0xff) return false;
+    bytes[at + i] = char;
+  }
   return true;
 }
 

@@ -58,6 +58,14 @@ export const REDIRECT_COLUMNS = [
   "rules",
 ] as const satisfies readonly (typeof LINK_COLUMNS)[number][];
 
+/**
+ * `isPlain` (links/model.ts) in SQL: no setting beyond code, target and expiry. An empty rules list is stored as
+ * NULL (see settingsColumns).
+ */
+export const PLAIN_LINK_SQL =
+  "(redirect_status IS NULL AND enabled = 1 AND max_clicks IS NULL AND valid_from IS NULL AND " +
+  "password_hash IS NULL AND fallback_url IS NULL AND forward_query = 0 AND crawlable = 0 AND rules IS NULL)";
+
 export type RedirectRow = Pick<Selectable<LinksTable>, (typeof REDIRECT_COLUMNS)[number]>;
 
 export function settingsColumns(link: LinkSettings) {

@@ -45,6 +45,17 @@ export function faultSuite(server: FaultServer): void {
         );
         assert.equal((await visitor().get(`/${code}`)).status, 307);
       }
+      // A link no one has visited yet, in the database when the server starts: its link index holds it.
+      const cold = await api.post("/admin/v1/links", { code: "cold", target: "https://cold.example" });
+      assert.equal(cold.status, 201);
+      await jmp.stop("SIGTERM");
+      await start();
+      let built = false;
+      for (let i = 0; i < 100 && !built; i++, await sleep(50)) {
+        built = /^jmp_code_filter_rebuilds_total [1-9]/m.test((await api.get("/health/metrics")).text);
+      }
+      assert.ok(built, "the link index is built");
+      assert.equal((await visitor().get("/warm")).status, 307);
     });
     after(async () => {
       try {
@@ -60,6 +71,9 @@ export function faultSuite(server: FaultServer): void {
         let served = 0;
         for (let i = 0; i < 50; i++) if ((await visitor().get("/warm")).status === 307) served++;
         assert.equal(served, 50, "every cached redirect is served");
+        const cold = await visitor().get("/cold");
+        assert.equal(cold.status, 307, "a link first visited while the database is down");
+        assert.equal(cold.headers.get("location"), "https://cold.example");
 
         const started = Date.now();
         const read = await api.get("/admin/v1/links/warm?fresh=1");
