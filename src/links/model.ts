@@ -49,6 +49,23 @@ export function isPlain(link: RedirectFields): boolean {
   );
 }
 
+/** What a redirect needs of a plain link (`isPlain`): its target and expiry, every setting at its default. */
+export function plainLink(target: string, expiresAt: number | null): RedirectFields {
+  return {
+    target,
+    expiresAt,
+    passwordHash: null,
+    redirectStatus: null,
+    enabled: true,
+    maxClicks: null,
+    validFrom: null,
+    fallbackUrl: null,
+    forwardQuery: false,
+    crawlable: false,
+    rules: [],
+  };
+}
+
 /** A link as the link index's build reads it: code, target, expiry (epoch ms or null), and `isPlain`. */
 export type IndexRow = [code: string, target: string, expiresAt: number | null, plain: boolean];
 

@@ -2,22 +2,10 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { ChangeFeed } from "../events/feed.js";
-import { type IndexRow, isPlain, type RedirectFields } from "../links/model.js";
+import { type IndexRow, isPlain, plainLink, type RedirectFields } from "../links/model.js";
 import { type LinkSource, LinkIndex, NOT_A_LINK, NOT_HELD } from "./link-index.js";
 
-const plain = (target: string): RedirectFields => ({
-  target,
-  expiresAt: null,
-  passwordHash: null,
-  redirectStatus: null,
-  enabled: true,
-  maxClicks: null,
-  validFrom: null,
-  fallbackUrl: null,
-  forwardQuery: false,
-  crawlable: false,
-  rules: [],
-});
+const plain = (target: string): RedirectFields => plainLink(target, null);
 
 /** Links by code, served in keyset pages like the database does; `gate` can hold a page back. */
 function source(

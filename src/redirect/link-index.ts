@@ -22,7 +22,7 @@
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../events/feed.js";
-import { type IndexRow, isPlain, type RedirectFields } from "../links/model.js";
+import { type IndexRow, isPlain, plainLink, type RedirectFields } from "../links/model.js";
 import { locationFor } from "../links/target.js";
 import { ABSENT, LinkTable } from "./link-table.js";
 
@@ -233,20 +233,4 @@ export class LinkIndex {
     }, seconds * 1000);
     this.timer.unref();
   }
-}
-
-function plainLink(target: string, expiresAt: number | null): RedirectFields {
-  return {
-    target,
-    expiresAt,
-    passwordHash: null,
-    redirectStatus: null,
-    enabled: true,
-    maxClicks: null,
-    validFrom: null,
-    fallbackUrl: null,
-    forwardQuery: false,
-    crawlable: false,
-    rules: [],
-  };
 }
