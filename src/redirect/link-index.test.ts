@@ -156,6 +156,32 @@ describe("link index", () => {
     assert.equal(index.lookup("b"), NOT_A_LINK);
   });
 
+  it("keeps only fingerprints of the codes when the bound cannot hold the links, and fills the cache instead", async () => {
+    const codes = Array.from({ length: 12_000 }, (_, i) => `c${i}`);
+    const cached = new Map<string, RedirectFields>();
+    const overflow = {
+      room: () => 100 - cached.size,
+      add: (code: string, link: RedirectFields) => cached.set(code, link),
+    };
+    const index = new LinkIndex(source(linksOf(codes)), { ...options, maxBytes: 200_000, overflow }, log);
+    await index.rebuild();
+    for (const code of codes) assert.equal(index.lookup(code), NOT_HELD, code);
+    for (let i = 0; i < 1000; i++) assert.equal(index.lookup(`m${i}`), NOT_A_LINK);
+    const status = index.status();
+    assert.equal(status.codes, 12_000);
+    assert.equal(status.held, 0);
+    assert.ok(
+      status.bytes <= 32 * 12_000 && status.bytes >= 16 * 12_000,
+      `16–32 bytes a code: ${status.bytes}`,
+    );
+    assert.equal(cached.size, 100, "the cache takes links while it has room");
+    const feed = new ChangeFeed();
+    index.follow(feed);
+    feed.emit({ kind: "links", codes: ["new"] }, "remote");
+    assert.equal(index.lookup("new"), NOT_HELD, "a created code is known at once");
+    assert.equal(index.hold("new", plain("https://e.x/"), index.version), false);
+  });
+
   it("with a budget of 0 holds no link but still knows every code", async () => {
     const cached = new Map<string, RedirectFields>();
     const overflow = { room: () => 10, add: (code: string, link: RedirectFields) => cached.set(code, link) };

@@ -16,14 +16,16 @@
  *   compacts the memory; until the first build every code goes to the cache and the database.
  *
  * The budget (`JMP_LINK_INDEX_MB`, settings.ts) bounds the table's memory: past it codes are still known but
- * links are no longer held. 0 holds no link: the index is then the exact set of codes it was before it held
- * redirects, and the bounded cache serves every link.
+ * links are no longer held. When a build finds more links than the bound could hold (`LinkTable.bytesFor`), or
+ * the bound is 0, the index keeps only 64-bit fingerprints of the codes (code-set.ts, 16–32 bytes a code) and
+ * the bounded cache serves every link, as before the index held links.
  */
 import { setImmediate as yieldToRequests } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { ChangeFeed } from "../events/feed.js";
 import { type IndexRow, isPlain, plainLink, type RedirectFields } from "../links/model.js";
 import { locationFor } from "../links/target.js";
+import { CodeSet } from "./code-set.js";
 import { ABSENT, LinkTable } from "./link-table.js";
 
 export interface LinkSource {
@@ -65,9 +67,10 @@ export const NOT_A_LINK = ABSENT;
 export const NOT_HELD = -2;
 
 export class LinkIndex {
-  private table: LinkTable | null = null;
+  /** Every code and the held links; or only the codes, as fingerprints, when the bound cannot hold the links. */
+  private table: LinkTable | CodeSet | null = null;
   /** The table being built: changes made meanwhile go into it as well. */
-  private building: LinkTable | null = null;
+  private building: LinkTable | CodeSet | null = null;
   private rebuilding: Promise<void> | null = null;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -97,9 +100,10 @@ export class LinkIndex {
     return table.isHeld(entry) ? entry : NOT_HELD;
   }
 
-  /** The table `lookup` answered from (read it in the same synchronous step). */
+  /** The table `lookup` answered a held entry from (read it in the same synchronous step). */
   get current(): LinkTable {
-    return this.table!;
+    // Only a LinkTable holds links: `lookup` answers an entry (≥ 0) from nothing else.
+    return this.table as LinkTable;
   }
 
   /**
@@ -171,7 +175,14 @@ export class LinkIndex {
   private async build(): Promise<void> {
     const started = Date.now();
     const total = await this.source.count();
-    const next = new LinkTable(total, this.options.maxBytes);
+    // Knowing a code in a LinkTable costs ~60 bytes, against 16–32 as a fingerprint: past the bound (10 million
+    // links under the default 256 MiB) the codes alone would exceed it, so the index keeps only fingerprints and
+    // the bounded cache serves the links, as before the index (docs/performance.md, fifth round).
+    const maxBytes = this.options.maxBytes;
+    const next =
+      maxBytes > 0 && LinkTable.bytesFor(total) <= maxBytes
+        ? new LinkTable(total, maxBytes)
+        : new CodeSet(total);
     this.building = next;
     try {
       let after = "";

@@ -30,6 +30,14 @@ const ENTRY_BYTES = 4 + 1 + 4 + 4 + 8 + 4;
 const SLOT_BYTES = 8;
 
 export class LinkTable implements ClickCounter {
+  /**
+   * The memory a table holding `links` links needs, for ~32-character targets: what the index compares with its
+   * bound before a build (link-index.ts).
+   */
+  static bytesFor(links: number): number {
+    return slotsFor(links) * SLOT_BYTES + links * (ENTRY_BYTES + 8 + 32);
+  }
+
   private slotHash: Uint32Array;
   private slotEntry: Int32Array;
   private mask: number;
