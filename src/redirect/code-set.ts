@@ -1,3 +1,4 @@
+import { murmur32, slotsFor } from "./hashing.js";
 import { ABSENT } from "./link-table.js";
 
 /**
@@ -30,13 +31,13 @@ export class CodeSet {
   /** Adds `item`; answers 0, the one "entry" of a set (see `find`). */
   add(item: string): number {
     if ((this.items + 1) * 2 > this.hi.length) this.grow();
-    if (this.insert(hash32(item, SEED_HI), hash32(item, SEED_LO) || 1)) this.items++;
+    if (this.insert(murmur32(item, SEED_HI), murmur32(item, SEED_LO) || 1)) this.items++;
     return 0;
   }
 
   has(item: string): boolean {
-    const hi = hash32(item, SEED_HI);
-    const lo = hash32(item, SEED_LO) || 1;
+    const hi = murmur32(item, SEED_HI);
+    const lo = murmur32(item, SEED_LO) || 1;
     for (let slot = lo & this.mask; ; slot = (slot + 1) & this.mask) {
       const stored = this.lo[slot]!;
       if (stored === 0) return false;
@@ -101,31 +102,6 @@ export class CodeSet {
   }
 }
 
+/** Two seeds give the two halves of a fingerprint. */
 const SEED_HI = 0x9747b28c;
 const SEED_LO = 0x2545f491;
-
-/** A power of two, at least twice `expected` (and at least 1024). */
-function slotsFor(expected: number): number {
-  let slots = 1024;
-  while (slots < expected * 2) slots *= 2;
-  return slots;
-}
-
-/** MurmurHash3's mixing, one UTF-16 code unit per round; two seeds give the two halves of a fingerprint. */
-function hash32(text: string, seed: number): number {
-  let h = seed;
-  for (let i = 0; i < text.length; i++) {
-    let k = Math.imul(text.charCodeAt(i), 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= text.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}

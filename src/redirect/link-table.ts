@@ -18,11 +18,11 @@
  */
 import { isValidCodeSyntax } from "../links/codes.js";
 import type { ClickCounter } from "./clicks.js";
+import { murmur32, slotsFor } from "./hashing.js";
 
 /** `find`'s answer for a code that is not in the table. */
 export const ABSENT = -1;
 
-const MIN_SLOTS = 1024;
 const MIN_ENTRIES = 512;
 /** Bytes of the per-entry arrays: code start/length, location start/length, expiry, clicks. */
 const ENTRY_BYTES = 4 + 1 + 4 + 4 + 8 + 4;
@@ -312,28 +312,7 @@ function writeLatin1(bytes: Buffer, at: number, text: string): boolean {
   return true;
 }
 
-/** A power of two, at least twice `expected`. */
-function slotsFor(expected: number): number {
-  let slots = MIN_SLOTS;
-  while (slots < expected * 2) slots *= 2;
-  return slots;
-}
-
-/** MurmurHash3's mixing, one character per round; never 0 (0 marks an empty slot). */
+/** Never 0: 0 marks an empty slot. */
 function hashOf(text: string): number {
-  let h = 0x9747b28c;
-  for (let i = 0; i < text.length; i++) {
-    let k = Math.imul(text.charCodeAt(i), 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= text.length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0 || 1;
+  return murmur32(text, 0x9747b28c) || 1;
 }
