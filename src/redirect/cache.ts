@@ -1,12 +1,15 @@
 /**
- * The redirect cache: a bounded LRU of known links and a separate bounded LRU of codes known not to exist
- * (so a random-code scan cannot evict warm links). Entries hold only what a redirect needs. Expiry is kept in
+ * The redirect cache: a bounded LRU of the links the link index does not hold (links with settings, links past
+ * its memory bound) and a separate bounded LRU of codes known not to exist (so a random-code scan cannot evict
+ * warm links). Entries hold only what a redirect needs (`toCached`). Expiry is kept in
  * the entry and checked on every hit by the handler: a cached link is never served after it expires.
  * Writes reach the cache through the change feed: a changed code is simply dropped and re-read on next use.
  */
 import { LRUCache } from "lru-cache";
 import type { ChangeFeed } from "../events/feed.js";
+import { isPlain, type RedirectFields } from "../links/model.js";
 import type { Rule } from "../links/rules.js";
+import { locationFor } from "../links/target.js";
 import type { ClickSlot } from "./clicks.js";
 
 /** A cache entry is also where the visits it serves are counted until the next flush (see clicks.ts). */
@@ -117,4 +120,29 @@ export class LinkCache {
       else if (event.kind === "links.all") this.clear();
     });
   }
+}
+
+/** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
+export function toCached(code: string, link: RedirectFields): CachedLink {
+  const plain = isPlain(link);
+  return {
+    code,
+    clicks: 0,
+    location: locationFor(link.target),
+    expiresAt: link.expiresAt ?? Number.POSITIVE_INFINITY,
+    extra: plain
+      ? null
+      : {
+          status: link.redirectStatus ?? 0,
+          enabled: link.enabled,
+          validFrom: link.validFrom ?? Number.NEGATIVE_INFINITY,
+          fallback: link.fallbackUrl === null ? null : locationFor(link.fallbackUrl),
+          limited: link.maxClicks !== null,
+          passwordHash: link.passwordHash,
+          forwardQuery: link.forwardQuery,
+          crawlable: link.crawlable,
+          rules: link.rules,
+          ruleLocations: link.rules.map((rule) => locationFor(rule.target)),
+        },
+  };
 }

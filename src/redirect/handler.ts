@@ -12,12 +12,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Throttle } from "../auth/rate-limit.js";
 import { isValidCodeSyntax } from "../links/codes.js";
-import { isPlain, type RedirectFields } from "../links/model.js";
 import { matchRule } from "../links/rules.js";
 import { qrOptions, renderQr, shortUrl } from "../links/qr.js";
+import type { RedirectFields } from "../links/model.js";
 import { locationFor } from "../links/target.js";
 import type { RedirectStats } from "../metrics/counters.js";
-import type { CachedLink, LinkCache, LinkExtras } from "./cache.js";
+import { type CachedLink, type LinkCache, type LinkExtras, toCached } from "./cache.js";
 import type { ClickRecorder } from "../analytics/capture.js";
 import type { ClickBuffer } from "./clicks.js";
 import type { CountryLookup } from "../analytics/geoip.js";
@@ -423,29 +423,4 @@ interface Hit {
   link: CachedLink;
   extra: LinkExtras;
   peer: Peer;
-}
-
-/** What the cache keeps of a link: only what a redirect needs, with `Location` values computed once. */
-export function toCached(code: string, link: RedirectFields): CachedLink {
-  const plain = isPlain(link);
-  return {
-    code,
-    clicks: 0,
-    location: locationFor(link.target),
-    expiresAt: link.expiresAt ?? Number.POSITIVE_INFINITY,
-    extra: plain
-      ? null
-      : {
-          status: link.redirectStatus ?? 0,
-          enabled: link.enabled,
-          validFrom: link.validFrom ?? Number.NEGATIVE_INFINITY,
-          fallback: link.fallbackUrl === null ? null : locationFor(link.fallbackUrl),
-          limited: link.maxClicks !== null,
-          passwordHash: link.passwordHash,
-          forwardQuery: link.forwardQuery,
-          crawlable: link.crawlable,
-          rules: link.rules,
-          ruleLocations: link.rules.map((rule) => locationFor(rule.target)),
-        },
-  };
 }

@@ -44,6 +44,15 @@ function linksOf(codes: string[]): Map<string, RedirectFields> {
   return new Map(codes.map((code) => [code, plain(`https://example.com/${code}`)]));
 }
 
+/** An index over `links` following a change feed of its own, built once. */
+async function followingIndex(links: Map<string, RedirectFields>) {
+  const feed = new ChangeFeed();
+  const index = new LinkIndex(source(links), options, log);
+  index.follow(feed);
+  await index.rebuild();
+  return { feed, index };
+}
+
 /** The `Location` the index serves for `code`, or what `lookup` answered. */
 function served(index: LinkIndex, code: string): string | number {
   const entry = index.lookup(code);
@@ -86,11 +95,7 @@ describe("link index", () => {
   });
 
   it("releases a changed link at once and holds it again from a read made after the change", async () => {
-    const feed = new ChangeFeed();
-    const links = linksOf(["a"]);
-    const index = new LinkIndex(source(links), options, log);
-    index.follow(feed);
-    await index.rebuild();
+    const { feed, index } = await followingIndex(linksOf(["a"]));
     const before = index.version;
     feed.emit({ kind: "links", codes: ["a", "new"] }, "remote");
     assert.equal(index.lookup("a"), NOT_HELD, "not served from the old row");
@@ -130,11 +135,8 @@ describe("link index", () => {
   });
 
   it("switches off after a change of unknown codes, until rebuilt", async () => {
-    const feed = new ChangeFeed();
     const links = linksOf(["a"]);
-    const index = new LinkIndex(source(links), options, log);
-    index.follow(feed);
-    await index.rebuild();
+    const { feed, index } = await followingIndex(links);
     assert.equal(index.lookup("b"), NOT_A_LINK);
     links.set("b", plain("https://example.com/b"));
     feed.emit({ kind: "links.all" }, "remote");
