@@ -222,6 +222,11 @@ export const ERRORS = {
     code: ErrorCode.Conflict,
     when: "a concurrent write got in the way (deadlock or serialisation failure after retries): try again",
   },
+  request_timeout: {
+    status: 408,
+    code: ErrorCode.BadRequest,
+    when: "headers not received within 15 s, or a whole request within 120 s; the connection is closed",
+  },
   precondition_failed: {
     status: 412,
     code: ErrorCode.PreconditionFailed,
@@ -233,6 +238,11 @@ export const ERRORS = {
     when: "a JSON body over 1 MiB (8 MiB for batches, 16 MiB for apply documents)",
   },
   unsupported_media_type: { status: 415, code: ErrorCode.BadRequest, when: "a body that is not JSON" },
+  headers_too_large: {
+    status: 431,
+    code: ErrorCode.BadRequest,
+    when: "a request line and headers over 16 KiB together (a URL that long included); the connection is closed",
+  },
   rate_limited: {
     status: 429,
     code: ErrorCode.RateLimitExceeded,
@@ -270,6 +280,9 @@ export const malformedJson = (message: string) => apiError("malformed_json", mes
 export const tooDeep = (max: number) => apiError("too_deep", `JSON nested deeper than ${max} levels`);
 export const badRequest = (message: string) => apiError("bad_request", message);
 export const badUrl = (message: string) => apiError("bad_url", message);
+export const headersTooLarge = () =>
+  apiError("headers_too_large", "Request line and headers are too large (16 KiB at most)");
+export const requestTimeout = () => apiError("request_timeout", "The request was not received in time");
 export const invalidDocument = (message: string, fields: FieldError[]) =>
   withFields(apiError("invalid_document", message), fields);
 export const bodyTooLarge = () => apiError("body_too_large", "Request body is too large");

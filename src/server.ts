@@ -14,7 +14,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import Fastify, { type FastifyReply, LogController } from "fastify";
 import type { Logger } from "pino";
-import { mapError } from "./admin/envelope.js";
+import { clientErrorAnswer, mapError } from "./admin/envelope.js";
 import { badUrl, tooDeep } from "./errors.js";
 import { jsonTooDeep, MAX_NESTING } from "./nesting.js";
 import { ADMIN_MOUNT, type AdminDeps, adminApi } from "./admin/index.js";
@@ -263,6 +263,12 @@ export async function buildServer(deps: ServerDeps) {
       return (reply as FastifyReply).code(mapped.status).headers(mapped.headers).send(mapped.body);
     },
     routerOptions: { ignoreDuplicateSlashes: false },
+    clientErrorHandler: (err, socket) => {
+      // A reset connection has nobody to answer; otherwise answer in the envelope, then close.
+      if ((err as NodeJS.ErrnoException).code === "ECONNRESET" || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorAnswer(err as NodeJS.ErrnoException));
+      socket.destroy();
+    },
     serverFactory: (fastifyHandler) =>
       withTimeouts(
         createServer((req: IncomingMessage, res: ServerResponse) => {

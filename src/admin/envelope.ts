@@ -3,6 +3,7 @@
  * (no `data` key). jmp adds `error` (a stable snake_case name) and, for validation failures, `fields` — extra
  * keys that old clients ignore. Every error leaving the Admin or health API passes through `toErrorBody`.
  */
+import { STATUS_CODES } from "node:http";
 import type { FastifyError } from "fastify";
 import {
   AppError,
@@ -12,8 +13,10 @@ import {
   conflict,
   databaseUnavailable,
   type ErrorCodeValue,
+  headersTooLarge,
   internalError,
   malformedJson,
+  requestTimeout,
   unsupportedMediaType,
   validationFailed,
 } from "../errors.js";
@@ -107,6 +110,26 @@ export function mapError(err: unknown): MappedError {
       return mapped(databaseUnavailable());
   }
   return { ...mapped(internalError()), unexpected: true };
+}
+
+/**
+ * The raw HTTP answer to a request Node's parser refused before any route saw it (headers over the size limit,
+ * a request that took too long, bytes that are not HTTP), in the same envelope as every other error. The
+ * connection is closed after it, as Node does: the parser cannot find where the next request would start.
+ */
+export function clientErrorAnswer(err: { code?: string }): string {
+  const error =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? headersTooLarge()
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? requestTimeout()
+        : badRequest("Malformed HTTP request");
+  const { status, body } = mapped(error);
+  const json = JSON.stringify(body);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(json)}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${json}`
+  );
 }
 
 function mapped(err: AppError): MappedError {

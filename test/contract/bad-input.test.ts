@@ -3,6 +3,7 @@
  * oversized bodies and hostile strings on every endpoint that takes input. Never a 500, never a crash.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { sql } from "kysely";
 import type { Reply } from "../support/http.js";
@@ -16,6 +17,19 @@ const ENDPOINTS: { method: string; path: string; valid: unknown }[] = [
   { method: "DELETE", path: "/admin/v1/links/batch", valid: { codes: [] } },
   { method: "POST", path: "/admin/v1/auth/login", valid: { password: "x" } },
 ];
+
+/** Sends raw bytes and reads until the server closes the connection. */
+function rawExchange(url: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port) }, () => socket.end(bytes));
+    let answer = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => (answer += chunk));
+    socket.on("close", () => resolve(answer));
+    socket.on("error", reject);
+  });
+}
 
 function assertClientError(r: Reply, context: string) {
   assert.ok(r.status >= 400 && r.status < 500, `${context}: status ${r.status} ${r.text}`);
@@ -218,6 +232,23 @@ forEachEngine("bad input", (engine) => {
       const r = await s.api.get(path);
       assert.ok(r.status === 404 || r.status === 400, `${path}: ${r.status}`);
     }
+  });
+
+  it("answers what Node's HTTP parser refuses (a URL over 16 KiB, bytes that are not HTTP) in the envelope", async () => {
+    // Found by the fuzzer: Fastify's default answer to these is its own `{error, statusCode}` body.
+    const long = await s.api.get(`/admin/v1/analytics/export?end_date=${"x".repeat(17_000)}`);
+    assert.equal(long.status, 431);
+    assertClientError(long, "long URL");
+    assert.equal(long.json.error, "headers_too_large");
+    const raw = await rawExchange(s.url, "NOT HTTP AT ALL\r\n\r\n");
+    const [head = "", body = ""] = raw.split("\r\n\r\n");
+    assert.match(head, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(head, /\r\nConnection: close(\r\n|$)/);
+    const envelope = JSON.parse(body);
+    assert.equal(envelope.code, 1000);
+    assert.equal(envelope.error, "bad_request");
+    // The server is still up.
+    assert.equal((await s.api.get("/admin/v1/links/seed")).status, 200);
   });
 
   it("keeps batches and imports all-or-nothing when the database fails mid-write", async () => {
