@@ -110,6 +110,12 @@ export interface ServerDeps
  */
 class TrustedProxies {
   private list = new BlockList();
+  /**
+   * The list's answer by peer address. `BlockList.check` builds a SocketAddress each call (~1 µs, measured on the
+   * redirect path when analytics reads the client address), while the peers are few: the proxy in front, or the
+   * same keep-alive clients again and again. Bounded; emptied when the list changes.
+   */
+  private answers = new Map<string, boolean>();
 
   constructor(
     private readonly fromSettings: readonly string[],
@@ -128,8 +134,13 @@ class TrustedProxies {
   readonly trusts = (address: string, hop: number): boolean => {
     if (this.unixSocket && hop === 0) return true;
     if (!address) return false;
+    const known = this.answers.get(address);
+    if (known !== undefined) return known;
     const plain = address.startsWith("::ffff:") && isIPv4(address.slice(7)) ? address.slice(7) : address;
-    return this.list.check(plain, isIPv4(plain) ? "ipv4" : "ipv6");
+    const trusted = this.list.check(plain, isIPv4(plain) ? "ipv4" : "ipv6");
+    if (this.answers.size >= MAX_REMEMBERED_PEERS) this.answers.clear();
+    this.answers.set(address, trusted);
+    return trusted;
   };
 
   /** The client's address: the socket peer, or what trusted proxies say in X-Forwarded-For (right to left). */
@@ -170,8 +181,12 @@ class TrustedProxies {
       else list.addSubnet(address, Number(prefix), family);
     }
     this.list = list;
+    this.answers = new Map();
   }
 }
+
+/** Peers whose trust TrustedProxies remembers (a few hundred KB at most); past it, it starts again. */
+const MAX_REMEMBERED_PEERS = 4096;
 
 /** Query strings and path parameters arrive as text and are coerced; JSON bodies must have the right types. */
 function validators() {
