@@ -197,6 +197,6 @@ export function print({ rows, checks, N, opts, seconds }) {
     }
   }
   console.log(
-    `\n${N} links, ${opts.connections} connections, ${opts.rounds} × ${opts.duration} s per target and workload, ${seconds} s in all; written to ${path.relative(ROOT, opts.out)}`,
+    `\n${N} links, ${opts.connections} connections (wrk -t${opts.wrkThreads}), ${opts.rounds} × ${opts.duration} s per target and workload, ${seconds} s in all; written to ${path.relative(ROOT, opts.out)}`,
   );
 }

@@ -1,8 +1,8 @@
 // `npm run bench`: jmp's redirect path against baselines measured in the same run, on this machine, with the same
 // load generator (wrk) and settings. Loopback only; bounded in time (a global deadline stops everything).
 //
-//   node bench/run.mjs [--links N] [--duration S] [--rounds R] [--connections C] [--targets a,b] [--smoke]
-//                      [--out FILE]
+//   node bench/run.mjs [--links N] [--duration S] [--rounds R] [--connections C] [--wrk-threads T]
+//                      [--targets a,b] [--smoke] [--out FILE]
 //
 // Method (docs/performance.md):
 // - Every target runs at once on its own port, loaded with the same N links (c0 … cN-1).
@@ -64,6 +64,12 @@ function options(argv) {
     duration: Number(value("--duration", smoke ? 1 : 4)),
     rounds: Number(value("--rounds", smoke ? 1 : 3)),
     connections: Number(value("--connections", smoke ? 8 : 64)),
+    /**
+     * wrk's threads. One (the default) leaves a core to the server under test: the bare baselines then run at
+     * their real speed, which makes every ratio harder (docs/performance.md, sixth round). Two was the default
+     * until then; `--wrk-threads 2` reproduces the earlier rounds.
+     */
+    wrkThreads: Number(value("--wrk-threads", 1)),
     /** Which targets to run (default all; the Node baseline always runs, every ratio needs it). */
     targets: value("--targets", smoke ? "jmp-sqlite" : "")
       .split(",")
@@ -81,7 +87,7 @@ const N = opts.links;
 const TOKEN = `jmp_${randomBytes(30).toString("base64url").replace(/[-_]/g, "x").slice(0, 49)}`;
 const AUTH = { authorization: `Bearer ${TOKEN}` };
 const deadline = armDeadline(DEADLINE_MS);
-const wrk = prepareWrk({ links: N, token: TOKEN, connections: opts.connections });
+const wrk = prepareWrk({ links: N, token: TOKEN, connections: opts.connections, threads: opts.wrkThreads });
 const metric = (base, name, labels) => readMetric(base, name, labels, AUTH);
 const startJmp = (env, dataDir) => start(env, dataDir, TOKEN);
 const loadLinks = (base) => load(base, N, AUTH);
@@ -366,7 +372,7 @@ async function main() {
       duration_s: opts.duration,
       rounds: opts.rounds,
       connections: opts.connections,
-      threads: 2,
+      threads: opts.wrkThreads,
     },
     seconds: Math.round((Date.now() - started) / 1000),
     rows,

@@ -9,7 +9,7 @@ import { call, cleanups } from "./processes.mjs";
  * Writes the workloads' scripts for `links` codes (c0 … cN-1) and returns `wrk(base, workload, seconds)`, which
  * runs one and answers its figures.
  */
-export function prepareWrk({ links: N, token: TOKEN, connections }) {
+export function prepareWrk({ links: N, token: TOKEN, connections, threads = 1 }) {
   /**
    * Each wrk thread seeds its own generator. Seeded alike (`math.randomseed(os.time())` in the script), both
    * threads sent the same codes in the same order, so every code came twice in quick succession: half the "random"
@@ -87,7 +87,7 @@ export function prepareWrk({ links: N, token: TOKEN, connections }) {
 
   return function wrk(base, workload, seconds) {
     const args = [
-      "-t2",
+      `-t${threads}`,
       `-c${connections}`,
       `-d${seconds}s`,
       "--latency",

@@ -100,17 +100,17 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
-/** How long a statement may wait for SQLite's write lock in all (as busy_timeout, below). */
+/** How long a statement may wait for SQLite's write lock in all (BusyRetryingConnection's budget). */
 const BUSY_BUDGET_MS = 5000;
 
 /**
- * Gives a statement that failed with SQLITE_BUSY before BUSY_BUDGET_MS had passed another try, after a timer.
- * SQLite's own busy handler (busy_timeout) sleeps and counts every sleep as slept in full, but a sampling CPU
- * profiler (the inspector's, an APM agent's) interrupts those sleeps every few hundred µs. Its 5 s then ran out
- * after ~20 ms, and admin writes failed with a 500 while the click writer thread held the lock for a flush (seen
- * under the bench's mixed load; db.test.ts). A failed statement changed nothing, so running it again is safe;
- * inside a transaction too, where the statements of one begun IMMEDIATE do not meet the lock anyway. Kysely runs
- * one statement at a time on this connection: the others queue behind the retry.
+ * Gives a statement that failed with SQLITE_BUSY before BUSY_BUDGET_MS had passed another try, after a timer:
+ * this is how the server's connection waits for the write lock (it has no busy_timeout, see openSqlite). SQLite's
+ * own busy handler would block the event loop while it sleeps; it also counts every sleep as slept in full, and a
+ * sampling CPU profiler (the inspector's, an APM agent's) interrupts those sleeps every few hundred µs, so its 5 s
+ * ran out after ~20 ms (db.test.ts). A failed statement changed nothing, so running it again is safe; inside a
+ * transaction too, where the statements of one begun IMMEDIATE do not meet the lock anyway. Kysely runs one
+ * statement at a time on this connection: the others queue behind the retry.
  */
 class BusyRetryingConnection implements DatabaseConnection {
   constructor(private readonly inner: DatabaseConnection) {}
@@ -176,10 +176,13 @@ function openSqlite(location: string): SQLite.Database {
     if (!existsSync(location)) writeFileSync(location, "", { mode: 0o600, flag: "a" });
   }
   const database = new SQLite(location);
-  // WAL lets readers (other processes, the CLI) work while the server writes; busy_timeout makes
-  // concurrent writers wait instead of failing at once.
+  // WAL lets readers (other processes, the CLI) work while the server writes. No busy_timeout: SQLite's busy
+  // handler sleeps inside the call, and on this connection the call runs on the event loop — an admin write
+  // waiting for the click writer's flush froze every redirect for the flush's length (hits p99 ~300 ms beside
+  // 1 % PUTs, 11 ms without flushes). A statement that meets the lock fails at once and BusyRetryingConnection
+  // tries it again after a timer, within the same BUSY_BUDGET_MS, while the event loop serves.
   database.pragma("journal_mode = WAL");
-  database.pragma(`busy_timeout = ${BUSY_BUDGET_MS}`);
+  database.pragma("busy_timeout = 0");
   database.pragma("synchronous = NORMAL");
   database.pragma("foreign_keys = ON");
   return database;
