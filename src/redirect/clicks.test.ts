@@ -1,16 +1,23 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import type { ClickBatch, ClickSink } from "../store/clicks.js";
+import { type ClickBatch, type ClickSink, UnwrittenClicksError } from "../store/clicks.js";
 import { ClickBuffer, type ClickSlot } from "./clicks.js";
 
 /** A sink that records what each write adds per code (a code listed twice adds both), and fails on demand. */
 class RecordingSink implements ClickSink {
   readonly writes: Map<string, number>[] = [];
   failing = false;
+  /** Set: the write fails part-way, after writing every code but these (UnwrittenClicksError). */
+  unwrittenCodes: string[] | null = null;
 
   addClicks(batch: ClickBatch): Promise<void> {
     if (this.failing) return Promise.reject(new Error("database unavailable"));
+    const unwritten = this.unwrittenCodes;
+    if (unwritten) {
+      const indexes = batch.codes.flatMap((code, i) => (unwritten.includes(code) ? [i] : []));
+      return Promise.reject(new UnwrittenClicksError("the second part failed", indexes));
+    }
     assert.equal(batch.codes.length, batch.counts.length);
     const sums = new Map<string, number>();
     batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
@@ -82,5 +89,23 @@ describe("click buffer", () => {
       ["z", 1],
     ]);
     assert.equal(clicks.stats.flushedClicks, 3);
+  });
+
+  it("after a write that failed part-way, keeps only the clicks of the codes it did not write", async () => {
+    const sink = new RecordingSink();
+    const clicks = buffer(sink);
+    for (const code of ["a", "a", "b", "c", "c", "c"]) clicks.count(code);
+    sink.unwrittenCodes = ["b", "c"];
+    await clicks.flush();
+    assert.equal(clicks.stats.failedFlushes, 1);
+    assert.equal(clicks.stats.flushedClicks, 2);
+    assert.equal(clicks.size, 4);
+    sink.unwrittenCodes = null;
+    await clicks.flush();
+    assert.deepEqual([...sink.writes[0]!].sort(), [
+      ["b", 1],
+      ["c", 3],
+    ]);
+    assert.equal(clicks.stats.flushedClicks, 6);
   });
 });

@@ -9,7 +9,7 @@
  * generation: garbage that full GCs then had to collect (at 100 000 links, ~36 000 such strings a second).
  */
 import type { Logger } from "pino";
-import { type ClickBatch, type ClickSink, hourOf } from "../store/clicks.js";
+import { type ClickBatch, type ClickSink, hourOf, UnwrittenClicksError } from "../store/clicks.js";
 
 export interface FlushPolicy {
   intervalMs(): number;
@@ -146,12 +146,19 @@ export class ClickBuffer {
       })
       .catch((err) => {
         this.stats.failedFlushes++;
-        if (!this.stopping) this.log.warn({ err, clicks }, "writing click counts failed; will retry");
-        batch.codes.forEach((code, i) =>
-          this.pending.set(code, (this.pending.get(code) ?? 0) + batch.counts[i]!),
-        );
+        // Written in parts, a batch may have failed after some of them: only the rest goes back.
+        const unwritten = err instanceof UnwrittenClicksError ? err.unwritten : batch.codes.keys();
+        let back = 0;
+        for (const i of unwritten) {
+          const code = batch.codes[i]!;
+          this.pending.set(code, (this.pending.get(code) ?? 0) + batch.counts[i]!);
+          back += batch.counts[i]!;
+        }
+        this.stats.flushedClicks += clicks - back;
+        if (!this.stopping) this.log.warn({ err, clicks: back }, "writing click counts failed; will retry");
+        if (back === 0) return;
         if (this.total === 0) this.windowStart = Date.now();
-        this.total += clicks;
+        this.total += back;
       })
       .finally(() => {
         this.writing = 0;

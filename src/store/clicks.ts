@@ -39,9 +39,27 @@ export function hourOf(time: number): number {
 /** The hourly stats row for all links together has this code (no link has an empty code). */
 export const ALL_LINKS = "";
 
-/** Where a click buffer writes: the links store, or SQLite's writer thread. */
+/**
+ * Where a click buffer writes: the links store, or SQLite's writer thread. A write that fails rejects with
+ * UnwrittenClicksError when part of the batch was committed (the rest is retried), with any other error when
+ * none of it was.
+ */
 export interface ClickSink {
   addClicks(batch: ClickBatch): Promise<void>;
+}
+
+/**
+ * A write committed in parts (SQLite's writer thread: see sqlite-click-worker.ts) failed after some of them: only
+ * the codes at these indexes of the batch were not written. Retrying the whole batch would count the rest twice.
+ */
+export class UnwrittenClicksError extends Error {
+  constructor(
+    message: string,
+    readonly unwritten: readonly number[],
+  ) {
+    super(message);
+    this.name = "UnwrittenClicksError";
+  }
 }
 
 /** SQLite statements of a flush (the worker thread and the in-process path prepare them once). */
@@ -55,6 +73,15 @@ export const ADD_TO_DAILY_STATS =
 
 /** Joins a batch's codes into one parameter (a code never contains a line break: links/codes.ts). */
 export const CODE_LIST_SEPARATOR = "\n";
+
+/** What SqliteClickWriter hands its worker thread. */
+export interface ClickWorkerData {
+  location: string;
+  /** sqlite-lock-waiters.ts: the server connection's count of statements waiting for the write lock. */
+  waiters: SharedArrayBuffer;
+  /** Codes per transaction (tests make it small); CHUNK_CODES by default. */
+  chunkCodes?: number;
+}
 
 export interface ClickWriteRequest {
   id: number;
@@ -71,4 +98,6 @@ export interface ClickWriteRequest {
 export interface ClickWriteAnswer {
   id: number;
   error: string | null;
+  /** With an error: the indexes (in `codes`) of the codes not written; every other code's clicks were. */
+  unwritten: number[] | null;
 }

@@ -25,6 +25,7 @@ import {
 import type * as Mysql2 from "mysql2";
 import type Pg from "pg";
 import type { Database } from "./schema.js";
+import { startWaiting, stopWaiting } from "./sqlite-lock-waiters.js";
 
 export type Engine = "sqlite" | "postgres" | "mysql";
 
@@ -102,6 +103,13 @@ class ImmediateSqliteDriver extends SqliteDriver {
 
 /** How long a statement may wait for SQLite's write lock in all (BusyRetryingConnection's budget). */
 const BUSY_BUDGET_MS = 5000;
+/**
+ * The longest sleep between two tries. A writer thread pauses for a waiting statement (sqlite-lock-waiters.ts)
+ * and the pause is dead time for its writes until the statement's next try; a failed try costs a few µs.
+ */
+const MAX_RETRY_DELAY_MS = 4;
+
+const isBusy = (err: unknown): boolean => (err as { code?: unknown }).code === "SQLITE_BUSY";
 
 /**
  * Gives a statement that failed with SQLITE_BUSY before BUSY_BUDGET_MS had passed another try, after a timer:
@@ -116,15 +124,25 @@ class BusyRetryingConnection implements DatabaseConnection {
   constructor(private readonly inner: DatabaseConnection) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const started = Date.now();
-    for (let delay = 1; ; delay = Math.min(16, delay * 2)) {
-      try {
-        return await this.inner.executeQuery<R>(query);
-      } catch (err) {
-        const busy = (err as { code?: unknown }).code === "SQLITE_BUSY";
-        if (!busy || Date.now() - started >= BUSY_BUDGET_MS) throw err;
+    try {
+      return await this.inner.executeQuery<R>(query);
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+    }
+    // The writer threads of this process pause between their transactions while we wait (sqlite-lock-waiters.ts).
+    startWaiting();
+    try {
+      const started = Date.now();
+      for (let delay = 1; ; delay = Math.min(MAX_RETRY_DELAY_MS, delay * 2)) {
         await sleep(delay);
+        try {
+          return await this.inner.executeQuery<R>(query);
+        } catch (err) {
+          if (!isBusy(err) || Date.now() - started >= BUSY_BUDGET_MS) throw err;
+        }
       }
+    } finally {
+      stopWaiting();
     }
   }
 

@@ -8,26 +8,33 @@ import { Worker } from "node:worker_threads";
 import {
   type ClickBatch,
   type ClickSink,
+  type ClickWorkerData,
   type ClickWriteAnswer,
   type ClickWriteRequest,
   CODE_LIST_SEPARATOR,
+  UnwrittenClicksError,
 } from "./clicks.js";
+import { writeLockWaiters } from "./sqlite-lock-waiters.js";
 
 export class SqliteClickWriter implements ClickSink {
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve(): void; reject(err: Error): void }>();
   private nextId = 1;
 
-  constructor(location: string) {
-    this.worker = new Worker(new URL("./sqlite-click-worker.js", import.meta.url), {
-      workerData: { location },
-    });
-    this.worker.on("message", ({ id, error }: ClickWriteAnswer) => {
+  /** `chunkCodes`: codes per transaction (sqlite-click-worker.ts); tests make it small. */
+  constructor(location: string, options: { chunkCodes?: number } = {}) {
+    const workerData: ClickWorkerData = {
+      location,
+      waiters: writeLockWaiters.buffer as SharedArrayBuffer,
+      ...options,
+    };
+    this.worker = new Worker(new URL("./sqlite-click-worker.js", import.meta.url), { workerData });
+    this.worker.on("message", ({ id, error, unwritten }: ClickWriteAnswer) => {
       const waiter = this.pending.get(id);
       this.pending.delete(id);
       if (this.pending.size === 0) this.worker.unref();
       if (error === null) waiter?.resolve();
-      else waiter?.reject(new Error(error));
+      else waiter?.reject(unwritten ? new UnwrittenClicksError(error, unwritten) : new Error(error));
     });
     this.worker.on("error", (err) => this.failAll(err));
     this.worker.on("exit", () => this.failAll(new Error("the click writer thread stopped")));
