@@ -4,6 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { after, before, it } from "node:test";
+import { sql } from "kysely";
+import type { Engine } from "../../src/store/db.js";
 import { forEachEngine, startServer, type TestServer } from "../support/server.js";
 
 const CODES = ["a", "b/c", "d.e-f_1", "Z", "z", "x/y/z.9", ...Array.from({ length: 300 }, (_, i) => `n${i}`)];
@@ -90,4 +92,60 @@ forEachEngine("click flushes", (engine) => {
     }
     assert.equal(a.app.clicks.size, 0, "a click flush failed");
   });
+
+  it("a flush that fails part-way keeps the parts it committed and retries only the rest", async () => {
+    // More codes than one part holds (2 000 or 2 048 a transaction); one in the second part is refused by a
+    // trigger, a real failure of that part's transaction.
+    const codes = Array.from({ length: 4500 }, (_, i) => `part${String(i).padStart(4, "0")}`);
+    const now = Date.now();
+    for (let i = 0; i < codes.length; i += 500) {
+      const rows = codes
+        .slice(i, i + 500)
+        .map((code) => ({ code, target: "https://example.com/", created_at: now, updated_at: now }));
+      await a.app.store.db.insertInto("links").values(rows).execute();
+    }
+    for (const statement of REFUSE_TRIGGER[engine]) await sql.raw(statement).execute(a.app.store.db);
+    const expected = (i: number) => (i % 3) + 1;
+    codes.forEach((code, i) => {
+      for (let n = 0; n < expected(i); n++) a.app.clicks.count(code);
+    });
+    try {
+      await a.app.clicks.flush();
+      const failed = await clickCounts(a);
+      const written = codes.filter((code) => failed.get(code) !== 0);
+      // The first part was committed, and only whole counts were: no code is half counted.
+      assert.ok(written.length >= 2000 && written.length < 3000, `${written.length} codes written`);
+      codes.forEach((code, i) => assert.ok([0, expected(i)].includes(failed.get(code)!), code));
+      assert.equal(failed.get("part3000"), 0);
+      assert.equal(
+        a.app.clicks.size,
+        codes.slice(written.length).reduce((sum, _, k) => sum + expected(written.length + k), 0),
+      );
+    } finally {
+      await sql
+        .raw(`drop trigger refuse_part3000${engine === "postgres" ? " on links" : ""}`)
+        .execute(a.app.store.db);
+    }
+    await a.app.clicks.flush();
+    assert.equal(a.app.clicks.size, 0);
+    const counts = await clickCounts(a);
+    codes.forEach((code, i) => assert.equal(counts.get(code), expected(i), code));
+  });
 });
+
+/** A trigger that refuses any change to the link part3000 (statements run one by one). */
+const REFUSE_TRIGGER: Record<Engine, string[]> = {
+  sqlite: [
+    `create trigger refuse_part3000 before update on links when new.code = 'part3000'
+     begin select raise(abort, 'refused for the test'); end`,
+  ],
+  postgres: [
+    `create or replace function refuse_part3000() returns trigger language plpgsql as $$
+     begin if new.code = 'part3000' then raise exception 'refused for the test'; end if; return new; end $$`,
+    `create trigger refuse_part3000 before update on links for each row execute function refuse_part3000()`,
+  ],
+  mysql: [
+    `create trigger refuse_part3000 before update on links for each row begin
+     if new.code = 'part3000' then signal sqlstate '45000' set message_text = 'refused for the test'; end if; end`,
+  ],
+};
