@@ -88,7 +88,7 @@ export class App {
       if (applied.length > 0) log.info({ applied }, "database migrated");
 
       const feed = new ChangeFeed(log);
-      const changeLog = new ChangeLog(new ChangesStore(store.db), feed, log);
+      const changeLog = new ChangeLog(new ChangesStore(store.db, store.engine), feed, log);
       feed.attach(changeLog);
       const audit = new AuditLog();
       const configStore = new ConfigStore(store.db);

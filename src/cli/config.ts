@@ -51,7 +51,7 @@ export async function offlineBackend(): Promise<ConfigBackend> {
   const store: Store = await openExistingStore(settings);
   const log = pino({ level: "silent" });
   const feed = new ChangeFeed(log);
-  feed.attach(new ChangeLog(new ChangesStore(store.db), feed, log));
+  feed.attach(new ChangeLog(new ChangesStore(store.db, store.engine), feed, log));
   const configStore = new ConfigStore(store.db);
   const CLI = internalContext("cli");
   const config = new ConfigService(configStore, feed, log, new AuditLog());

@@ -63,7 +63,7 @@ export async function resetPassword(options: { passwordFile?: string }): Promise
     // Publishing through the change log tells running servers to re-read the config at once.
     const log = pino({ level: "silent" });
     const feed = new ChangeFeed(log);
-    feed.attach(new ChangeLog(new ChangesStore(store.db), feed, log));
+    feed.attach(new ChangeLog(new ChangesStore(store.db, store.engine), feed, log));
     const config = new ConfigService(new ConfigStore(store.db), feed, log, new AuditLog());
     await config.seed(Date.now());
     await config.set("api.admin_token", password, internalContext("cli"), Date.now());
