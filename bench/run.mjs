@@ -203,7 +203,7 @@ async function prepareTargets(report) {
     targets.push({
       name: "jmp-sqlite",
       ...sqlite,
-      workloads: ["hits", "zipf", "misses", "mixed", ...visits],
+      workloads: ["hits", "zipf", "misses", "mixed", "puts", ...visits],
     });
     for (const variant of variants) {
       const started = await startJmp(variant.env, variant.dir);
@@ -232,7 +232,11 @@ async function prepareTargets(report) {
       await loader.server.stop();
       const pg = await startJmp(env, dataDir);
       report.ready_ms["jmp-postgres-redis"] = pg.readyMs;
-      targets.push({ name: "jmp-postgres-redis", ...pg, workloads: ["hits", "zipf", "misses", "mixed"] });
+      targets.push({
+        name: "jmp-postgres-redis",
+        ...pg,
+        workloads: ["hits", "zipf", "misses", "mixed", "puts"],
+      });
     } else {
       await db?.drop();
       log("PostgreSQL + Redis not reachable; skipped");
@@ -292,7 +296,7 @@ async function eventsWritten(target) {
 async function runWorkloads(targets) {
   const runs = {};
   const dbLookups = {};
-  for (const workload of ["hits", "zipf", "misses", "mixed", "visits"]) {
+  for (const workload of ["hits", "zipf", "misses", "mixed", "puts", "visits"]) {
     const taking = targets.filter((t) => t.workloads.includes(workload));
     for (const target of taking) wrk(target.base, workload, 1); // settle
     // Database reads of the redirect path during hits and misses: 0 when every link is in memory (hits) and

@@ -144,7 +144,7 @@ export class App {
       const httpStats = new HttpStats();
       // A SQLite file gets its click writes from a worker thread; the other engines' writes are already async.
       const clickWriter =
-        store.sqlite && store.sqlite.name !== ":memory:" ? new SqliteClickWriter(store.sqlite.name) : null;
+        store.sqlite && store.sqlite.name !== ":memory:" ? new SqliteClickWriter(store.sqlite) : null;
       const clicks = new ClickBuffer(
         clickWriter ?? redirectStore,
         {

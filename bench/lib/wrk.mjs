@@ -6,6 +6,12 @@ import path from "node:path";
 import { call, cleanups } from "./processes.mjs";
 
 /**
+ * Connections of the PUT-only workload: an automation client, not a crowd. At 64 the PUTs queue behind one
+ * another for the database's write lock and the figure is the queue, not the cost of a write.
+ */
+export const PUT_CONNECTIONS = 4;
+
+/**
  * Writes the workloads' scripts for `links` codes (c0 … cN-1) and returns `wrk(base, workload, seconds)`, which
  * runs one and answers its figures.
  */
@@ -69,6 +75,15 @@ export function prepareWrk({ links: N, token: TOKEN, connections, threads = 1 })
     end
     return wrk.format("GET", "/c" .. i)
   end`,
+    // Admin writes alone (run at PUT_CONNECTIONS): what one PUT costs. Each sets a new target, so each is a write.
+    puts: `${SEED_PER_THREAD}
+  local headers = { ["Authorization"] = "Bearer ${TOKEN}", ["Content-Type"] = "application/json" }
+  local n = 0
+  request = function()
+    n = n + 1
+    local i = math.random(0, ${N - 1})
+    return wrk.format("PUT", "/admin/v1/links/c" .. i, headers, '{"target":"https://example.com/v/' .. i .. '/' .. n .. '"}')
+  end`,
   };
   const DONE = `
   done = function(summary, latency, requests)
@@ -88,7 +103,7 @@ export function prepareWrk({ links: N, token: TOKEN, connections, threads = 1 })
   return function wrk(base, workload, seconds) {
     const args = [
       `-t${threads}`,
-      `-c${connections}`,
+      `-c${workload === "puts" ? PUT_CONNECTIONS : connections}`,
       `-d${seconds}s`,
       "--latency",
       "-s",

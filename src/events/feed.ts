@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { yieldToEventLoop } from "../event-loop.js";
+import type { Db } from "../store/db.js";
 
 const LINKS_PER_EVENT = 8192;
 
@@ -20,6 +21,10 @@ export type ChangeListener = (event: ChangeEvent, from: "local" | "remote") => v
 export interface ChangeTransport {
   /** Makes the event durable for the other instances. */
   send(event: ChangeEvent, origin: string): Promise<void>;
+  /** Writes the event in the caller's transaction; `announce` once it has committed. */
+  writeIn(db: Db, event: ChangeEvent, origin: string): Promise<void>;
+  /** Tells the other instances that events were committed (they read them from where `writeIn` put them). */
+  announce(origin: string): void;
 }
 
 export class ChangeFeed {
@@ -51,6 +56,22 @@ export class ChangeFeed {
     } catch (err) {
       this.log?.error({ err, event: event.kind }, "could not publish a change to other instances");
     }
+  }
+
+  /**
+   * Records the event in the write's own transaction, as its last statement: the write and its change commit
+   * together (one commit instead of two — a PUT's second commit was a sixth of its CPU on SQLite), and a write
+   * that commits is never left unannounced by a crash or a failure between the two. Call `committed` with the same
+   * event once the transaction has committed; a rolled-back write leaves no change behind.
+   */
+  async recordIn(db: Db, event: ChangeEvent): Promise<void> {
+    await this.transport?.writeIn(db, event, this.origin);
+  }
+
+  /** Applies an event recorded with `recordIn` here, and tells the other instances, after its commit. */
+  committed(event: ChangeEvent): void {
+    this.emit(event, "local");
+    this.transport?.announce(this.origin);
   }
 
   /**

@@ -15,6 +15,7 @@ import type * as IoRedis from "ioredis";
 import type { Logger } from "pino";
 import { FeedStats } from "../metrics/counters.js";
 import type { ChangesStore } from "../store/changes-store.js";
+import type { Db } from "../store/db.js";
 import type { ChangeEvent, ChangeFeed, ChangeTransport } from "./feed.js";
 
 const FAST_POLL_MS = 250;
@@ -66,6 +67,14 @@ export class ChangeLog implements ChangeTransport {
 
   async send(event: ChangeEvent, origin: string): Promise<void> {
     await this.store.insert(origin, JSON.stringify(event), this.clock());
+    this.announce(origin);
+  }
+
+  async writeIn(db: Db, event: ChangeEvent, origin: string): Promise<void> {
+    await this.store.insert(origin, JSON.stringify(event), this.clock(), db);
+  }
+
+  announce(origin: string): void {
     this.doorbell?.ring(origin);
     this.siblings?.ring();
   }

@@ -1,6 +1,6 @@
 /** The change log (`changes`): what every instance polls to learn of writes made elsewhere (events/transport.ts). */
 import type { Kysely } from "kysely";
-import type { Engine } from "./db.js";
+import type { Db, Engine } from "./db.js";
 import { CHUNK } from "./link-rows.js";
 import type { Database } from "./schema.js";
 
@@ -26,8 +26,9 @@ export class ChangesStore {
     this.idsCommitInOrder = engine === "sqlite";
   }
 
-  async insert(origin: string, event: string, now: number): Promise<void> {
-    await this.db.insertInto("changes").values({ created_at: now, origin, event }).execute();
+  /** Appends a change, in the caller's transaction when `db` is one. */
+  async insert(origin: string, event: string, now: number, db: Db = this.db): Promise<void> {
+    await db.insertInto("changes").values({ created_at: now, origin, event }).execute();
   }
 
   /** The newest id in the log (0 when it is empty). */

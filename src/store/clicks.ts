@@ -81,6 +81,8 @@ export interface ClickWorkerData {
   waiters: SharedArrayBuffer;
   /** Codes per transaction (tests make it small); CHUNK_CODES by default. */
   chunkCodes?: number;
+  /** How often the thread checkpoints the WAL (sqlite-click-worker.ts); CHECKPOINT_EVERY_MS by default. */
+  checkpointEveryMs?: number;
 }
 
 export interface ClickWriteRequest {

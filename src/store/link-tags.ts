@@ -23,6 +23,13 @@ export async function withTags(links: Link[], db: Db): Promise<Link[]> {
   return links;
 }
 
+/** Whether two tag lists hold the same tags (each list is unique; the database's order may differ from JS's). */
+export function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((tag) => set.has(tag));
+}
+
 /** Replaces the tags of the written links. */
 export async function writeTags(links: readonly LinkWrite[], db: Db): Promise<void> {
   for await (const chunk of chunksOf(links)) {

@@ -17,7 +17,7 @@ import {
   settingsColumns,
   toLink,
 } from "./link-rows.js";
-import { codesTagged, retag, tagCounts, withTags, writeTags } from "./link-tags.js";
+import { codesTagged, retag, sameTags, tagCounts, withTags, writeTags } from "./link-tags.js";
 import type { Database, LinksTable } from "./schema.js";
 
 export interface LinkFilter {
@@ -199,11 +199,17 @@ export class LinksStore {
   }
 
   /**
-   * Replaces target, expiry and password (and the owner, when `link.managedBy` is given); keeps created_at and
-   * click_count. With `revision`, only if the row is still at that revision. False when nothing was updated.
+   * Replaces target, expiry, password, settings and tags (and the owner, when `link.managedBy` is given); keeps
+   * created_at and click_count. `tagsBefore`, the link's tags as read in the same transaction, spares rewriting
+   * tags that did not change. False when the link does not exist.
    */
-  async update(link: LinkWrite, now: number, db: Db = this.db, revision?: number): Promise<boolean> {
-    let query = db
+  async update(
+    link: LinkWrite,
+    now: number,
+    db: Db = this.db,
+    tagsBefore?: readonly string[],
+  ): Promise<boolean> {
+    const query = db
       .updateTable("links")
       .set({
         target: link.target,
@@ -215,10 +221,9 @@ export class LinksStore {
         ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
       })
       .where("code", "=", link.code);
-    if (revision !== undefined) query = query.where("revision", "=", revision);
     const result = await query.executeTakeFirst();
     const updated = Number(result.numUpdatedRows) > 0;
-    if (updated) await writeTags([link], db);
+    if (updated && !(tagsBefore && sameTags(tagsBefore, link.tags))) await writeTags([link], db);
     return updated;
   }
 

@@ -1,9 +1,10 @@
 /**
  * SQLite's click writer thread commits a flush in parts: the server's writes get the lock between two parts
- * instead of waiting for the whole flush, and a part that fails sends back only the clicks it did not write.
+ * instead of waiting for the whole flush, and a part that fails sends back only the clicks it did not write. It
+ * also takes the WAL checkpoints off the server's connection.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -78,7 +79,7 @@ describe("SQLite click writer", () => {
     // A real failure in the middle of the flush: the fifth part (codes 40–49, ten codes a part) holds part042.
     raw.exec(`create trigger refuse_part042 before update on links when new.code = 'part042'
               begin select raise(abort, 'refused for the test'); end`);
-    const writer = new SqliteClickWriter(file, { chunkCodes: 10 });
+    const writer = new SqliteClickWriter(store.sqlite!, { chunkCodes: 10 });
     try {
       const clicks = bufferFor(writer);
       codes.forEach((code, i) => {
@@ -114,7 +115,7 @@ describe("SQLite click writer", () => {
   it("a server write during a long flush gets the lock between two parts, before the flush ends", async () => {
     // Codes that are no link still cost their stats upserts: a flush of many parts, hundreds of ms long.
     const codes = Array.from({ length: 150_000 }, (_, i) => `nolink${i}`);
-    const writer = new SqliteClickWriter(file, { chunkCodes: 1000 });
+    const writer = new SqliteClickWriter(store.sqlite!, { chunkCodes: 1000 });
     try {
       const clicks = bufferFor(writer);
       for (const code of codes) clicks.count(code);
@@ -152,6 +153,38 @@ describe("SQLite click writer", () => {
       assert.equal(all, codes.length);
     } finally {
       await writer.close();
+    }
+  });
+
+  it("checkpoints the WAL for the server's connection, which no longer checkpoints inside its commits", async () => {
+    const writer = new SqliteClickWriter(store.sqlite!, { checkpointEveryMs: 3_600_000 });
+    const pages = () => statSync(file).size;
+    try {
+      assert.equal(store.sqlite!.pragma("wal_autocheckpoint", { simple: true }), 0);
+      await sql`create table checkpoint_probe (x blob)`.execute(store.db);
+      const before = pages();
+      // ~2 500 pages through the server's connection: SQLite's automatic checkpoint (1 000 pages) would have
+      // copied them into the database file inside one of these commits, on the event loop.
+      for (let i = 0; i < 100; i++) {
+        await sql`insert into checkpoint_probe (x) values (randomblob(100000))`.execute(store.db);
+      }
+      assert.equal(pages(), before, "the server's connection checkpointed");
+    } finally {
+      await writer.close();
+    }
+    assert.equal(store.sqlite!.pragma("wal_autocheckpoint", { simple: true }), 1000);
+
+    // The thread's own timer copies them into the database file.
+    const ticking = new SqliteClickWriter(store.sqlite!, { checkpointEveryMs: 20 });
+    try {
+      const before = pages();
+      await sql`insert into checkpoint_probe (x) values (randomblob(4000000))`.execute(store.db);
+      for (let tries = 0; pages() < before + 4_000_000; tries++) {
+        assert.ok(tries < 500, "the writer thread never checkpointed");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    } finally {
+      await ticking.close();
     }
   });
 });
