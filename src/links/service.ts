@@ -165,7 +165,7 @@ export class LinkService {
     const updated = await this.store.transaction(async (trx) => {
       const link = await this.lockedForWrite(code, conditions, trx);
       const write = await this.rules.applyUpdate(link, { ...input, target }, now);
-      await this.store.update(write, now, trx, link.tags);
+      await this.store.update(write, now, trx, link);
       const after = writtenOver(link, write, now);
       await this.audit.recordIn(
         trx,

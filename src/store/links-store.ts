@@ -200,30 +200,27 @@ export class LinksStore {
 
   /**
    * Replaces target, expiry, password, settings and tags (and the owner, when `link.managedBy` is given); keeps
-   * created_at and click_count. `tagsBefore`, the link's tags as read in the same transaction, spares rewriting
-   * tags that did not change. False when the link does not exist.
+   * created_at and click_count. False when the link does not exist.
+   *
+   * `before`, the link as read with its row locked in the same transaction, limits the write to what changed:
+   * the columns that differ, and the tags only when they do. An unchanged column still rewrites its index entry
+   * when it is set (`expires_at`: one more WAL page to write for each PUT on SQLite, of ~10).
    */
   async update(
     link: LinkWrite,
     now: number,
     db: Db = this.db,
-    tagsBefore?: readonly string[],
+    before?: LinkWrite,
   ): Promise<boolean> {
+    let columns: Partial<ReturnType<typeof writableColumns>> = writableColumns(link);
+    if (before) columns = changedColumns(columns, writableColumns(before));
     const query = db
       .updateTable("links")
-      .set({
-        target: link.target,
-        expires_at: link.expiresAt,
-        password_hash: link.passwordHash,
-        ...settingsColumns(link),
-        updated_at: now,
-        revision: sql`revision + 1`,
-        ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
-      })
+      .set({ ...columns, updated_at: now, revision: sql`revision + 1` })
       .where("code", "=", link.code);
     const result = await query.executeTakeFirst();
     const updated = Number(result.numUpdatedRows) > 0;
-    if (updated && !(tagsBefore && sameTags(tagsBefore, link.tags))) await writeTags([link], db);
+    if (updated && !(before && sameTags(before.tags, link.tags))) await writeTags([link], db);
     return updated;
   }
 
@@ -415,4 +412,24 @@ export class LinksStore {
       activeLinks: Number(row.active_links ?? 0),
     };
   }
+}
+
+/** The columns an update writes (the owner only when the write names one). */
+function writableColumns(link: LinkWrite) {
+  return {
+    target: link.target,
+    expires_at: link.expiresAt,
+    password_hash: link.passwordHash,
+    ...settingsColumns(link),
+    ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
+  };
+}
+
+/** The entries of `after` whose value differs from `before`'s. */
+function changedColumns<T extends Record<string, unknown>>(after: T, before: Partial<T>): Partial<T> {
+  const changed: Partial<T> = {};
+  for (const key of Object.keys(after) as (keyof T)[]) {
+    if (after[key] !== before[key]) changed[key] = after[key];
+  }
+  return changed;
 }
