@@ -239,9 +239,7 @@ export class LinkService {
 
   /** The link, locked until `trx` ends, once it is known to exist, to accept API edits and to match If-Match. */
   private async lockedForWrite(code: string, conditions: WritePreconditions, trx: Db): Promise<Link> {
-    const link = isValidCodeSyntax(code)
-      ? (await this.store.getMany([code], trx, true)).get(code)
-      : undefined;
+    const link = isValidCodeSyntax(code) ? await this.store.getLocked(code, trx) : undefined;
     if (!link) throw notFound(`Link '${code}' not found`);
     assertEditable(link);
     assertMatches(link, conditions.ifMatch);

@@ -206,12 +206,7 @@ export class LinksStore {
    * the columns that differ, and the tags only when they do. An unchanged column still rewrites its index entry
    * when it is set (`expires_at`: one more WAL page to write for each PUT on SQLite, of ~10).
    */
-  async update(
-    link: LinkWrite,
-    now: number,
-    db: Db = this.db,
-    before?: LinkWrite,
-  ): Promise<boolean> {
+  async update(link: LinkWrite, now: number, db: Db = this.db, before?: LinkWrite): Promise<boolean> {
     let columns: Partial<ReturnType<typeof writableColumns>> = writableColumns(link);
     if (before) columns = changedColumns(columns, writableColumns(before));
     const query = db
@@ -241,6 +236,29 @@ export class LinksStore {
     }
     await withTags([...found.values()], db);
     return found;
+  }
+
+  /**
+   * One link with its tags, its row locked until the transaction `db` ends (`getMany` with `lock`, for a single
+   * link). On SQLite and PostgreSQL the row and its tags come in one statement (a join; PostgreSQL locks only the
+   * link's row, `FOR UPDATE OF links`), which spares a single-link write one of its statements — on PostgreSQL a
+   * round trip, ~50 µs of CPU on a small VM. MariaDB has no `OF`: a locking join would also take gap locks on
+   * `link_tags`, where two writers tagging neighbouring links could deadlock, so there it is two statements.
+   */
+  async getLocked(code: string, db: Db): Promise<Link | undefined> {
+    if (this.engine === "mysql") return (await this.getMany([code], db, true)).get(code);
+    let query = db
+      .selectFrom("links")
+      .leftJoin("link_tags", "link_tags.code", "links.code")
+      .select([...LINK_COLUMNS.map((column) => `links.${column}` as const), "link_tags.tag"])
+      .where("links.code", "=", code)
+      .orderBy("link_tags.tag");
+    if (this.engine === "postgres") query = query.forUpdate("links");
+    const rows = await query.execute();
+    if (rows.length === 0) return undefined;
+    const link = toLink(rows[0]!);
+    for (const row of rows) if (row.tag !== null) link.tags.push(row.tag);
+    return link;
   }
 
   /** Every link owned by one of `owners` (owner tags, see `Managed`), with its owner. */
