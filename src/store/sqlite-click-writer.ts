@@ -55,7 +55,11 @@ export class SqliteClickWriter implements ClickSink {
       else waiter?.reject(unwritten ? new UnwrittenClicksError(error, unwritten) : new Error(error));
     });
     this.worker.on("error", (err) => this.failAll(err));
-    this.worker.on("exit", () => this.failAll(new Error("the click writer thread stopped")));
+    this.worker.on("exit", () => {
+      this.failAll(new Error("the click writer thread stopped"));
+      // No thread, no checkpoints: the server's connection takes them back, or the WAL would grow without end.
+      this.restoreCheckpoints();
+    });
     // Idle between flushes it must not keep the process alive; while a write is pending it must (see addClicks).
     this.worker.unref();
   }
@@ -79,6 +83,10 @@ export class SqliteClickWriter implements ClickSink {
   /** After the last flush: stops the thread, and gives the server's connection its own checkpoints back. */
   async close(): Promise<void> {
     await this.worker.terminate();
+    this.restoreCheckpoints();
+  }
+
+  private restoreCheckpoints(): void {
     if (this.server.open) this.server.pragma(`wal_autocheckpoint = ${SQLITE_DEFAULT_AUTOCHECKPOINT}`);
   }
 
