@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import { Type } from "typebox";
 import { QR_LIMITS } from "../links/qr.js";
 import { NullableString, SettingsInputProperties } from "../links/settings-schema.js";
-import { LINK_SORTS } from "../store/links-store.js";
+import { LINK_SORTS } from "../store/link-filter.js";
 
 /** The Fastify instance a links plugin adds its routes to (typed by the TypeBox provider). */
 export type LinksApp = Parameters<FastifyPluginAsyncTypebox>[0];

@@ -10,7 +10,7 @@ import {
   type LinkFilter,
   type LinkSort,
   type LinkSortColumn,
-} from "../store/links-store.js";
+} from "../store/link-filter.js";
 import { CONTROL_CHARS, REDACTED } from "../text.js";
 import { parseRfc3339 } from "../util/time.js";
 

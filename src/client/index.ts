@@ -10,7 +10,7 @@
 import type * as Api from "../admin/schemas.js";
 import type { ApplyDocument } from "../provision/document.js";
 import type { SettingsInput } from "../links/settings.js";
-import type { LinkSortColumn } from "../store/links-store.js";
+import type { LinkSortColumn } from "../store/link-filter.js";
 import { analyticsCalls } from "./analytics.js";
 import { JmpApiError, JmpConnectionError } from "./errors.js";
 import { encodeCode } from "./paths.js";

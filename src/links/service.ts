@@ -7,7 +7,8 @@ import type { AuditContext, AuditLog } from "../audit/log.js";
 import { AppError, ErrorCode, linkExists, linkManaged, notFound, preconditionFailed } from "../errors.js";
 import type { ChangeEvent, ChangeFeed } from "../events/feed.js";
 import type { Db } from "../store/db.js";
-import type { LinkFilter, LinkSort, LinksStore } from "../store/links-store.js";
+import type { LinkFilter, LinkSort } from "../store/link-filter.js";
+import type { LinksStore } from "../store/links-store.js";
 import { isValidCodeSyntax } from "./codes.js";
 import { etagOf, isLocked, type Link, type LinkWrite } from "./model.js";
 import {

@@ -149,3 +149,23 @@ export function linkRow(link: LinkWrite, now: number) {
     ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
   };
 }
+
+/** The columns an update writes (the owner only when the write names one). */
+export function writableColumns(link: LinkWrite) {
+  return {
+    target: link.target,
+    expires_at: link.expiresAt,
+    password_hash: link.passwordHash,
+    ...settingsColumns(link),
+    ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
+  };
+}
+
+/** The entries of `after` whose value differs from `before`'s. */
+export function changedColumns<T extends Record<string, unknown>>(after: T, before: Partial<T>): Partial<T> {
+  const changed: Partial<T> = {};
+  for (const key of Object.keys(after) as (keyof T)[]) {
+    if (after[key] !== before[key]) changed[key] = after[key];
+  }
+  return changed;
+}

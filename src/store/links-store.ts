@@ -1,6 +1,7 @@
 /**
- * SQL for links on the admin side: reads, filters and pages, single and bulk writes with their per-engine upserts,
- * and tags. The redirect path's queries are in redirect-store.ts, the row mapping in link-rows.ts.
+ * SQL for links on the admin side: reads and pages, single and bulk writes with their per-engine upserts, and
+ * tags. The list filters and orders are link-filter.ts, the redirect path's queries redirect-store.ts, the row
+ * mapping link-rows.ts.
  */
 
 import { type Kysely, sql, type Transaction } from "kysely";
@@ -11,44 +12,15 @@ import {
   chunksOf,
   compareCodes,
   LINK_COLUMNS,
-  likePattern,
   linkRow,
   SETTINGS_COLUMNS,
-  settingsColumns,
+  changedColumns,
+  writableColumns,
   toLink,
 } from "./link-rows.js";
+import { filteredLinks, type LinkFilter, type LinkSort, DEFAULT_LINK_SORT } from "./link-filter.js";
 import { codesTagged, retag, sameTags, tagCounts, withTags, writeTags } from "./link-tags.js";
 import type { Database, LinksTable } from "./schema.js";
-
-export interface LinkFilter {
-  search?: string | undefined;
-  createdAfter?: number | undefined;
-  createdBefore?: number | undefined;
-  /** active: not past its expiry (Shortlinker's `only_active`); expired: past it. */
-  state?: "active" | "expired" | undefined;
-  /** Only enabled (true) or only disabled (false) links. */
-  enabled?: boolean | undefined;
-  /** Links with any (or, with `tagsMode: "all"`, every one) of these tags. */
-  tags?: readonly string[] | undefined;
-  tagsMode?: "any" | "all" | undefined;
-}
-
-/** The orders a page of links can be listed in: a column, ascending or (with a leading `-`) descending. */
-export const LINK_SORTS = [
-  "created_at",
-  "updated_at",
-  "code",
-  "target",
-  "expires_at",
-  "click_count",
-] as const;
-export type LinkSortColumn = (typeof LINK_SORTS)[number];
-export interface LinkSort {
-  column: LinkSortColumn;
-  descending: boolean;
-}
-/** Newest first: the Shortlinker order. */
-export const DEFAULT_LINK_SORT: LinkSort = { column: "created_at", descending: true };
 
 export class LinksStore {
   constructor(
@@ -100,44 +72,6 @@ export class LinksStore {
     return found;
   }
 
-  private filtered(filter: LinkFilter, now: number, db: Db = this.db) {
-    let query = db.selectFrom("links");
-    if (filter.search) {
-      const pattern = likePattern(filter.search);
-      query = query.where((eb) =>
-        eb.or([
-          eb(eb.fn("lower", ["code"]), "like", sql<string>`${pattern} escape '!'`),
-          eb(eb.fn("lower", ["target"]), "like", sql<string>`${pattern} escape '!'`),
-        ]),
-      );
-    }
-    if (filter.tags && filter.tags.length > 0) {
-      const tags = [...filter.tags];
-      query =
-        filter.tagsMode === "all"
-          ? query.where("code", "in", (eb) =>
-              eb
-                .selectFrom("link_tags")
-                .select("code")
-                .where("tag", "in", tags)
-                .groupBy("code")
-                .having((h) => h.fn.count("tag").distinct(), "=", tags.length),
-            )
-          : query.where("code", "in", (eb) =>
-              eb.selectFrom("link_tags").select("code").where("tag", "in", tags),
-            );
-    }
-    if (filter.createdAfter !== undefined) query = query.where("created_at", ">=", filter.createdAfter);
-    if (filter.createdBefore !== undefined) query = query.where("created_at", "<=", filter.createdBefore);
-    if (filter.state === "expired") {
-      query = query.where("expires_at", "is not", null).where("expires_at", "<=", now);
-    } else if (filter.state === "active") {
-      query = query.where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]));
-    }
-    if (filter.enabled !== undefined) query = query.where("enabled", "=", filter.enabled ? 1 : 0);
-    return query;
-  }
-
   /** One page in `sort` order; ties broken by code so the order is stable. */
   async page(
     filter: LinkFilter,
@@ -146,13 +80,13 @@ export class LinksStore {
     limit: number,
     sort: LinkSort = DEFAULT_LINK_SORT,
   ): Promise<{ links: Link[]; total: number }> {
-    let ordered = this.filtered(filter, now)
+    let ordered = filteredLinks(this.db, filter, now)
       .select(LINK_COLUMNS)
       .orderBy(sort.column, sort.descending ? "desc" : "asc");
     if (sort.column !== "code") ordered = ordered.orderBy("code", "asc");
     const [rows, count] = await Promise.all([
       ordered.offset(offset).limit(limit).execute(),
-      this.filtered(filter, now)
+      filteredLinks(this.db, filter, now)
         .select((eb) => eb.fn.countAll<number>().as("total"))
         .executeTakeFirstOrThrow(),
     ]);
@@ -168,7 +102,7 @@ export class LinksStore {
   async *scan(filter: LinkFilter, now: number, batchSize = 250): AsyncGenerator<Link[]> {
     let after: string | null = null;
     for (;;) {
-      let query = this.filtered(filter, now).select(LINK_COLUMNS);
+      let query = filteredLinks(this.db, filter, now).select(LINK_COLUMNS);
       if (after !== null) query = query.where("code", ">", after);
       const rows = await query.orderBy("code", "asc").limit(batchSize).execute();
       if (rows.length === 0) return;
@@ -430,24 +364,4 @@ export class LinksStore {
       activeLinks: Number(row.active_links ?? 0),
     };
   }
-}
-
-/** The columns an update writes (the owner only when the write names one). */
-function writableColumns(link: LinkWrite) {
-  return {
-    target: link.target,
-    expires_at: link.expiresAt,
-    password_hash: link.passwordHash,
-    ...settingsColumns(link),
-    ...(link.managedBy === undefined ? {} : { managed_by: link.managedBy }),
-  };
-}
-
-/** The entries of `after` whose value differs from `before`'s. */
-function changedColumns<T extends Record<string, unknown>>(after: T, before: Partial<T>): Partial<T> {
-  const changed: Partial<T> = {};
-  for (const key of Object.keys(after) as (keyof T)[]) {
-    if (after[key] !== before[key]) changed[key] = after[key];
-  }
-  return changed;
 }

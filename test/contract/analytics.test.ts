@@ -3,10 +3,10 @@
  * and bad parameters, and exact counts — trends, top and per-link totals — from clicks sent to two instances.
  */
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { internalContext } from "../../src/audit/log.js";
 import { Client } from "../support/http.js";
-import { BOOTSTRAP_KEY, forEachEngine, runJmp, startServer, type TestServer } from "../support/server.js";
+import { BOOTSTRAP_KEY, forEachEngine, runJmp, twoInstances, type TestServer } from "../support/server.js";
 
 const ROUTES = ["trends", "top", "referrers", "geo", "devices", "export"].map(
   (r) => `/admin/v1/analytics/${r}`,
@@ -16,9 +16,9 @@ const today = () => new Date().toISOString().slice(0, 10);
 forEachEngine("analytics API", (engine) => {
   let a: TestServer;
   let b: TestServer;
-  before(async () => {
-    a = await startServer(engine);
-    b = await startServer(engine, {}, a.db);
+  twoInstances(engine, async (first, second) => {
+    a = first;
+    b = second;
     const links = ["an-a", "an-b", "an/slash"].map((code) => ({
       code,
       target: `https://example.com/${code}`,
@@ -46,10 +46,6 @@ forEachEngine("analytics API", (engine) => {
     assert.equal((await a.anon.request("HEAD", "/an-b")).status, 307);
     await a.app.clicks.flush();
     await b.app.clicks.flush();
-  });
-  after(async () => {
-    await b.close();
-    await a.close();
   });
 
   /** Clicks as a flush at `time` wrote them: each code's count in its hour, and with `day` in its day too. */

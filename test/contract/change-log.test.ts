@@ -15,7 +15,7 @@ import { ChangesStore } from "../../src/store/changes-store.js";
 import { type Engine, openStore, type Store } from "../../src/store/db.js";
 import { migrateToLatest } from "../../src/store/migrate.js";
 import { createDatabase, type TestDatabase } from "../support/engines.js";
-import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+import { forEachEngine, twoInstances, type TestServer } from "../support/server.js";
 
 const silent = pino({ level: "silent" });
 const change = (code: string): ChangeEvent => ({ kind: "links", codes: [code] });
@@ -97,13 +97,9 @@ forEachEngine("change log", (engine) => {
 forEachEngine("a link write and its change", (engine) => {
   let a: TestServer;
   let b: TestServer;
-  before(async () => {
-    a = await startServer(engine);
-    b = await startServer(engine, {}, a.db);
-  });
-  after(async () => {
-    await b.close();
-    await a.close();
+  twoInstances(engine, (first, second) => {
+    a = first;
+    b = second;
   });
 
   const changesFor = async (code: string) =>

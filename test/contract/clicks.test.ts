@@ -3,10 +3,10 @@
  * instances flushing overlapping codes at the same time (in opposite orders) lose nothing and never deadlock.
  */
 import assert from "node:assert/strict";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { sql } from "kysely";
 import type { Engine } from "../../src/store/db.js";
-import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+import { forEachEngine, twoInstances, type TestServer } from "../support/server.js";
 
 const CODES = ["a", "b/c", "d.e-f_1", "Z", "z", "x/y/z.9", ...Array.from({ length: 300 }, (_, i) => `n${i}`)];
 
@@ -25,16 +25,12 @@ async function clickCounts(s: TestServer): Promise<Map<string, number>> {
 forEachEngine("click flushes", (engine) => {
   let a: TestServer;
   let b: TestServer;
-  before(async () => {
-    a = await startServer(engine);
-    b = await startServer(engine, {}, a.db);
+  twoInstances(engine, async (first, second) => {
+    a = first;
+    b = second;
     const links = CODES.map((code) => ({ code, target: `https://example.com/${code}` }));
     const r = await a.api.post("/admin/v1/links/batch", { links });
     assert.equal(r.status, 200, r.text);
-  });
-  after(async () => {
-    await b.close();
-    await a.close();
   });
 
   it("adds each code's clicks to its own row, whatever characters the code has", async () => {

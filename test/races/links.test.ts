@@ -6,22 +6,18 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { after, before, it } from "node:test";
-import { forEachEngine, startServer, type TestServer } from "../support/server.js";
+import { it } from "node:test";
+import { forEachEngine, twoInstances, type TestServer } from "../support/server.js";
 
 const ROUNDS = 8;
 
 forEachEngine("races", (engine) => {
   let a: TestServer;
   let b: TestServer;
-  before(async () => {
-    a = await startServer(engine);
-    // A second instance on the same database: requests race across processes' pools as they would in production.
-    b = await startServer(engine, {}, a.db);
-  });
-  after(async () => {
-    await b.close();
-    await a.close();
+  // A second instance on the same database: requests race across processes' pools as they would in production.
+  twoInstances(engine, (first, second) => {
+    a = first;
+    b = second;
   });
 
   it("a batch update racing a batch delete never brings a deleted link back", async () => {

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { describe } from "node:test";
+import { after, before, describe } from "node:test";
 import { fileURLToPath } from "node:url";
 import { pino } from "pino";
 import { App } from "../../src/app.js";
@@ -68,6 +68,27 @@ export async function startServer(
       if (!shared) await db.drop();
     },
   };
+}
+
+/**
+ * Two instances on one database, as two processes of a deployment: started before the block's tests (then
+ * `started` runs, for assignments and the block's own setup) and closed after them.
+ */
+export function twoInstances(
+  engine: Engine,
+  started: (a: TestServer, b: TestServer) => void | Promise<void>,
+): void {
+  let a: TestServer | undefined;
+  let b: TestServer | undefined;
+  before(async () => {
+    a = await startServer(engine);
+    b = await startServer(engine, {}, a.db);
+    await started(a, b);
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
 }
 
 /** Runs `body` once per configured engine, as a describe block named after it; skips unreachable engines. */
