@@ -34,5 +34,8 @@ export const SECURITY_HEADERS = [
  */
 export function writeHead(res: ServerResponse, status: number, headers: string[]): void {
   headers.push("X-Request-ID", requestIdOf(res.req), ...SECURITY_HEADERS);
+  // Set before `writeHead` (which sets `statusMessage`, then `statusCode`), as for every response Fastify sends
+  // (src/server.ts): the response's own properties then come in one order, and so in one hidden class.
+  res.statusCode = status;
   res.writeHead(status, headers);
 }

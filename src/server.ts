@@ -6,7 +6,7 @@
  *   internal mounts, so a prefix changed at runtime needs no re-registration of routes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { BlockList, isIP, isIPv4 } from "node:net";
+import { BlockList, isIP, isIPv4, type Socket } from "node:net";
 import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -66,12 +66,23 @@ export class RouteTable {
     return mount === undefined ? UNROUTED + url : mount + url.slice(segment.length);
   }
 
+  /** The URL the client sent, from the internal one `rewrite` made (for logs and the panel's redirects). */
+  publicUrl(internal: string): string {
+    const segment = firstSegment(internal);
+    const prefix = this.prefixes.get(segment);
+    return prefix === undefined ? internal : prefix + internal.slice(segment.length);
+  }
+
+  private prefixes = new Map<string, string>();
+
   private refresh(): void {
     this.mounts = new Map([
       [this.config.get("routes.admin_prefix"), ADMIN_MOUNT],
       [this.config.get("routes.health_prefix"), HEALTH_MOUNT],
       [this.config.get("routes.frontend_prefix"), PANEL_MOUNT],
     ]);
+    this.prefixes = new Map([...this.mounts].map(([prefix, mount]) => [mount, prefix]));
+    this.prefixes.set(UNROUTED, "");
   }
 }
 
@@ -271,7 +282,6 @@ export async function buildServer(deps: ServerDeps) {
     trustProxy: proxies.trusts,
     requestIdHeader: false,
     genReqId: requestIdOf,
-    rewriteUrl: (req) => routes.rewrite(req.url ?? "/"),
     // Errors raised before routing (a URL that does not decode) get the same envelope as every other error.
     frameworkErrors: (error, _request, reply) => {
       const mapped = mapError(error);
@@ -296,9 +306,22 @@ export async function buildServer(deps: ServerDeps) {
             deps.redirect(req, res, path, proxies);
             return;
           }
+          // Requests, responses and sockets keep one hidden class whichever path serves them: when Node's HTTP
+          // internals meet objects of two shapes, V8 deoptimises them and the redirect path runs on the slower,
+          // polymorphic code (docs/performance.md, ninth round). So the URL is rewritten here rather than by
+          // Fastify's `rewriteUrl`, which would add `req.originalUrl` (`routes.publicUrl` gives it back), and the
+          // status is set first, as the redirect path's `writeHead` does (a reply without `code()` would add
+          // `statusMessage` before `statusCode`).
+          req.url = routes.rewrite(url);
+          res.statusCode = 200;
           fastifyHandler(req, res);
         }),
-      ),
+      ).on("connection", (socket: Socket) => {
+        // Reading the peer's address caches it on the socket (`_peername`). The Admin API reads it on every
+        // request (the client IP); the redirect path mostly does not. Read once here, every socket has one
+        // hidden class whichever requests it carries (see above).
+        void socket.remoteAddress;
+      }),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Fastify's own JSON parser (prototype-poisoning checks included), behind a nesting limit checked on the text.
@@ -345,7 +368,7 @@ export async function buildServer(deps: ServerDeps) {
     request.log.info(
       {
         method: request.method,
-        path: (request.originalUrl ?? request.url).split("?")[0],
+        path: routes.publicUrl(request.url).split("?")[0],
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
       },

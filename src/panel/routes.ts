@@ -128,9 +128,9 @@ export function panelRoutes(deps: { config: ConfigService; files: PanelFiles | n
     });
 
     const page = async (request: FastifyRequest, reply: FastifyReply) => {
-      // `<prefix>` alone: relative URLs must resolve under `<prefix>/`.
-      const original = (request.originalUrl ?? request.url).split("?")[0]!;
-      if (!original.endsWith("/") && request.url.split("?")[0] === PANEL_MOUNT) {
+      // `<prefix>` alone (a prefix is one segment, so `<prefix>/` reaches here as `PANEL_MOUNT/`): relative URLs
+      // must resolve under `<prefix>/`.
+      if (request.url.split("?")[0] === PANEL_MOUNT) {
         return reply.redirect(`${config.get("routes.frontend_prefix")}/`, 302);
       }
       if (!files) {
