@@ -129,12 +129,24 @@ export function summarise({ runs, dbLookups, targets, report, N }) {
       target: "report",
     });
   }
-  const plainVisits = find("jmp-sqlite", "visits");
-  const recorded = find("jmp-sqlite-analytics", "visits");
-  if (plainVisits && recorded) {
-    const ratio = round(recorded.rps / plainVisits.rps);
-    check("detailed analytics on ÷ off (visits)", ratio, "≥ 0.85", ratio >= 0.85);
-    check("detailed analytics on: visits p99 ms", recorded.p99_ms, "< 10", recorded.p99_ms < 10);
+  // As the metrics cost: the median of up to three processes a side (jmp-sqlite, -b, -c against
+  // jmp-sqlite-analytics, -b, -c), since one process against one judges the processes' spread as much as the cost.
+  const plainVisits = ["", "-b", "-c"].map((s) => find(`jmp-sqlite${s}`, "visits")).filter(Boolean);
+  const recorded = ["", "-b", "-c"].map((s) => find(`jmp-sqlite-analytics${s}`, "visits")).filter(Boolean);
+  if (plainVisits.length > 0 && recorded.length > 0) {
+    const mid = (list, field) => median(list.map((r) => r[field]));
+    const processes = recorded.length > 1 ? `, median of ${recorded.length} processes` : "";
+    const ratio = round(mid(recorded, "rps") / mid(plainVisits, "rps"));
+    check(`detailed analytics on ÷ off (visits${processes})`, ratio, "≥ 0.85", ratio >= 0.85);
+    const p99 = mid(recorded, "p99_ms");
+    check(`detailed analytics on: visits p99 ms${processes}`, p99, "< 10", p99 < 10);
+    const worst = Math.max(...recorded.map((r) => r.p99_ms));
+    if (recorded.length > 1)
+      checks.push({
+        name: "detailed analytics on: visits p99 ms, worst process",
+        value: worst,
+        target: "report",
+      });
     if (report.analytics) {
       const dropped = report.analytics.events_dropped;
       check("detailed analytics: events dropped", dropped, "0", dropped === 0);
