@@ -2,8 +2,9 @@
  * Builds the HTTP server. One Node `http.Server` whose request listener is a small dispatcher:
  * - `GET`/`HEAD` on a path outside the route prefixes goes straight to the redirect handler (no framework work
  *   on the hot path);
- * - everything else goes to Fastify (Admin API, health, panel), which sees the configured prefixes rewritten to fixed
- *   internal mounts, so a prefix changed at runtime needs no re-registration of routes.
+ * - everything else goes to Fastify (Admin API, health, panel), which sees the configured prefixes rewritten (here,
+ *   not by Fastify's `rewriteUrl`) to fixed internal mounts, so a prefix changed at runtime needs no
+ *   re-registration of routes.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { BlockList, isIP, isIPv4, type Socket } from "node:net";
@@ -43,6 +44,8 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Maps the configured route prefixes (first path segment) to the internal mounts. Follows config changes. */
 export class RouteTable {
   private mounts = new Map<string, string>();
+  /** The reverse of `mounts`: internal mount → configured prefix. */
+  private prefixes = new Map<string, string>();
 
   constructor(private readonly config: ConfigService) {
     this.refresh();
@@ -66,14 +69,12 @@ export class RouteTable {
     return mount === undefined ? UNROUTED + url : mount + url.slice(segment.length);
   }
 
-  /** The URL the client sent, from the internal one `rewrite` made (for logs and the panel's redirects). */
+  /** The URL the client sent, from the internal one `rewrite` made (for the access log). */
   publicUrl(internal: string): string {
     const segment = firstSegment(internal);
     const prefix = this.prefixes.get(segment);
     return prefix === undefined ? internal : prefix + internal.slice(segment.length);
   }
-
-  private prefixes = new Map<string, string>();
 
   private refresh(): void {
     this.mounts = new Map([
