@@ -10,6 +10,7 @@ import { createLogger } from "./log.js";
 import { SettingsError } from "./errors.js";
 import { readSettings, unknownVariables } from "./settings.js";
 import { markServing } from "./store/sqlite-server-mark.js";
+import { settleTickObjectShape } from "./tick-shapes.js";
 
 /** A graceful stop takes at most this long (documented in docs/deployment.md; Kubernetes waits 30 s). */
 export const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -23,6 +24,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   }
   const log = createLogger(settings.logLevel, settings.logFormat);
   disablePretenuring();
+  settleTickObjectShape();
   limitHeapGrowth(settings.heapGrowthPercent);
   for (const name of unknownVariables(env))
     log.warn({ variable: name }, "unknown JMP_ variable (typo?); ignored");

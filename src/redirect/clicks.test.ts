@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
 import { type ClickBatch, type ClickSink, UnwrittenClicksError } from "../store/clicks.js";
-import { ClickBuffer, type ClickSlot } from "./clicks.js";
+import { ClickBuffer, type ClickSlot, FLUSH_DUTY_LIMIT, thresholdFlushGap } from "./clicks.js";
 
 /** A sink that records what each write adds per code (a code listed twice adds both), and fails on demand. */
 class RecordingSink implements ClickSink {
@@ -107,5 +107,42 @@ describe("click buffer", () => {
       ["c", 3],
     ]);
     assert.equal(clicks.stats.flushedClicks, 6);
+  });
+
+  it("spaces threshold-triggered writes so they take at most FLUSH_DUTY_LIMIT of the time", async () => {
+    const WRITE_MS = 60;
+    const starts: number[] = [];
+    const slow: ClickSink = {
+      addClicks: async () => {
+        starts.push(Date.now());
+        await new Promise((resolve) => setTimeout(resolve, WRITE_MS));
+      },
+    };
+    // Threshold 1: every click asks for a write; the interval never fires; the minimum gap is 10 ms.
+    const clicks = new ClickBuffer(
+      slow,
+      { intervalMs: () => 3_600_000, threshold: () => 1, keepStats: () => true },
+      pino({ level: "silent" }),
+      10,
+    );
+    clicks.count("a");
+    while (starts.length < 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, WRITE_MS + 20)); // the first write is done
+    clicks.count("b");
+    while (starts.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    const gap = starts[1]! - starts[0]!;
+    assert.ok(gap >= WRITE_MS / FLUSH_DUTY_LIMIT, `the second write started ${gap} ms after the first`);
+    assert.ok(gap < 3 * (WRITE_MS / FLUSH_DUTY_LIMIT), `the second write started ${gap} ms after the first`);
+    await clicks.stop();
+  });
+});
+
+describe("threshold flush gap", () => {
+  it("is the minimum for short writes, grows with long ones, and never exceeds the flush interval", () => {
+    assert.equal(thresholdFlushGap(0, 30_000, 5_000), 5_000);
+    assert.equal(thresholdFlushGap(200, 30_000, 5_000), 5_000);
+    assert.equal(thresholdFlushGap(1_200, 30_000, 5_000), 1_200 / FLUSH_DUTY_LIMIT);
+    assert.equal(thresholdFlushGap(9_000, 30_000, 5_000), 30_000);
+    assert.equal(thresholdFlushGap(0, 1_000, 5_000), 1_000, "a shorter interval writes sooner anyway");
   });
 });
