@@ -20,6 +20,7 @@ const FLOORS: Record<string, number> = {
   "event-loop": 0,
   nesting: 0,
   "response-headers": 0,
+  "tick-shapes": 0,
   util: 0,
   log: 1,
   metrics: 1,
