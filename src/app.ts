@@ -379,6 +379,14 @@ export class App {
     return { lostClicks, lostEvents };
   }
 
+  /**
+   * Writes buffered click counts and analytics events now, without waiting for the flush interval (SIGUSR2:
+   * before a backup, or at the end of a benchmark round). A write that fails keeps its clicks for the next one.
+   */
+  async flush(): Promise<void> {
+    await Promise.all([this.clicks.flush(), this.capture?.flush()]);
+  }
+
   /** Clicks counted but not yet written (what a stop cut short would lose). */
   get bufferedClicks(): number {
     return this.clicks.unwritten;

@@ -111,7 +111,7 @@ export async function runPrimary(
       stopping = true;
       log.info({ signal }, "stopping the workers");
       // Workers get the signal from the terminal's process group too; sending it again is harmless.
-      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+      signalWorkers("SIGTERM");
     };
     process.on("SIGTERM", stop);
     process.on("SIGINT", stop);
@@ -125,6 +125,11 @@ export async function runPrimary(
   if (failedStops > 0) log.error({ workers: failedStops }, "a worker did not stop cleanly (see its log)");
   log.info("jmp stopped");
   return failedStops > 0 ? 1 : 0;
+}
+
+/** Primary side: passes a signal on to every worker. */
+export function signalWorkers(signal: NodeJS.Signals): void {
+  for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
 }
 
 /** Worker side: the doorbell between sibling workers, relayed by the primary. */

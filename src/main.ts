@@ -1,11 +1,12 @@
 /**
  * `jmp serve`: read settings, open the app, listen, and shut down gracefully on SIGTERM/SIGINT (buffered clicks
- * are written before exit). A second signal during shutdown exits at once. With `JMP_WORKERS` > 1 this process
+ * are written before exit). A second signal during shutdown exits at once. SIGUSR2 writes buffered clicks and
+ * analytics events at once and goes on serving. With `JMP_WORKERS` > 1 this process
  * becomes the cluster primary (cluster.ts) and every worker runs `serve` again as a single instance.
  */
 import { setFlagsFromString } from "node:v8";
 import { App } from "./app.js";
-import { isClusterWorker, runPrimary } from "./cluster.js";
+import { isClusterWorker, runPrimary, signalWorkers } from "./cluster.js";
 import { createLogger } from "./log.js";
 import { SettingsError } from "./errors.js";
 import { readSettings, unknownVariables } from "./settings.js";
@@ -23,6 +24,14 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     return failStartup(err);
   }
   const log = createLogger(settings.logLevel, settings.logFormat);
+  // Installed before anything else: SIGUSR2's default action ends the process. A cluster primary passes it on
+  // (a signal to the process group reaches the workers twice; the second write finds nothing or little to do).
+  let app: App | undefined;
+  process.on("SIGUSR2", () => {
+    if (settings.workers > 1 && !isClusterWorker) return signalWorkers("SIGUSR2");
+    log.info({ signal: "SIGUSR2" }, "writing buffered clicks and events now");
+    void app?.flush();
+  });
   disablePretenuring();
   settleTickObjectShape();
   limitHeapGrowth(settings.heapGrowthPercent);
@@ -56,7 +65,6 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
   }
 
-  let app: App;
   try {
     app = await App.open(settings, log);
     await app.listen();

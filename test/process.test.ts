@@ -308,6 +308,31 @@ describe("operations", () => {
     });
   }
 
+  it("writes buffered clicks and click events on SIGUSR2, and goes on serving", async () => {
+    const key = generateApiKey();
+    const jmp = await spawnJmp({ JMP_DATA_DIR: tempDir(), JMP_BOOTSTRAP_API_KEY: key });
+    try {
+      const api = new Client(jmp.url, { authorization: `Bearer ${key}` });
+      await api.post("/admin/v1/links", { code: "now", target: "https://n.example" });
+      await api.put("/admin/v1/config/analytics.enable_detailed_logging", { value: "true" });
+      for (let i = 0; i < 5; i++) assert.equal((await new Client(jmp.url).get("/now")).status, 307);
+      // Five clicks reach neither the threshold (100) nor the interval (30 s): only the signal writes them.
+      assert.equal((await api.get("/admin/v1/links/now")).json.data.click_count, 0, "still buffered");
+      jmp.proc.kill("SIGUSR2");
+      const deadline = Date.now() + 5_000;
+      while ((await api.get("/admin/v1/links/now")).json.data.click_count !== 5) {
+        assert.ok(Date.now() < deadline, "the clicks were written within 5 s of the signal");
+        await sleep(50);
+      }
+      const events = await api.get("/admin/v1/analytics/clicks?page_size=100");
+      assert.equal(events.json.data.clicks.length, 5);
+      assert.equal((await new Client(jmp.url).get("/now")).status, 307, "still serving");
+      assert.match(jmp.stdout(), /writing buffered clicks and events now/);
+    } finally {
+      assert.equal(await jmp.stop(), 0);
+    }
+  });
+
   it("jmp reset-password changes the password of a running server without a restart", async () => {
     const dir = tempDir();
     const key = generateApiKey();

@@ -138,6 +138,22 @@ describe("JMP_WORKERS=2", () => {
     for (let i = 0; i < 10; i++) assert.equal((await visit(jmp.url, "/after")).status, 307);
   });
 
+  it("writes every worker's buffered clicks when the primary gets SIGUSR2", async () => {
+    await api.post("/admin/v1/links", { code: "usr2", target: "https://u.example/" });
+    for (let i = 0; i < 30; i++) await visit(jmp.url, "/usr2");
+    // 30 clicks on fresh connections land on both workers, below the threshold (100) and the interval (30 s).
+    assert.equal((await api.get("/admin/v1/links/usr2")).json.data.click_count, 0, "still buffered");
+    jmp.proc.kill("SIGUSR2");
+    await until(
+      "every worker's clicks written",
+      async () => {
+        return (await api.get("/admin/v1/links/usr2")).json.data.click_count === 30;
+      },
+      5_000,
+    );
+    assert.equal(workerPids(jmp.proc.pid!).length, 2, "both workers still run");
+  });
+
   it("stops every worker on SIGTERM, writing their buffered clicks", async () => {
     await api.post("/admin/v1/links", { code: "clicked", target: "https://c.example/" });
     for (let i = 0; i < 20; i++) await visit(jmp.url, "/clicked");
