@@ -50,7 +50,7 @@ import {
   startJmp as start,
 } from "./targets.mjs";
 
-const DEADLINE_MS = 10 * 60_000;
+const DEADLINE_MS = 15 * 60_000;
 
 function options(argv) {
   const smoke = argv.includes("--smoke");
@@ -117,20 +117,50 @@ async function loadedLinks(target) {
 let allTargets = [];
 
 /**
- * Runs `measure` with every other target paused (SIGSTOP to its process group): an idle server still polls,
- * flushes and collects garbage, and on a 2-core machine that is noise in the measured one's figures.
+ * Runs `work` in the target's turn: between turns every target is paused (SIGSTOP to its process group). An idle
+ * server still polls, flushes and collects garbage, and on a 2-core machine that is noise in the measured one's
+ * figures; and what a target owes from its last round (a click write) must land in its own turn, not in a gap.
  */
-function alone(target, measure) {
-  const others = allTargets.filter((t) => t !== target && t.process);
-  for (const other of others) signalGroup(other.process, "SIGSTOP");
+async function turn(target, work) {
+  signalGroup(target.process, "SIGCONT");
   try {
-    const before = cpuSeconds(target.process.pid);
-    const result = measure();
-    result.cpu_us_per_request = round(((cpuSeconds(target.process.pid) - before) * 1e6) / result.requests, 1);
-    return result;
+    return await work();
   } finally {
-    for (const other of others) signalGroup(other.process, "SIGCONT");
+    signalGroup(target.process, "SIGSTOP");
   }
+}
+
+/**
+ * Ends a jmp target's round: SIGUSR2 has it write the click counts (and analytics events) it buffered, and this
+ * waits until its processes are idle again (two 100 ms samples with at most a clock tick of CPU, at most 30 s).
+ * Every round then pays for writing its own clicks, and none for another round's: without it a round carried a
+ * write of the clicks before it or not, by chance of the flush timer (docs/performance.md, eleventh round).
+ */
+async function written(target) {
+  signalGroup(target.process, "SIGUSR2");
+  const pid = target.process.pid;
+  let last = cpuSeconds(pid);
+  for (let idle = 0, waited = 0; idle < 2 && waited < 30_000; waited += 100) {
+    await sleep(100);
+    const now = cpuSeconds(pid);
+    idle = now - last <= 0.01 ? idle + 1 : 0;
+    last = now;
+  }
+  if (target.name.includes("analytics")) await eventsWritten(target);
+}
+
+/** One measured round of a workload, in the target's turn; a jmp round includes writing its clicks. */
+async function measuredRound(target, workload) {
+  const jmp = target.name.startsWith("jmp");
+  // jmp's own account of its main thread's GC pauses (null where metrics are off, and for the baselines).
+  const gcBefore = jmp ? await metric(target.base, GC_SECONDS) : null;
+  const before = cpuSeconds(target.process.pid);
+  const result = wrk(target.base, workload, opts.duration);
+  if (jmp) await written(target);
+  result.cpu_us_per_request = round(((cpuSeconds(target.process.pid) - before) * 1e6) / result.requests, 1);
+  const gcAfter = gcBefore === null ? null : await metric(target.base, GC_SECONDS);
+  result.gc_us_per_request = gcAfter === null ? null : round(((gcAfter - gcBefore) * 1e6) / result.requests, 1);
+  return result;
 }
 
 /** Starts every wanted target (the Node baseline always), each holding the same N links. */
@@ -299,46 +329,47 @@ async function eventsWritten(target) {
   while ((await metric(target.base, "jmp_click_events_pending")) > 0 && Date.now() < until) await sleep(200);
 }
 
-/** Every workload on every target taking it: the targets take turns, R rounds each, each measured alone. */
+/**
+ * Every workload on every target taking it: the targets take turns, R rounds each, each target running only in
+ * its own turns.
+ */
 async function runWorkloads(targets) {
   const runs = {};
   const dbLookups = {};
-  for (const workload of ["hits", "zipf", "misses", "mixed", "puts", "visits"]) {
-    const taking = targets.filter((t) => t.workloads.includes(workload));
-    for (const target of taking) wrk(target.base, workload, 1); // settle
-    // Database reads of the redirect path during hits and misses: 0 when every link is in memory (hits) and
-    // for codes that never existed (misses). Only targets with metrics can say.
-    const queried = ["hits", "misses"].includes(workload)
-      ? taking.filter((t) => t.name.startsWith("jmp"))
-      : [];
-    for (const target of queried) {
-      const before = await metric(target.base, "jmp_redirect_db_lookups_total");
-      if (before !== null) dbLookups[`${target.name}/${workload}`] = -before;
-    }
-    for (let r = 0; r < opts.rounds; r++) {
+  for (const target of targets) signalGroup(target.process, "SIGSTOP");
+  try {
+    for (const workload of ["hits", "zipf", "misses", "mixed", "puts", "visits"]) {
+      const taking = targets.filter((t) => t.workloads.includes(workload));
+      // Database reads of the redirect path during hits and misses: 0 when every link is in memory (hits) and
+      // for codes that never existed (misses). Only targets with metrics can say.
+      const queried = ["hits", "misses"].includes(workload);
+      const lookups = (target) =>
+        queried && target.name.startsWith("jmp") ? metric(target.base, "jmp_redirect_db_lookups_total") : null;
       for (const target of taking) {
-        // jmp's own account of its main thread's GC pauses (null where metrics are off, and for the baselines).
-        // A process recording clicks starts each round with its analytics worker caught up: the clicks of the
-        // warm-up and of earlier rounds (written while its process was paused for other targets) are not this
-        // round's work.
-        if (target.name.includes("analytics")) await eventsWritten(target);
-        const gcBefore = target.name.startsWith("jmp") ? await metric(target.base, GC_SECONDS) : null;
-        const result = alone(target, () => wrk(target.base, workload, opts.duration));
-        const gcAfter = gcBefore === null ? null : await metric(target.base, GC_SECONDS);
-        result.gc_us_per_request =
-          gcAfter === null ? null : round(((gcAfter - gcBefore) * 1e6) / result.requests, 1);
-        (runs[`${target.name}/${workload}`] ??= []).push(result);
+        await turn(target, async () => {
+          wrk(target.base, workload, 1); // settle
+          if (target.name.startsWith("jmp")) await written(target);
+          const before = await lookups(target);
+          if (before !== null) dbLookups[`${target.name}/${workload}`] = -before;
+        });
       }
+      for (let r = 0; r < opts.rounds; r++) {
+        for (const target of taking) {
+          const result = await turn(target, () => measuredRound(target, workload));
+          (runs[`${target.name}/${workload}`] ??= []).push(result);
+        }
+      }
+      for (const target of taking) {
+        const key = `${target.name}/${workload}`;
+        if (key in dbLookups) dbLookups[key] += await turn(target, () => lookups(target));
+      }
+      log(
+        `${workload}: ${taking.map((t) => `${t.name} ${median(runs[`${t.name}/${workload}`].map((x) => x.rps))}`).join(", ")}`,
+      );
     }
-    for (const target of queried) {
-      const key = `${target.name}/${workload}`;
-      if (key in dbLookups) dbLookups[key] += await metric(target.base, "jmp_redirect_db_lookups_total");
-    }
-    log(
-      `${workload}: ${taking.map((t) => `${t.name} ${median(runs[`${t.name}/${workload}`].map((x) => x.rps))}`).join(", ")}`,
-    );
+  } finally {
+    for (const target of targets) signalGroup(target.process, "SIGCONT");
   }
-
   return { runs, dbLookups };
 }
 
