@@ -8,7 +8,8 @@
 // - Every target runs at once on its own port, loaded with the same N links (c0 … cN-1).
 // - Each jmp target first gets one request per code (a warm cache, as in steady state).
 // - For each workload, the targets take turns, R rounds of S seconds each: slow drifts of a shared machine hit
-//   every target alike. A target's figure is the median of its rounds.
+//   every target alike. A target runs only in its own turns (the others are paused), and a jmp round ends once
+//   SIGUSR2 has written the clicks it buffered (that write counts in its CPU). A figure is the median of rounds.
 // - Workloads: hits over all codes; misses (random codes that do not exist); hits with 1 % admin writes (jmp
 //   only, compared with the Node baseline's hits).
 // - Targets: a bare node:http + Map server (the Node baseline); nginx 302s from a map (when installed); jmp on
@@ -114,8 +115,6 @@ async function loadedLinks(target) {
   return held / workers;
 }
 
-let allTargets = [];
-
 /**
  * Runs `work` in the target's turn: between turns every target is paused (SIGSTOP to its process group). An idle
  * server still polls, flushes and collects garbage, and on a 2-core machine that is noise in the measured one's
@@ -159,7 +158,8 @@ async function measuredRound(target, workload) {
   if (jmp) await written(target);
   result.cpu_us_per_request = round(((cpuSeconds(target.process.pid) - before) * 1e6) / result.requests, 1);
   const gcAfter = gcBefore === null ? null : await metric(target.base, GC_SECONDS);
-  result.gc_us_per_request = gcAfter === null ? null : round(((gcAfter - gcBefore) * 1e6) / result.requests, 1);
+  result.gc_us_per_request =
+    gcAfter === null ? null : round(((gcAfter - gcBefore) * 1e6) / result.requests, 1);
   return result;
 }
 
@@ -344,7 +344,9 @@ async function runWorkloads(targets) {
       // for codes that never existed (misses). Only targets with metrics can say.
       const queried = ["hits", "misses"].includes(workload);
       const lookups = (target) =>
-        queried && target.name.startsWith("jmp") ? metric(target.base, "jmp_redirect_db_lookups_total") : null;
+        queried && target.name.startsWith("jmp")
+          ? metric(target.base, "jmp_redirect_db_lookups_total")
+          : null;
       for (const target of taking) {
         await turn(target, async () => {
           wrk(target.base, workload, 1); // settle
@@ -383,7 +385,6 @@ async function main() {
   const targets = await prepareTargets(report);
   const loaderRssMb = report.loaderRssMb;
   delete report.loaderRssMb;
-  allTargets = targets;
   await warm(targets);
   const { runs, dbLookups } = await runWorkloads(targets);
   // Summed over every process recording clicks (jmp-sqlite-analytics and its -b and -c).
