@@ -1,6 +1,6 @@
 /** The change log (`changes`): what every instance polls to learn of writes made elsewhere (events/transport.ts). */
 import type { Kysely } from "kysely";
-import type { Db, Engine } from "./db.js";
+import { compiledOnce, type Db, type Engine } from "./db.js";
 import { CHUNK } from "./link-rows.js";
 import type { Database } from "./schema.js";
 
@@ -10,6 +10,13 @@ export interface ChangeRow {
   event: string;
   createdAt: number;
 }
+
+/** Every write appends one, so it is compiled once (db.ts). */
+const insertChange = compiledOnce(
+  (db, created_at: number, origin: string, event: string) =>
+    db.insertInto("changes").values({ created_at, origin, event }),
+  [0, "", ""] as [number, string, string],
+);
 
 export class ChangesStore {
   /**
@@ -28,7 +35,7 @@ export class ChangesStore {
 
   /** Appends a change, in the caller's transaction when `db` is one. */
   async insert(origin: string, event: string, now: number, db: Db = this.db): Promise<void> {
-    await db.insertInto("changes").values({ created_at: now, origin, event }).execute();
+    await insertChange(db, now, origin, event);
   }
 
   /** The newest id in the log (0 when it is empty). */

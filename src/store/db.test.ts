@@ -10,8 +10,17 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
-import { sql } from "kysely";
-import { openStore, type Store } from "./db.js";
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  sql,
+} from "kysely";
+import { compiledOnce, openStore, type Store } from "./db.js";
+import { migrateToLatest } from "./migrate.js";
+import type { Database } from "./schema.js";
 
 /** Holds the write lock of `file` from another thread for `ms`; resolves once it holds it. */
 async function holdWriteLock(file: string, ms: number): Promise<Worker> {
@@ -100,5 +109,66 @@ describe("SQLite write lock held by another connection", () => {
       await post("Profiler.stop");
       session.disconnect();
     }
+  });
+});
+
+describe("compiledOnce", () => {
+  let dir: string;
+  let store: Store;
+  before(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "jmp-db-test-"));
+    store = openStore({ engine: "sqlite", location: path.join(dir, "jmp.db") });
+    await migrateToLatest(store.db, "sqlite");
+    for (const [code, target] of [
+      ["a", "https://a.example/"],
+      ["b", "https://b.example/"],
+    ]) {
+      await sql`insert into links (code, target, created_at, updated_at) values (${code}, ${target}, 0, 0)`.execute(
+        store.db,
+      );
+    }
+  });
+  after(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const targetOf = compiledOnce(
+    (db, code: string) => db.selectFrom("links").select("target").where("code", "=", code),
+    [""] as [string],
+  );
+
+  it("runs the query compiled at its first call with each call's parameters", async () => {
+    assert.deepEqual((await targetOf(store.db, "a")).rows, [{ target: "https://a.example/" }]);
+    assert.deepEqual((await targetOf(store.db, "b")).rows, [{ target: "https://b.example/" }]);
+    assert.deepEqual((await targetOf(store.db, "c")).rows, []);
+    // In a transaction too (the same compiled query, on the transaction's connection).
+    const inTransaction = await store.db.transaction().execute((trx) => targetOf(trx, "b"));
+    assert.deepEqual(inTransaction.rows, [{ target: "https://b.example/" }]);
+  });
+
+  it("compiles once per dialect: the same query on PostgreSQL gets PostgreSQL's placeholders", async () => {
+    const statements: string[] = [];
+    const postgres = new Kysely<Database>({
+      dialect: {
+        createAdapter: () => new PostgresAdapter(),
+        createDriver: () => new DummyDriver(),
+        createIntrospector: (db) => new PostgresIntrospector(db),
+        createQueryCompiler: () => new PostgresQueryCompiler(),
+      },
+      log: (event) => void statements.push(event.query.sql),
+    });
+    await targetOf(postgres, "a");
+    await targetOf(store.db, "a");
+    assert.match(statements[0]!, /"code" = \$1/);
+    assert.deepEqual((await targetOf(store.db, "a")).rows, [{ target: "https://a.example/" }]);
+  });
+
+  it("refuses a query whose parameters are not exactly the placeholders", async () => {
+    const wrong = compiledOnce(
+      (db, code: string) => db.selectFrom("links").select("target").where("code", "in", [code, "z"]),
+      [""] as [string],
+    );
+    await assert.rejects(async () => wrong(store.db, "a"), /compiledOnce: 2 parameters/);
   });
 });

@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import SQLite from "better-sqlite3";
 import { LRUCache } from "lru-cache";
 import {
+  type Compilable,
   CompiledQuery,
   type DatabaseConnection,
   type Driver,
@@ -378,4 +379,29 @@ export async function retryingConflicts<T>(
       await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * attempt));
     }
   }
+}
+
+/**
+ * A query built and compiled once, then run with new parameters: Kysely builds and compiles a query on every
+ * call, which on a hot admin write path costs more than the database running it (docs/performance.md, eleventh
+ * round). Only for queries whose SQL never depends on the parameters (no `in` lists, no optional clauses, the
+ * same keys in every `values` object); `build` gets placeholders, and the query's parameters must be exactly
+ * those, in that order. Compiled once per dialect: one process may hold stores on several engines (the tests).
+ */
+export function compiledOnce<Row, P extends readonly unknown[]>(
+  build: (db: Db, ...placeholders: P) => Compilable<Row>,
+  placeholders: P,
+): (db: Db, ...parameters: P) => Promise<QueryResult<Row>> {
+  const compiled = new Map<unknown, CompiledQuery<Row>>();
+  return (db, ...parameters) => {
+    const dialect = db.getExecutor().adapter.constructor;
+    let query = compiled.get(dialect);
+    if (!query) {
+      query = build(db, ...placeholders).compile();
+      if (query.parameters.length !== placeholders.length)
+        throw new Error(`compiledOnce: ${query.parameters.length} parameters in ${query.sql}`);
+      compiled.set(dialect, query);
+    }
+    return db.executeQuery<Row>({ ...query, parameters });
+  };
 }

@@ -7,7 +7,7 @@
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { Link, LinkWrite } from "../links/model.js";
 import { Managed } from "../util/ownership.js";
-import { type Db, type Engine, isUniqueViolation, retryingConflicts } from "./db.js";
+import { compiledOnce, type Db, type Engine, isUniqueViolation, retryingConflicts } from "./db.js";
 import {
   chunksOf,
   compareCodes,
@@ -27,6 +27,20 @@ export class LinksStore {
     readonly db: Kysely<Database>,
     private readonly engine: Engine,
   ) {}
+
+  /** getLocked's read (every admin write of one link makes it): the link and its tags, one row per tag. */
+  private readonly lockedRead = compiledOnce(
+    (db, code: string) => {
+      const query = db
+        .selectFrom("links")
+        .leftJoin("link_tags", "link_tags.code", "links.code")
+        .select([...LINK_COLUMNS.map((column) => `links.${column}` as const), "link_tags.tag"])
+        .where("links.code", "=", code)
+        .orderBy("link_tags.tag");
+      return this.engine === "postgres" ? query.forUpdate("links") : query;
+    },
+    [""] as [string],
+  );
 
   /** A transaction, tried again when it loses a deadlock or a serialisation conflict (see retryingConflicts). */
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
@@ -181,14 +195,7 @@ export class LinksStore {
    */
   async getLocked(code: string, db: Db): Promise<Link | undefined> {
     if (this.engine === "mysql") return (await this.getMany([code], db, true)).get(code);
-    let query = db
-      .selectFrom("links")
-      .leftJoin("link_tags", "link_tags.code", "links.code")
-      .select([...LINK_COLUMNS.map((column) => `links.${column}` as const), "link_tags.tag"])
-      .where("links.code", "=", code)
-      .orderBy("link_tags.tag");
-    if (this.engine === "postgres") query = query.forUpdate("links");
-    const rows = await query.execute();
+    const { rows } = await this.lockedRead(db, code);
     if (rows.length === 0) return undefined;
     const link = toLink(rows[0]!);
     for (const row of rows) if (row.tag !== null) link.tags.push(row.tag);
