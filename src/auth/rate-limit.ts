@@ -14,10 +14,17 @@ interface Bucket {
   updatedAt: number;
 }
 
+/** Distinct keys (addresses) a limiter remembers; the least recently seen go first. */
+const MAX_BUCKETS = 50_000;
+
 export type RateDecision = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
 export class RateLimiter {
-  private readonly buckets = new LRUCache<string, Bucket>({ max: 50_000 });
+  /**
+   * Bounded by a size of one per bucket rather than `max`: with `max` lru-cache allocates storage for every
+   * bucket up front (~1.2 MB per limiter, five limiters, on every instance), while a limiter mostly holds a few.
+   */
+  private readonly buckets = new LRUCache<string, Bucket>({ maxSize: MAX_BUCKETS, sizeCalculation: () => 1 });
 
   /**
    * @param refillPerSecond tokens added per second
