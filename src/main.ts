@@ -11,6 +11,7 @@ import { createLogger } from "./log.js";
 import { SettingsError } from "./errors.js";
 import { readSettings, unknownVariables } from "./settings.js";
 import { markServing } from "./store/sqlite-server-mark.js";
+import { onFlushSignal } from "./flush-signal.js";
 import { settleTickObjectShape } from "./tick-shapes.js";
 
 /** A graceful stop takes at most this long (documented in docs/deployment.md; Kubernetes waits 30 s). */
@@ -24,10 +25,10 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     return failStartup(err);
   }
   const log = createLogger(settings.logLevel, settings.logFormat);
-  // Installed before anything else: SIGUSR2's default action ends the process. A cluster primary passes it on
-  // (a signal to the process group reaches the workers twice; the second write finds nothing or little to do).
+  // A cluster primary passes SIGUSR2 on (a signal to the process group reaches the workers twice; the second
+  // write finds nothing or little to do).
   let app: App | undefined;
-  process.on("SIGUSR2", () => {
+  onFlushSignal(() => {
     if (settings.workers > 1 && !isClusterWorker) return signalWorkers("SIGUSR2");
     log.info({ signal: "SIGUSR2" }, "writing buffered clicks and events now");
     void app?.flush();

@@ -21,6 +21,7 @@ const FLOORS: Record<string, number> = {
   nesting: 0,
   "response-headers": 0,
   "tick-shapes": 0,
+  "flush-signal": 0,
   util: 0,
   log: 1,
   metrics: 1,

@@ -324,10 +324,38 @@ describe("operations", () => {
         assert.ok(Date.now() < deadline, "the clicks were written within 5 s of the signal");
         await sleep(50);
       }
-      const events = await api.get("/admin/v1/analytics/clicks?page_size=100");
-      assert.equal(events.json.data.clicks.length, 5);
+      // The events are written by the analytics worker, in parallel with the counts.
+      while ((await api.get("/admin/v1/analytics/clicks?page_size=100")).json.data.clicks.length !== 5) {
+        assert.ok(Date.now() < deadline, "the click events were written within 5 s of the signal");
+        await sleep(50);
+      }
       assert.equal((await new Client(jmp.url).get("/now")).status, 307, "still serving");
       assert.match(jmp.stdout(), /writing buffered clicks and events now/);
+    } finally {
+      assert.equal(await jmp.stop(), 0);
+    }
+  });
+
+  it("SIGUSR2 while a server is still starting does not end it", async () => {
+    let sent = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const jmp = await spawnJmp(
+      { JMP_DATA_DIR: tempDir(), JMP_BOOTSTRAP_API_KEY: generateApiKey() },
+      {
+        // From 300 ms on (Node's own start-up is done by then; jmp's modules take about a second to load)
+        // until it listens, a signal every 20 ms. Before the entry point's guard it would end the process.
+        onSpawn: (proc) => {
+          setTimeout(() => {
+            timer = setInterval(() => {
+              if (proc.kill("SIGUSR2")) sent++;
+            }, 20);
+          }, 300);
+        },
+      },
+    ).finally(() => clearInterval(timer));
+    try {
+      assert.ok(sent >= 5, `signals sent while it started: ${sent}`);
+      assert.equal((await new Client(jmp.url).get("/health/live")).status, 204);
     } finally {
       assert.equal(await jmp.stop(), 0);
     }

@@ -131,7 +131,8 @@ describe("click buffer", () => {
     clicks.count("b");
     while (starts.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     const gap = starts[1]! - starts[0]!;
-    assert.ok(gap >= WRITE_MS / FLUSH_DUTY_LIMIT, `the second write started ${gap} ms after the first`);
+    // A few ms of slack: Date.now() and the timers' clock round differently (CI once saw 599 for 600).
+    assert.ok(gap >= WRITE_MS / FLUSH_DUTY_LIMIT - 5, `the second write started ${gap} ms after the first`);
     assert.ok(gap < 3 * (WRITE_MS / FLUSH_DUTY_LIMIT), `the second write started ${gap} ms after the first`);
     await clicks.stop();
   });

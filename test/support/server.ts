@@ -141,9 +141,13 @@ export function runJmp(
 }
 
 /** Starts `jmp serve` and waits until it listens (or exits). */
-export function spawnJmp(env: Record<string, string>): Promise<SpawnedJmp> {
+export function spawnJmp(
+  env: Record<string, string>,
+  options: { onSpawn?: (proc: ChildProcess) => void } = {},
+): Promise<SpawnedJmp> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [CLI, "serve"], { env: childEnv({ JMP_PORT: "0", ...env }) });
+    options.onSpawn?.(proc);
     let out = "";
     let err = "";
     const exited = new Promise<number | null>((r) => proc.on("exit", (code) => r(code)));
