@@ -45,24 +45,45 @@ async function holdWriteLock(file: string, ms: number): Promise<Worker> {
   return worker;
 }
 
-describe("SQLite write lock held by another connection", () => {
-  let dir: string;
-  let store: Store;
+/**
+ * A SQLite database in a new directory for the enclosing suite: opened and set up by `prepare` before its
+ * tests, closed and removed after them.
+ */
+function suiteDatabase(prepare: (db: Store["db"]) => Promise<void>): {
+  readonly db: Store["db"];
+  readonly file: string;
+} {
+  let dir = "";
+  let store: Store | undefined;
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "jmp-db-test-"));
     store = openStore({ engine: "sqlite", location: path.join(dir, "jmp.db") });
-    await sql`create table t (x integer)`.execute(store.db);
-    await sql`insert into t (x) values (0)`.execute(store.db);
+    await prepare(store.db);
   });
   after(async () => {
-    await store.close();
+    await store?.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get db() {
+      return store!.db;
+    },
+    get file() {
+      return path.join(dir, "jmp.db");
+    },
+  };
+}
+
+describe("SQLite write lock held by another connection", () => {
+  const database = suiteDatabase(async (db) => {
+    await sql`create table t (x integer)`.execute(db);
+    await sql`insert into t (x) values (0)`.execute(db);
   });
 
   it("a write waits for it without blocking the event loop", async () => {
     // With SQLite's busy_timeout the wait slept inside the call, on the event loop: every redirect in flight
     // stalled for as long as the click writer's flush held the lock (hits p99 ~300 ms beside 1 % PUTs).
-    const holder = await holdWriteLock(path.join(dir, "jmp.db"), 1500);
+    const holder = await holdWriteLock(database.file, 1500);
     let last = Date.now();
     let longestGap = 0;
     const ticker = setInterval(() => {
@@ -72,7 +93,7 @@ describe("SQLite write lock held by another connection", () => {
     }, 5);
     try {
       const started = Date.now();
-      await sql`update t set x = x + 1`.execute(store.db);
+      await sql`update t set x = x + 1`.execute(database.db);
       longestGap = Math.max(longestGap, Date.now() - last);
       assert.ok(Date.now() - started >= 1000, "the update waited for the lock");
       assert.ok(longestGap < 750, `the event loop stalled for ${longestGap} ms while the update waited`);
@@ -80,7 +101,7 @@ describe("SQLite write lock held by another connection", () => {
       clearInterval(ticker);
       await holder.terminate();
     }
-    const row = await sql<{ x: number }>`select x from t`.execute(store.db);
+    const row = await sql<{ x: number }>`select x from t`.execute(database.db);
     assert.equal(row.rows[0]!.x, 1);
   });
 
@@ -98,12 +119,12 @@ describe("SQLite write lock held by another connection", () => {
     await post("Profiler.setSamplingInterval", { interval: 100 });
     await post("Profiler.start");
     try {
-      const holder = await holdWriteLock(path.join(dir, "jmp.db"), 400);
+      const holder = await holdWriteLock(database.file, 400);
       const started = Date.now();
-      await sql`update t set x = x + 1`.execute(store.db);
+      await sql`update t set x = x + 1`.execute(database.db);
       assert.ok(Date.now() - started >= 200, "the update waited for the lock");
       await holder.terminate();
-      const row = await sql<{ x: number }>`select x from t`.execute(store.db);
+      const row = await sql<{ x: number }>`select x from t`.execute(database.db);
       assert.equal(row.rows[0]!.x, 2);
     } finally {
       await post("Profiler.stop");
@@ -113,24 +134,16 @@ describe("SQLite write lock held by another connection", () => {
 });
 
 describe("compiledOnce", () => {
-  let dir: string;
-  let store: Store;
-  before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "jmp-db-test-"));
-    store = openStore({ engine: "sqlite", location: path.join(dir, "jmp.db") });
-    await migrateToLatest(store.db, "sqlite");
+  const database = suiteDatabase(async (db) => {
+    await migrateToLatest(db, "sqlite");
     for (const [code, target] of [
       ["a", "https://a.example/"],
       ["b", "https://b.example/"],
     ]) {
       await sql`insert into links (code, target, created_at, updated_at) values (${code}, ${target}, 0, 0)`.execute(
-        store.db,
+        db,
       );
     }
-  });
-  after(async () => {
-    await store.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const targetOf = compiledOnce(
@@ -139,11 +152,11 @@ describe("compiledOnce", () => {
   );
 
   it("runs the query compiled at its first call with each call's parameters", async () => {
-    assert.deepEqual((await targetOf(store.db, "a")).rows, [{ target: "https://a.example/" }]);
-    assert.deepEqual((await targetOf(store.db, "b")).rows, [{ target: "https://b.example/" }]);
-    assert.deepEqual((await targetOf(store.db, "c")).rows, []);
+    assert.deepEqual((await targetOf(database.db, "a")).rows, [{ target: "https://a.example/" }]);
+    assert.deepEqual((await targetOf(database.db, "b")).rows, [{ target: "https://b.example/" }]);
+    assert.deepEqual((await targetOf(database.db, "c")).rows, []);
     // In a transaction too (the same compiled query, on the transaction's connection).
-    const inTransaction = await store.db.transaction().execute((trx) => targetOf(trx, "b"));
+    const inTransaction = await database.db.transaction().execute((trx) => targetOf(trx, "b"));
     assert.deepEqual(inTransaction.rows, [{ target: "https://b.example/" }]);
   });
 
@@ -159,9 +172,9 @@ describe("compiledOnce", () => {
       log: (event) => void statements.push(event.query.sql),
     });
     await targetOf(postgres, "a");
-    await targetOf(store.db, "a");
+    await targetOf(database.db, "a");
     assert.match(statements[0]!, /"code" = \$1/);
-    assert.deepEqual((await targetOf(store.db, "a")).rows, [{ target: "https://a.example/" }]);
+    assert.deepEqual((await targetOf(database.db, "a")).rows, [{ target: "https://a.example/" }]);
   });
 
   it("refuses a query whose parameters are not exactly the placeholders", async () => {
@@ -169,6 +182,6 @@ describe("compiledOnce", () => {
       (db, code: string) => db.selectFrom("links").select("target").where("code", "in", [code, "z"]),
       [""] as [string],
     );
-    await assert.rejects(async () => wrong(store.db, "a"), /compiledOnce: 2 parameters/);
+    await assert.rejects(async () => wrong(database.db, "a"), /compiledOnce: 2 parameters/);
   });
 });
