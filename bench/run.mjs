@@ -2,7 +2,10 @@
 // load generator (wrk) and settings. Loopback only; bounded in time (a global deadline stops everything).
 //
 //   node bench/run.mjs [--links N] [--duration S] [--rounds R] [--connections C] [--wrk-threads T]
-//                      [--targets a,b] [--smoke] [--out FILE]
+//                      [--targets a,b] [--workloads w,x] [--smoke] [--out FILE]
+//
+// `--workloads visits` (or any of hits, zipf, misses, mixed, puts, visits) runs those alone, starting only the
+// targets that take them: ~2 minutes for the analytics comparison instead of ~9.
 //
 // Method (docs/performance.md):
 // - Every target runs at once on its own port, loaded with the same N links (c0 … cN-1).
@@ -52,6 +55,7 @@ import {
 } from "./targets.mjs";
 
 const DEADLINE_MS = 15 * 60_000;
+const WORKLOADS = ["hits", "zipf", "misses", "mixed", "puts", "visits"];
 
 function options(argv) {
   const smoke = argv.includes("--smoke");
@@ -63,7 +67,8 @@ function options(argv) {
     smoke,
     links: Number(value("--links", smoke ? 1000 : 100_000)),
     duration: Number(value("--duration", smoke ? 1 : 4)),
-    rounds: Number(value("--rounds", smoke ? 1 : 3)),
+    // Three in the smoke run too: its regression guard reads each side's cheapest round (report.mjs).
+    rounds: Number(value("--rounds", 3)),
     connections: Number(value("--connections", smoke ? 8 : 64)),
     /**
      * wrk's threads. One (the default) leaves a core to the server under test: the bare baselines then run at
@@ -75,6 +80,8 @@ function options(argv) {
     targets: value("--targets", smoke ? "jmp-sqlite" : "")
       .split(",")
       .filter(Boolean),
+    /** Which workloads to run (default all): `--workloads visits` iterates on one; a target taking none is not started. */
+    workloads: value("--workloads", WORKLOADS.join(",")).split(",").filter(Boolean),
     out: value(
       "--out",
       path.join(ROOT, "bench/results", `${new Date().toISOString().replace(/[:.]/g, "-")}.json`),
@@ -243,13 +250,15 @@ async function prepareTargets(report) {
       workloads: ["hits", "zipf", "misses", "mixed", "puts", ...visits],
     });
     for (const variant of variants) {
+      const workloads = variant.workloads ?? (variant.env.JMP_WORKERS ? ["hits", "zipf"] : ["hits"]);
+      if (!workloads.some((w) => opts.workloads.includes(w))) continue;
       const started = await startJmp(variant.env, variant.dir);
       report.ready_ms[variant.name] = started.readyMs;
       targets.push({
         name: variant.name,
         ...started,
         workers: Number(variant.env.JMP_WORKERS ?? 1),
-        workloads: variant.workloads ?? (variant.env.JMP_WORKERS ? ["hits", "zipf"] : ["hits"]),
+        workloads,
       });
     }
   }
@@ -338,7 +347,7 @@ async function runWorkloads(targets) {
   const dbLookups = {};
   for (const target of targets) signalGroup(target.process, "SIGSTOP");
   try {
-    for (const workload of ["hits", "zipf", "misses", "mixed", "puts", "visits"]) {
+    for (const workload of WORKLOADS.filter((w) => opts.workloads.includes(w))) {
       const taking = targets.filter((t) => t.workloads.includes(workload));
       // Database reads of the redirect path during hits and misses: 0 when every link is in memory (hits) and
       // for codes that never existed (misses). Only targets with metrics can say.
