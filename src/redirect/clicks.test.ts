@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { pino } from "pino";
-import { type ClickBatch, type ClickSink, UnwrittenClicksError } from "../store/clicks.js";
+import { type ClickBatch, type ClickSink, codesOf, UnwrittenClicksError } from "../store/clicks.js";
 import { ClickBuffer, type ClickSlot, FLUSH_DUTY_LIMIT, thresholdFlushGap } from "./clicks.js";
 
 /** A sink that records what each write adds per code (a code listed twice adds both), and fails on demand. */
@@ -14,13 +14,14 @@ class RecordingSink implements ClickSink {
   addClicks(batch: ClickBatch): Promise<void> {
     if (this.failing) return Promise.reject(new Error("database unavailable"));
     const unwritten = this.unwrittenCodes;
+    const codes = codesOf(batch);
     if (unwritten) {
-      const indexes = batch.codes.flatMap((code, i) => (unwritten.includes(code) ? [i] : []));
+      const indexes = codes.flatMap((code, i) => (unwritten.includes(code) ? [i] : []));
       return Promise.reject(new UnwrittenClicksError("the second part failed", indexes));
     }
-    assert.equal(batch.codes.length, batch.counts.length);
+    assert.equal(codes.length, batch.counts.length);
     const sums = new Map<string, number>();
-    batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
+    codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
     this.writes.push(sums);
     return Promise.resolve();
   }

@@ -9,7 +9,8 @@
  * generation: garbage that full GCs then had to collect (at 100 000 links, ~36 000 such strings a second).
  */
 import type { Logger } from "pino";
-import { type ClickBatch, type ClickSink, hourOf, UnwrittenClicksError } from "../store/clicks.js";
+import { type ClickBatch, type ClickSink, codesOf, hourOf, UnwrittenClicksError } from "../store/clicks.js";
+import { ClickBatchWriter } from "./click-batch.js";
 
 export interface FlushPolicy {
   intervalMs(): number;
@@ -37,7 +38,7 @@ export interface ClickCounter {
   /** Counts one visit of `entry`; true when it is the counter's first since it was last drained. */
   countClick(entry: number): boolean;
   /** Hands over every count and zeroes them. */
-  drainClicks(take: (code: string, clicks: number) => void): void;
+  drainClicks(into: ClickBatchWriter): void;
 }
 
 /**
@@ -84,6 +85,8 @@ export class ClickBuffer {
   private lastFlushAt = 0;
   /** How long the last write took (ms): it sets the gap before the next threshold-triggered one. */
   private lastWriteMs = 0;
+  /** Builds each flush's batch, its memory kept from one flush to the next. */
+  private readonly batchWriter = new ClickBatchWriter();
   /** Clicks in the write under way. */
   private writing = 0;
   /** Set by `stop`: a failed write is not retried. */
@@ -167,15 +170,16 @@ export class ClickBuffer {
         this.lastWriteMs = Date.now() - startedAt;
         this.stats.flushes++;
         this.stats.flushedClicks += clicks;
-        this.log.debug({ codes: batch.codes.length, clicks }, "click counts written");
+        this.log.debug({ codes: batch.counts.length, clicks }, "click counts written");
       })
       .catch((err) => {
         this.stats.failedFlushes++;
         // Written in parts, a batch may have failed after some of them: only the rest goes back.
-        const unwritten = err instanceof UnwrittenClicksError ? err.unwritten : batch.codes.keys();
+        const codes = codesOf(batch);
+        const unwritten = err instanceof UnwrittenClicksError ? err.unwritten : codes.keys();
         let back = 0;
         for (const i of unwritten) {
-          const code = batch.codes[i]!;
+          const code = codes[i]!;
           this.pending.set(code, (this.pending.get(code) ?? 0) + batch.counts[i]!);
           back += batch.counts[i]!;
         }
@@ -194,34 +198,17 @@ export class ClickBuffer {
 
   /** Empties the buffer into a batch: the counts by code, the cache entries', then the link indexes' (all zeroed). */
   private takeBatch(): ClickBatch {
-    const codes: string[] = [];
-    let counts = new Float64Array(this.pending.size + this.slots.length);
-    for (const [code, n] of this.pending) {
-      counts[codes.length] = n;
-      codes.push(code);
-    }
+    const writer = this.batchWriter;
+    for (const [code, n] of this.pending) writer.add(code, n);
     for (const slot of this.slots) {
-      counts[codes.length] = slot.clicks;
-      codes.push(slot.code);
+      writer.add(slot.code, slot.clicks);
       slot.clicks = 0;
     }
-    const fromCounters: number[] = [];
-    for (const counter of this.counters) {
-      counter.drainClicks((code, clicks) => {
-        codes.push(code);
-        fromCounters.push(clicks);
-      });
-    }
+    for (const counter of this.counters) counter.drainClicks(writer);
     this.pending = new Map();
     this.slots = [];
     this.counters = [];
-    if (fromCounters.length > 0) {
-      const all = new Float64Array(codes.length);
-      all.set(counts);
-      all.set(fromCounters, counts.length);
-      counts = all;
-    }
-    return { codes, counts, hour: hourOf(this.windowStart), stats: this.policy.keepStats() };
+    return writer.take(hourOf(this.windowStart), this.policy.keepStats());
   }
 
   /**

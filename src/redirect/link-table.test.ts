@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { codesOf } from "../store/clicks.js";
+import { ClickBatchWriter } from "./click-batch.js";
 import { ABSENT, LinkTable } from "./link-table.js";
 
 const MB = 2 ** 20;
@@ -96,14 +98,29 @@ describe("link table", () => {
     assert.equal(table.countClick(a), true, "the first click since a drain");
     assert.equal(table.countClick(a), false);
     assert.equal(table.countClick(b), false);
-    const drained: [string, number][] = [];
-    table.drainClicks((code, clicks) => drained.push([code, clicks]));
-    assert.deepEqual(drained, [
-      ["a", 2],
-      ["b/c", 1],
-    ]);
-    table.drainClicks(() => assert.fail("nothing left"));
+    const writer = new ClickBatchWriter();
+    table.drainClicks(writer);
+    const batch = writer.take(0, true);
+    assert.deepEqual(codesOf(batch), ["a", "b/c"]);
+    assert.deepEqual([...batch.counts], [2, 1]);
+    table.drainClicks(writer);
+    assert.equal(writer.take(0, true).counts.length, 0, "nothing left");
     assert.equal(table.countClick(b), true);
+  });
+
+  it("lists more clicked entries than its first dirty list holds, each once", () => {
+    const table = new LinkTable(5000, 4 * MB);
+    const entries = Array.from({ length: 5000 }, (_, i) => table.add(`c${i}`));
+    for (const entry of entries) table.countClick(entry);
+    for (const entry of entries.slice(0, 100)) table.countClick(entry);
+    const writer = new ClickBatchWriter();
+    table.drainClicks(writer);
+    const batch = writer.take(0, true);
+    const codes = codesOf(batch);
+    assert.equal(codes.length, 5000);
+    assert.equal(codes[4999], "c4999");
+    assert.equal(batch.counts[0], 2);
+    assert.equal(batch.counts[4999], 1);
   });
 
   it("costs about 60 bytes a link plus its text", () => {

@@ -17,6 +17,7 @@
  * - Visits of a held link are counted in the entry until the click buffer drains them (see clicks.ts).
  */
 import { isValidCodeSyntax } from "../links/codes.js";
+import type { ClickBatchWriter } from "./click-batch.js";
 import type { ClickCounter } from "./clicks.js";
 import { murmur32, slotsFor } from "./hashing.js";
 
@@ -50,8 +51,12 @@ export class LinkTable implements ClickCounter {
   private locationLength: Uint32Array;
   private expiry: Float64Array;
   private clickCount: Uint32Array;
-  /** Entries with clicks since the last drain. */
-  private dirty: number[] = [];
+  /**
+   * Entries with clicks since the last drain: the first `dirtyCount` of `dirty`, an array kept and grown by
+   * doubling (a JS array rebuilt every flush was megabytes of garbage at a million links).
+   */
+  private dirty = new Int32Array(1024);
+  private dirtyCount = 0;
 
   private codeBytes: Buffer;
   private codeUsed = 0;
@@ -179,17 +184,23 @@ export class LinkTable implements ClickCounter {
     const before = this.clickCount[entry]!;
     this.clickCount[entry] = before + 1;
     if (before !== 0) return false;
-    this.dirty.push(entry);
-    return this.dirty.length === 1;
+    if (this.dirtyCount === this.dirty.length) {
+      const bigger = new Int32Array(2 * this.dirty.length);
+      bigger.set(this.dirty);
+      this.dirty = bigger;
+    }
+    this.dirty[this.dirtyCount++] = entry;
+    return this.dirtyCount === 1;
   }
 
-  drainClicks(take: (code: string, clicks: number) => void): void {
-    const dirty = this.dirty;
-    this.dirty = [];
-    for (const entry of dirty) {
-      take(this.code(entry), this.clickCount[entry]!);
-      this.clickCount[entry] = 0;
+  drainClicks(into: ClickBatchWriter): void {
+    const { dirty, clickCount, codeStart, codeLength } = this;
+    for (let k = 0; k < this.dirtyCount; k++) {
+      const entry = dirty[k]!;
+      into.addBytes(this.codeBytes, codeStart[entry]!, codeLength[entry]!, clickCount[entry]!);
+      clickCount[entry] = 0;
     }
+    this.dirtyCount = 0;
   }
 
   /** Codes known. */

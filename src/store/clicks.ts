@@ -11,7 +11,12 @@
  * generation (it lives until the write ends), which made V8's full GCs run far more often.
  */
 export interface ClickBatch {
-  readonly codes: readonly string[];
+  /**
+   * The codes, joined by CODE_LIST_SEPARATOR: one string however many (a flush carries up to hundreds of
+   * thousands; redirect/click-batch.ts). `codesOf` splits it.
+   */
+  readonly codeList: string;
+  /** The clicks of each code, in the list's order. */
   readonly counts: Float64Array;
   /**
    * The hour the clicks are counted in (epoch ms of its start, UTC): the hour of the first click of the batch's
@@ -73,6 +78,11 @@ export const ADD_TO_DAILY_STATS =
 
 /** Joins a batch's codes into one parameter (a code never contains a line break: links/codes.ts). */
 export const CODE_LIST_SEPARATOR = "\n";
+
+/** A batch's codes as an array, in the order of its counts. */
+export function codesOf(batch: ClickBatch): string[] {
+  return batch.counts.length === 0 ? [] : batch.codeList.split(CODE_LIST_SEPARATOR);
+}
 
 /** What SqliteClickWriter hands its worker thread. */
 export interface ClickWorkerData {

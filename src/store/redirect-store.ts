@@ -13,6 +13,7 @@ import {
   type ClickBatch,
   type ClickSink,
   CODE_LIST_SEPARATOR,
+  codesOf,
   dayOf,
   hourOf,
   INCREMENT_CLICKS,
@@ -178,8 +179,9 @@ export class RedirectStore implements ClickSink {
   async addClicks(batch: ClickBatch): Promise<void> {
     if (this.engine === "postgres") return this.addClicksPostgres(batch);
     // One CASE per statement cannot add to a row twice: each code once, and in code order (lock order).
+    const codes = codesOf(batch);
     const sums = new Map<string, number>();
-    batch.codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
+    codes.forEach((code, i) => sums.set(code, (sums.get(code) ?? 0) + batch.counts[i]!));
     const entries = [...sums].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (this.sqlite) return this.addClicksSqlite(entries, batch);
     for (let from = 0; from < entries.length; from += FLUSH_PART_CODES) {
@@ -191,7 +193,7 @@ export class RedirectStore implements ClickSink {
         const unwritten = new Set(entries.slice(from).map(([code]) => code));
         throw new UnwrittenClicksError(
           (err as Error).message,
-          batch.codes.flatMap((code, i) => (unwritten.has(code) ? [i] : [])),
+          codes.flatMap((code, i) => (unwritten.has(code) ? [i] : [])),
         );
       }
     }
@@ -241,17 +243,20 @@ export class RedirectStore implements ClickSink {
    * and the database sorts each part. A code in two parts (listed twice in the batch) is added to twice.
    */
   private async addClicksPostgres(batch: ClickBatch): Promise<void> {
-    for (let from = 0; from < batch.codes.length; from += FLUSH_PART_CODES) {
-      const to = Math.min(from + FLUSH_PART_CODES, batch.codes.length);
+    const size = batch.counts.length;
+    // One part: the batch's list as it is; more: cut at the parts' bounds.
+    const codes = size <= FLUSH_PART_CODES ? null : codesOf(batch);
+    for (let from = 0; from < size; from += FLUSH_PART_CODES) {
+      const to = Math.min(from + FLUSH_PART_CODES, size);
       try {
         await this.addClicksPostgresPart(
-          batch.codes.slice(from, to).join(CODE_LIST_SEPARATOR),
+          codes === null ? batch.codeList : codes.slice(from, to).join(CODE_LIST_SEPARATOR),
           batch.counts.subarray(from, to).join(","),
           batch,
         );
       } catch (err) {
         if (from === 0) throw err;
-        const unwritten = Array.from({ length: batch.codes.length - from }, (_, k) => from + k);
+        const unwritten = Array.from({ length: size - from }, (_, k) => from + k);
         throw new UnwrittenClicksError((err as Error).message, unwritten);
       }
     }

@@ -19,10 +19,17 @@ import {
   type ClickWorkerData,
   type ClickWriteAnswer,
   type ClickWriteRequest,
-  CODE_LIST_SEPARATOR,
   UnwrittenClicksError,
 } from "./clicks.js";
 import { writeLockWaiters } from "./sqlite-lock-waiters.js";
+
+/**
+ * The writer thread's young generation. V8 grows it to 16 MB semi-spaces for a thread that allocates as a big
+ * flush does (a million links: ~200 000 code strings at once), and keeps them: ~14 MB more heap for a thread that
+ * is idle between flushes. The strings of a flush live through it and are promoted anyway, so a small young
+ * generation costs the flush little (docs/performance.md, twelfth round).
+ */
+const WRITER_YOUNG_GENERATION_MB = 4;
 
 /** SQLite's own `wal_autocheckpoint` (pages). */
 const SQLITE_DEFAULT_AUTOCHECKPOINT = 1000;
@@ -45,7 +52,10 @@ export class SqliteClickWriter implements ClickSink {
       waiters: writeLockWaiters.buffer as SharedArrayBuffer,
       ...options,
     };
-    this.worker = new Worker(new URL("./sqlite-click-worker.js", import.meta.url), { workerData });
+    this.worker = new Worker(new URL("./sqlite-click-worker.js", import.meta.url), {
+      workerData,
+      resourceLimits: { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB },
+    });
     server.pragma("wal_autocheckpoint = 0");
     this.worker.on("message", ({ id, error, unwritten }: ClickWriteAnswer) => {
       const waiter = this.pending.get(id);
@@ -67,15 +77,15 @@ export class SqliteClickWriter implements ClickSink {
   /**
    * Under load a flush carries tens of thousands of codes. Building `[code, n]` pairs and sorting them here
    * stalled the event loop for ~20 ms a flush (a p99 spike on every redirect in flight); instead the codes go as
-   * one string and the counts as a typed array (copied: the buffer keeps them to retry a failed write), and the
-   * worker sorts. A code listed twice is simply incremented twice.
+   * the batch's one string and the counts as a typed array (copied: the buffer keeps them to retry a failed
+   * write), and the worker sorts. A code listed twice is simply incremented twice.
    */
-  addClicks({ codes, counts, hour, stats }: ClickBatch): Promise<void> {
+  addClicks({ codeList, counts, hour, stats }: ClickBatch): Promise<void> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.worker.ref();
-      const request: ClickWriteRequest = { id, codes: codes.join(CODE_LIST_SEPARATOR), counts, hour, stats };
+      const request: ClickWriteRequest = { id, codes: codeList, counts, hour, stats };
       this.worker.postMessage(request);
     });
   }
