@@ -43,6 +43,7 @@ describe("the image build script, from a fresh clone", () => {
   it("the Dockerfile runs the script, as a non-root user, with /data as a volume and a liveness check", () => {
     assert.match(DOCKERFILE, /^RUN sh deploy\/build-image\.sh \/app$/m);
     assert.match(DOCKERFILE, /^USER node$/m);
+    assert.match(DOCKERFILE, /^\s+MALLOC_ARENA_MAX=2 \\$/m, "fewer malloc arenas (docs/deployment.md)");
     assert.match(DOCKERFILE, /^VOLUME \["\/data"\]$/m);
     assert.match(DOCKERFILE.replace(/\\\n\s*/g, " "), /^HEALTHCHECK .*\/health\/live/m);
     assert.equal(
